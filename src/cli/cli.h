@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The nvbind command line: global options and one file per subcommand. */
+#ifndef NVB_CLI_H
+#define NVB_CLI_H
+
+#include "core/core.h"
+
+/* Exit codes, documented in docs/cli.md and `nvbind --help`. */
+enum {
+	NVB_EXIT_OK = 0,
+	NVB_EXIT_FAILURE = 1, /* a runtime error: unreadable host, write failure, invalid input file */
+	NVB_EXIT_USAGE = 2,   /* bad command line */
+	NVB_EXIT_PROBLEMS = 3 /* the command ran, but found errors (broken driver install) */
+};
+
+struct nvb_cli {
+	const char *root;       /* --root / NVBIND_ROOT, default "/" */
+	const char *prog;
+};
+
+typedef int (*nvb_cmd_fn)(struct nvb_cli *cli, int argc, char **argv);
+
+int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv);
+
+/* Print "nvbind: error: MESSAGE" and "hint: HINT"; returns the exit code for the error. */
+int nvb_cli_fail(const struct nvb_error *err);
+int nvb_cli_usage_error(const char *fmt, ...) NVB_PRINTF(1, 2);
+/* Open the host root selected by --root / NVBIND_ROOT. */
+struct nvb_host *nvb_cli_host(struct nvb_cli *cli, struct nvb_error *err);
+
+#endif

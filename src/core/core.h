@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal core: errors, logging, cleanup helpers, rooted file access. */
+#ifndef NVB_CORE_H
+#define NVB_CORE_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nvbind/nvbind.h"
+
+#define NVB_INTERNAL __attribute__((visibility("hidden")))
+#define NVB_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define NVB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- cleanup attributes (systemd style) ---- */
+static inline void nvb_freep(void *p) { free(*(void **)p); }
+static inline void nvb_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+static inline void nvb_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_free_ __attribute__((cleanup(nvb_freep)))
+#define _cleanup_close_ __attribute__((cleanup(nvb_closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(nvb_fclosep)))
+
+/* Hand an owned pointer / fd out of a cleanup variable. */
+#define NVB_TAKE_PTR(p)                                                                          \
+	({                                                                                       \
+		__typeof__(p) _p = (p);                                                          \
+		(p) = NULL;                                                                      \
+		_p;                                                                              \
+	})
+#define NVB_TAKE_FD(fd)                                                                          \
+	({                                                                                       \
+		int _fd = (fd);                                                                  \
+		(fd) = -1;                                                                       \
+		_fd;                                                                             \
+	})
+
+/* ---- errors ---- */
+/* Fill err (may be NULL) and return -1. hint may be NULL. */
+NVB_INTERNAL int nvb_error_set(struct nvb_error *err, enum nvb_errc code, int sys_errno,
+			       const char *hint, const char *fmt, ...) NVB_PRINTF(5, 6);
+/* Same, from errno, appending ": strerror(errno)" to the message. */
+NVB_INTERNAL int nvb_error_errno(struct nvb_error *err, int sys_errno, const char *hint,
+				 const char *fmt, ...) NVB_PRINTF(4, 5);
+/* Prefix the message of an error already set, e.g. with the file it came from. */
+NVB_INTERNAL void nvb_error_prefix(struct nvb_error *err, const char *fmt, ...) NVB_PRINTF(2, 3);
+NVB_INTERNAL int nvb_error_nomem(struct nvb_error *err);
+
+/* ---- logging ---- */
+NVB_INTERNAL extern enum nvb_log_level nvb_log_current;
+NVB_INTERNAL void nvb_log_write(enum nvb_log_level level, const char *module, const char *fmt, ...)
+	NVB_PRINTF(3, 4);
+#define nvb_log(level, module, ...)                                                              \
+	do {                                                                                     \
+		if ((level) <= nvb_log_current)                                                  \
+			nvb_log_write((level), (module), __VA_ARGS__);                           \
+	} while (0)
+#define nvb_debug(module, ...) nvb_log(NVB_LOG_DEBUG, module, __VA_ARGS__)
+#define nvb_info(module, ...) nvb_log(NVB_LOG_INFO, module, __VA_ARGS__)
+#define nvb_warn(module, ...) nvb_log(NVB_LOG_WARN, module, __VA_ARGS__)
+
+/* ---- strings ---- */
+NVB_INTERNAL char *nvb_strdup(const char *s); /* NULL-safe; aborts never, returns NULL on OOM */
+NVB_INTERNAL char *nvb_asprintf(const char *fmt, ...) NVB_PRINTF(1, 2);
+NVB_INTERNAL char *nvb_strstrip(char *s);     /* trims spaces/tabs/newlines in place */
+NVB_INTERNAL int nvb_str_has_prefix(const char *s, const char *prefix);
+NVB_INTERNAL int nvb_str_has_suffix(const char *s, const char *suffix);
+/* Grow *array (of *n elements of size elem) by one zeroed element; returns it or NULL. */
+NVB_INTERNAL void *nvb_array_push(void *array_ptr, size_t *n, size_t elem);
+
+/* ---- rooted filesystem access ---- */
+#define NVB_PATH_MAX 4096
+#define NVB_MAX_SYMLINKS 40
+
+enum nvb_resolve_flags {
+	NVB_RESOLVE_NOFOLLOW_LAST = 1u << 0, /* do not follow a symlink in the last component */
+};
+
+/* Resolve path inside the directory rootfd as if rootfd were "/": symlinks (absolute or
+ * relative) and ".." never leave it. Returns an O_PATH descriptor of the result and, when
+ * resolved is non-NULL, the resolved absolute path inside the root (malloc'ed).
+ * what names the tree in messages ("host", "container"). */
+NVB_INTERNAL int nvb_resolve_in_root(int rootfd, const char *what, const char *path, unsigned flags,
+				     char **resolved, struct nvb_error *err);
+/* Open path inside rootfd with open_flags (O_RDONLY, O_DIRECTORY ...), resolved as above. */
+NVB_INTERNAL int nvb_open_in_root(int rootfd, const char *what, const char *path, int open_flags,
+				  char **resolved, struct nvb_error *err);
+/* Read a whole regular file opened with fd, at most max bytes (error if larger). NUL-terminated. */
+NVB_INTERNAL int nvb_read_fd(int fd, const char *name, size_t max, char **data, size_t *len,
+			     struct nvb_error *err);
+
+/* ---- host handle ---- */
+struct nvb_host {
+	int rootfd;
+	char *root; /* canonical absolute path of the root directory */
+	char *procfs; /* "/proc" inside the root */
+};
+
+NVB_INTERNAL int nvb_host_open_file(struct nvb_host *host, const char *path, int flags,
+				    char **resolved, struct nvb_error *err);
+/* Resolve without opening (O_PATH). */
+NVB_INTERNAL int nvb_host_resolve(struct nvb_host *host, const char *path, unsigned flags,
+				  char **resolved, struct nvb_error *err);
+/* Read a small host file (at most max bytes). */
+NVB_INTERNAL int nvb_host_read(struct nvb_host *host, const char *path, size_t max, char **data,
+			       size_t *len, struct nvb_error *err);
+/* The host path as seen from this process (root prefix + path), for hostPath fields. */
+NVB_INTERNAL char *nvb_host_outside_path(const struct nvb_host *host, const char *inside);
+
+#endif

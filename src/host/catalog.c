@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "host/catalog.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+#include "host/elf.h"
+#include "inventory/inventory.h"
+
+#define U NVB_CAP_UTILITY
+#define C NVB_CAP_COMPUTE
+#define V NVB_CAP_VIDEO
+#define G (NVB_CAP_GRAPHICS | NVB_CAP_DISPLAY)
+#define NGX NVB_CAP_NGX
+
+/* REFERENCE.md section 1. gpucomp and allocator also serve graphics: the Vulkan ICD needs them. */
+static const struct nvb_catalog_entry nvidia_libs[] = {
+	{"libnvidia-ml", U, true},
+	{"libnvidia-cfg", U, true},
+	{"libnvidia-nscq", U, false},
+	{"libcuda", C, true},
+	{"libcudadebugger", C, false},
+	{"libnvidia-opencl", C, true},
+	{"libnvidia-gpucomp", C | G, false},
+	{"libnvidia-ptxjitcompiler", C, true},
+	{"libnvidia-fatbinaryloader", C, false},
+	{"libnvidia-allocator", C | G, false},
+	{"libnvidia-compiler", C, false},
+	{"libnvidia-pkcs11", C, false},
+	{"libnvidia-pkcs11-openssl3", C, false},
+	{"libnvidia-nvvm", C, false},
+	{"libnvidia-tileiras", C, false},
+	{"libvdpau_nvidia", V, false},
+	{"libnvidia-encode", V, true},
+	{"libnvidia-opticalflow", V, false},
+	{"libnvcuvid", V, true},
+	{"libnvidia-eglcore", G, true},
+	{"libnvidia-glcore", G, true},
+	{"libnvidia-tls", G, true},
+	{"libnvidia-glsi", G, true},
+	{"libnvidia-fbc", G, false},
+	{"libnvidia-ifr", G, false},
+	{"libnvidia-rtcore", G, false},
+	{"libnvoptix", G, false},
+	{"libGLX_nvidia", G, true},
+	{"libEGL_nvidia", G, true},
+	{"libGLESv2_nvidia", G, true},
+	{"libGLESv1_CM_nvidia", G, false},
+	{"libnvidia-glvkspirv", G, false},
+	{"libnvidia-cbl", G, false},
+	{"libnvidia-egl-gbm", G, false},
+	{"libnvidia-egl-wayland", G, false},
+	{"libnvidia-egl-xcb", G, false},
+	{"libnvidia-egl-xlib", G, false},
+	{"libnvidia-ngx", NGX, false},
+};
+
+static const struct nvb_catalog_entry nvidia_bins[] = {
+	{"nvidia-smi", U, true},
+	{"nvidia-debugdump", U, false},
+	{"nvidia-persistenced", U, false},
+	{"nv-fabricmanager", U, false},
+	{"nvidia-cuda-mps-control", C, false},
+	{"nvidia-cuda-mps-server", C, false},
+};
+
+/* Where driver binaries live: distribution packages, the .run installer, cloud images, NixOS. */
+static const char *const bin_dirs[] = {
+	"/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin", "/usr/local/sbin",
+	"/usr/local/nvidia/bin", "/opt/nvidia/bin", "/run/current-system/sw/bin",
+};
+
+struct config_file {
+	const char *container_path;
+	const char *alt_host_path; /* another standard location, NULL if none */
+	unsigned caps;
+};
+
+static const struct config_file nvidia_configs[] = {
+	{"/usr/share/glvnd/egl_vendor.d/10_nvidia.json", "/etc/glvnd/egl_vendor.d/10_nvidia.json", G},
+	{"/usr/share/vulkan/icd.d/nvidia_icd.json", "/etc/vulkan/icd.d/nvidia_icd.json", G},
+	{"/usr/share/vulkan/implicit_layer.d/nvidia_layers.json",
+	 "/etc/vulkan/implicit_layer.d/nvidia_layers.json", G},
+	{"/etc/OpenCL/vendors/nvidia.icd", NULL, C},
+	{"/usr/share/nvidia/nvoptix.bin", NULL, G},
+};
+
+/* EGL external platform files are named by priority (10_nvidia_wayland.json, 15_nvidia_gbm.json) */
+static const char *const egl_platform_dirs[] = {
+	"/usr/share/egl/egl_external_platform.d",
+	"/etc/egl/egl_external_platform.d",
+};
+
+static const struct {
+	const char *path;
+	unsigned caps;
+} nvidia_sockets[] = {
+	{"/run/nvidia-persistenced/socket", U},
+	{"/run/nvidia-fabricmanager/socket", C},
+	{"/tmp/nvidia-mps", C},
+};
+
+const struct nvb_catalog_entry *nvb_catalog_nvidia_lib(const char *stem)
+{
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_libs); i++)
+		if (strcmp(nvidia_libs[i].name, stem) == 0)
+			return &nvidia_libs[i];
+	return NULL;
+}
+
+int nvb_lib_stem(const char *name, char *out, size_t cap)
+{
+	const char *so = strstr(name, ".so");
+	if (!so || (so[3] != '\0' && so[3] != '.'))
+		return -1;
+	size_t len = (size_t)(so - name);
+	if (len + 1 > cap)
+		return -1;
+	memcpy(out, name, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* "580.159.04", "550.54.14", "535.104.05": digits and dots, at least one dot. */
+bool nvb_is_driver_version(const char *s)
+{
+	bool dot = false;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (!isdigit((unsigned char)s[1]))
+				return false;
+			dot = true;
+		} else if (!isdigit((unsigned char)*s)) {
+			return false;
+		}
+	}
+	return dot;
+}
+
+const char *nvb_lib_version_suffix(const char *basename)
+{
+	const char *so = strstr(basename, ".so.");
+	if (!so)
+		return NULL;
+	return nvb_is_driver_version(so + 4) ? so + 4 : NULL;
+}
+
+static const char *path_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static struct nvb_driver_file *find_file(struct nvb_inventory *inv, const char *path)
+{
+	for (size_t i = 0; i < inv->n_files; i++)
+		if (strcmp(inv->files[i].path, path) == 0)
+			return &inv->files[i];
+	return NULL;
+}
+
+/* Versions of catalogued libraries that are not the running driver's, for the problem report. */
+struct stale_set {
+	char versions[8][32];
+	size_t n;
+	size_t files;
+};
+
+static void stale_note(struct stale_set *stale, const char *version)
+{
+	stale->files++;
+	for (size_t i = 0; i < stale->n; i++)
+		if (strcmp(stale->versions[i], version) == 0)
+			return;
+	if (stale->n < NVB_ARRAY_SIZE(stale->versions))
+		snprintf(stale->versions[stale->n++], sizeof(stale->versions[0]), "%s", version);
+}
+
+static void stale_join(const struct stale_set *stale, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < stale->n && o < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", stale->versions[i]);
+}
+
+static int add_library(struct nvb_host *host, struct nvb_inventory *inv,
+		       const struct nvb_lib_entry *e, const struct nvb_catalog_entry *cat,
+		       const char *resolved, struct nvb_error *err)
+{
+	struct nvb_error eerr;
+	struct nvb_elf_info elf;
+	_cleanup_close_ int fd = nvb_host_open_file(host, resolved, O_RDONLY, NULL, &eerr);
+	if (fd < 0 || nvb_elf_read_fd(fd, resolved, &elf, &eerr) < 0) {
+		nvb_inventory_add_problem(inv, NVB_PROBLEM_WARNING, "unreadable-library",
+					  "reinstall the driver's user-space package", "%s",
+					  eerr.message);
+		return 0;
+	}
+	struct nvb_driver_file *f = nvb_inventory_add_file(inv);
+	if (!f)
+		return nvb_error_nomem(err);
+	f->kind = NVB_FILE_LIBRARY;
+	f->path = strdup(resolved);
+	f->link_path = strdup(e->path);
+	f->soname = elf.soname[0] ? strdup(elf.soname) : NULL;
+	f->elf_class = elf.elf_class;
+	f->caps = cat->caps | (elf.elf_class == 32 ? NVB_CAP_COMPAT32 : 0);
+	if (!f->path || !f->link_path || (elf.soname[0] && !f->soname))
+		return nvb_error_nomem(err);
+	return 0;
+}
+
+static int select_libraries(struct nvb_host *host, const struct nvb_libset *libs,
+			    const char *version, struct nvb_inventory *inv, struct stale_set *stale,
+			    struct nvb_error *err)
+{
+	for (size_t i = 0; i < libs->n; i++) {
+		const struct nvb_lib_entry *e = &libs->entries[i];
+		char stem[256];
+		if (nvb_lib_stem(e->name, stem, sizeof(stem)) < 0)
+			continue;
+		const struct nvb_catalog_entry *cat = nvb_catalog_nvidia_lib(stem);
+		if (!cat)
+			continue;
+		struct nvb_error rerr;
+		_cleanup_free_ char *resolved = NULL;
+		_cleanup_close_ int fd = nvb_host_resolve(host, e->path, 0, &resolved, &rerr);
+		if (fd < 0) {
+			nvb_debug("catalog", "skipping %s: %s", e->path, rerr.message);
+			continue;
+		}
+		const char *base = path_basename(resolved);
+		const char *suffix = nvb_lib_version_suffix(base);
+		char expect_stem[256];
+		if (!suffix || nvb_lib_stem(base, expect_stem, sizeof(expect_stem)) < 0 ||
+		    strcmp(expect_stem, stem) != 0)
+			continue; /* not a driver-versioned file (e.g. a compat shim): never select */
+		if (strcmp(suffix, version) != 0) {
+			nvb_debug("catalog", "ignoring %s: version %s, driver is %s", resolved,
+				  suffix, version);
+			stale_note(stale, suffix);
+			continue;
+		}
+		if (find_file(inv, resolved))
+			continue;
+		if (add_library(host, inv, e, cat, resolved, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int add_plain_file(struct nvb_inventory *inv, enum nvb_file_kind kind, const char *path,
+			  const char *link_path, unsigned caps, struct nvb_error *err)
+{
+	if (find_file(inv, path))
+		return 0;
+	struct nvb_driver_file *f = nvb_inventory_add_file(inv);
+	if (!f || !(f->path = strdup(path)) || !(f->link_path = strdup(link_path)))
+		return nvb_error_nomem(err);
+	f->kind = kind;
+	f->caps = caps;
+	return 0;
+}
+
+/* Resolve path in the host root; report its resolved path and stat when it exists. */
+static bool host_lookup(struct nvb_host *host, const char *path, char **resolved, struct stat *st)
+{
+	struct nvb_error ignored;
+	_cleanup_close_ int fd = nvb_host_resolve(host, path, 0, resolved, &ignored);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, st) < 0) {
+		free(*resolved);
+		*resolved = NULL;
+		return false;
+	}
+	return true;
+}
+
+static int select_binaries(struct nvb_host *host, struct nvb_inventory *inv, struct nvb_error *err)
+{
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_bins); i++) {
+		for (size_t d = 0; d < NVB_ARRAY_SIZE(bin_dirs); d++) {
+			_cleanup_free_ char *path = nvb_asprintf("%s/%s", bin_dirs[d], nvidia_bins[i].name);
+			_cleanup_free_ char *resolved = NULL;
+			struct stat st;
+			if (!path)
+				return nvb_error_nomem(err);
+			if (!host_lookup(host, path, &resolved, &st) || !S_ISREG(st.st_mode))
+				continue;
+			if (add_plain_file(inv, NVB_FILE_BINARY, resolved, path, nvidia_bins[i].caps,
+					   err) < 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int select_configs(struct nvb_host *host, struct nvb_inventory *inv, struct nvb_error *err)
+{
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_configs); i++) {
+		const struct config_file *c = &nvidia_configs[i];
+		const char *candidates[] = {c->container_path, c->alt_host_path};
+		for (size_t k = 0; k < 2 && candidates[k]; k++) {
+			_cleanup_free_ char *resolved = NULL;
+			struct stat st;
+			if (!host_lookup(host, candidates[k], &resolved, &st) || !S_ISREG(st.st_mode))
+				continue;
+			if (add_plain_file(inv, NVB_FILE_CONFIG, resolved, candidates[k], c->caps,
+					   err) < 0)
+				return -1;
+			break;
+		}
+	}
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(egl_platform_dirs); i++) {
+		struct nvb_error ignored;
+		int fd = nvb_host_open_file(host, egl_platform_dirs[i], O_RDONLY | O_DIRECTORY,
+					    NULL, &ignored);
+		if (fd < 0)
+			continue;
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			continue;
+		}
+		struct dirent *de;
+		int r = 0;
+		while (r == 0 && (de = readdir(d))) {
+			if (fnmatch("*nvidia*.json", de->d_name, 0) != 0)
+				continue;
+			_cleanup_free_ char *path = nvb_asprintf("%s/%s", egl_platform_dirs[i], de->d_name);
+			_cleanup_free_ char *resolved = NULL;
+			struct stat st;
+			if (!path) {
+				r = nvb_error_nomem(err);
+				break;
+			}
+			if (host_lookup(host, path, &resolved, &st) && S_ISREG(st.st_mode))
+				r = add_plain_file(inv, NVB_FILE_CONFIG, resolved, path, G, err);
+		}
+		closedir(d);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int select_sockets(struct nvb_host *host, struct nvb_inventory *inv, struct nvb_error *err)
+{
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_sockets); i++) {
+		const char *path = nvidia_sockets[i].path;
+		_cleanup_free_ char *var_path = NULL;
+		_cleanup_free_ char *resolved = NULL;
+		struct stat st;
+		bool found = host_lookup(host, path, &resolved, &st);
+		if (!found && nvb_str_has_prefix(path, "/run/")) {
+			var_path = nvb_asprintf("/var%s", path);
+			if (!var_path)
+				return nvb_error_nomem(err);
+			found = host_lookup(host, var_path, &resolved, &st);
+		}
+		if (!found || !(S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode)))
+			continue;
+		if (add_plain_file(inv, NVB_FILE_SOCKET, resolved, path, nvidia_sockets[i].caps,
+				   err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int report_missing(struct nvb_inventory *inv, struct nvb_error *err)
+{
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_libs); i++) {
+		if (!nvidia_libs[i].expected)
+			continue;
+		bool found = false;
+		for (size_t f = 0; f < inv->n_files && !found; f++) {
+			char stem[256];
+			const struct nvb_driver_file *file = &inv->files[f];
+			found = file->kind == NVB_FILE_LIBRARY && file->elf_class != 32 &&
+				nvb_lib_stem(path_basename(file->path), stem, sizeof(stem)) == 0 &&
+				strcmp(stem, nvidia_libs[i].name) == 0;
+		}
+		if (!found) {
+			_cleanup_free_ char *name = nvb_asprintf("%s.so", nvidia_libs[i].name);
+			if (!name || nvb_inventory_add_missing(inv, name) < 0)
+				return nvb_error_nomem(err);
+		}
+	}
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_bins); i++) {
+		if (!nvidia_bins[i].expected)
+			continue;
+		bool found = false;
+		for (size_t f = 0; f < inv->n_files && !found; f++)
+			found = inv->files[f].kind == NVB_FILE_BINARY &&
+				strcmp(path_basename(inv->files[f].path), nvidia_bins[i].name) == 0;
+		if (!found && nvb_inventory_add_missing(inv, nvidia_bins[i].name) < 0)
+			return nvb_error_nomem(err);
+	}
+	return 0;
+}
+
+static size_t count_kind(const struct nvb_inventory *inv, enum nvb_file_kind kind)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < inv->n_files; i++)
+		n += inv->files[i].kind == kind;
+	return n;
+}
+
+int nvb_catalog_select_nvidia(struct nvb_host *host, const struct nvb_libset *libs,
+			      const char *version, struct nvb_inventory *inv, struct nvb_error *err)
+{
+	struct stale_set stale = {.n = 0, .files = 0};
+	if (select_libraries(host, libs, version, inv, &stale, err) < 0 ||
+	    select_binaries(host, inv, err) < 0 || select_configs(host, inv, err) < 0 ||
+	    select_sockets(host, inv, err) < 0 || report_missing(inv, err) < 0)
+		return -1;
+
+	char versions[300];
+	stale_join(&stale, versions, sizeof(versions));
+	size_t n_libs = count_kind(inv, NVB_FILE_LIBRARY);
+	if (n_libs == 0 && stale.n > 0) {
+		nvb_inventory_add_problem(
+			inv, NVB_PROBLEM_ERROR, "library-version-mismatch",
+			"install the user-space driver package matching the kernel module, or reboot "
+			"into the module that matches the libraries",
+			"the kernel module is version %s but the driver libraries in %s are version %s",
+			version, libs->source, versions);
+	} else if (n_libs == 0) {
+		nvb_inventory_add_problem(
+			inv, NVB_PROBLEM_ERROR, "libraries-missing",
+			"install the NVIDIA user-space driver package (e.g. libnvidia-compute / "
+			"nvidia-driver) of the same version, then run ldconfig",
+			"the NVIDIA kernel module %s is loaded but none of its user-space libraries "
+			"were found in %s",
+			version, libs->source);
+	} else if (stale.n > 0) {
+		nvb_inventory_add_problem(
+			inv, NVB_PROBLEM_WARNING, "stale-libraries",
+			"remove the old driver's packages; nvbind ignores them",
+			"%zu library file(s) of other driver version(s) (%s) are registered in %s "
+			"beside the running %s; they are not selected",
+			stale.files, versions, libs->source, version);
+	}
+	return 0;
+}
+
+char *nvb_catalog_guess_version(struct nvb_host *host, const struct nvb_libset *libs)
+{
+	static const char *const probes[] = {"libcuda", "libnvidia-ml"};
+	for (size_t p = 0; p < NVB_ARRAY_SIZE(probes); p++) {
+		for (size_t i = 0; i < libs->n; i++) {
+			char stem[256];
+			if (nvb_lib_stem(libs->entries[i].name, stem, sizeof(stem)) < 0 ||
+			    strcmp(stem, probes[p]) != 0 || libs->entries[i].elf_class == 32)
+				continue;
+			struct nvb_error ignored;
+			_cleanup_free_ char *resolved = NULL;
+			_cleanup_close_ int fd =
+				nvb_host_resolve(host, libs->entries[i].path, 0, &resolved, &ignored);
+			if (fd < 0)
+				continue;
+			const char *suffix = nvb_lib_version_suffix(path_basename(resolved));
+			if (suffix)
+				return strdup(suffix);
+		}
+	}
+	return NULL;
+}

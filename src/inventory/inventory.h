@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Building and freeing the vendor-neutral inventory (plain data, see nvbind.h). */
+#ifndef NVB_INVENTORY_H
+#define NVB_INVENTORY_H
+
+#include "core/core.h"
+
+NVB_INTERNAL int nvb_inventory_add_problem(struct nvb_inventory *inv, enum nvb_problem_kind sev,
+					   const char *code, const char *hint, const char *fmt, ...)
+	NVB_PRINTF(5, 6);
+NVB_INTERNAL struct nvb_driver_file *nvb_inventory_add_file(struct nvb_inventory *inv);
+NVB_INTERNAL int nvb_inventory_add_missing(struct nvb_inventory *inv, const char *what);
+NVB_INTERNAL bool nvb_inventory_has_problem(const struct nvb_inventory *inv, const char *code);
+/* stat a device node inside the host root, without following a final symlink. */
+NVB_INTERNAL int nvb_device_node_stat(struct nvb_host *host, const char *path,
+				      struct nvb_device_node *node, struct nvb_error *err);
+NVB_INTERNAL void nvb_device_node_clear(struct nvb_device_node *node);
+NVB_INTERNAL void nvb_gpu_clear(struct nvb_gpu *gpu);
+
+#endif

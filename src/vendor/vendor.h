@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Vendor probes: each fills the vendor-neutral inventory from the host root. */
+#ifndef NVB_VENDOR_H
+#define NVB_VENDOR_H
+
+#include "core/core.h"
+#include "inventory/inventory.h"
+
+NVB_INTERNAL int nvb_probe_nvidia(struct nvb_host *host, unsigned flags, struct nvb_inventory *inv,
+				  struct nvb_error *err);
+
+/* Parsers of the NVIDIA /proc files, exposed for tests and fuzzing. */
+NVB_INTERNAL int nvb_nvidia_parse_version(const char *text, char **version, char **flavour,
+					  char **line);
+struct nvb_nvidia_gpu_info {
+	char *model;
+	char *uuid;
+	char *bus_location;
+	char *firmware;
+	int minor; /* -1 when absent or malformed */
+	bool excluded;
+};
+NVB_INTERNAL int nvb_nvidia_parse_information(const char *text, struct nvb_nvidia_gpu_info *out);
+NVB_INTERNAL void nvb_nvidia_gpu_info_clear(struct nvb_nvidia_gpu_info *info);
+/* Character major of a driver name in /proc/devices text; -1 if absent. */
+NVB_INTERNAL int nvb_proc_devices_major(const char *text, const char *name);
+/* Normalise a PCI bus id to "dddd:bb:dd.f" lower case; -1 if malformed. */
+NVB_INTERNAL int nvb_pci_bus_id_normalize(const char *in, char *out, size_t cap);
+
+/* NVML enrichment (dlopen, optional). Fills memory, compute capability, MIG mode. */
+NVB_INTERNAL int nvb_nvml_enrich(struct nvb_host *host, struct nvb_inventory *inv);
+
+#endif

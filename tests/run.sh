@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Run the whole nvbind test suite: unit tests (cmocka) and end-to-end suites (bats) against
+# an AddressSanitizer + UndefinedBehaviorSanitizer build, plus a short run of every fuzz target.
+# Needs root (fixture roots use mknod; end-to-end suites start runc, podman and dockerd).
+# Ends with "N passed, N failed, N skipped".
+#
+#   NVB_TEST_FILTER=REGEX   only run unit binaries / bats files whose name matches
+#   NVB_FUZZ_SECONDS=N      seconds per fuzz target (default 10; 0 skips fuzzing)
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+build=${NVB_TEST_BUILD:-$here/build-test}
+fuzz_build=$here/build-fuzz
+filter=${NVB_TEST_FILTER:-.}
+fuzz_seconds=${NVB_FUZZ_SECONDS:-10}
+
+export NVB_SOURCE_ROOT=$here
+export NVB_BUILD_ROOT=$build
+export NVB_SHARED_FIXTURES=${NVB_SHARED_FIXTURES:-$here/../shared/fixtures}
+export NVBIND=$build/src/nvbind
+export NVB_FIXTURE_ROOTS=${NVB_FIXTURE_ROOTS:-$build/fixture-roots}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+
+pass=0 fail=0 skip=0
+failed_names=()
+log_dir=$build/test-logs
+
+# Count a TAP stream: ok / not ok / "# skip".
+count_tap() { # name file rc
+	local name=$1 file=$2 rc=$3 p s f
+	p=$(grep -Ec '^ok ' "$file" || true)
+	s=$(grep -Eic '^ok .*# skip' "$file" || true)
+	f=$(grep -Ec '^not ok ' "$file" || true)
+	p=$((p - s))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # crashed or sanitizer error after its last test line
+		echo "not ok - $name exited $rc (see $file)"
+	fi
+	pass=$((pass + p)) skip=$((skip + s)) fail=$((fail + f))
+	[ "$f" -gt 0 ] && failed_names+=("$name")
+	grep -E '^not ok |^ok .*# skip' "$file" | sed "s/^/  [$name] /" || true
+	echo "$name: $p passed, $f failed, $s skipped"
+}
+
+echo "== build (ASan + UBSan) in $build"
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+		>/dev/null || { echo "meson setup failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+if ! ninja -C "$build" >"$build/ninja.log" 2>&1; then
+	cat "$build/ninja.log"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+mkdir -p "$log_dir"
+
+echo "== fixture roots in $NVB_FIXTURE_ROOTS"
+if ! python3 tests/fixtures/nvbind-fixture build-all "$NVB_FIXTURE_ROOTS" >"$log_dir/fixtures.log" 2>&1; then
+	cat "$log_dir/fixtures.log"
+	echo "fixture roots could not be built: end-to-end suites will fail"
+	fail=$((fail + 1)); failed_names+=("fixture-build")
+fi
+
+echo "== unit tests"
+for t in "$build"/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	[[ $name =~ $filter ]] || continue
+	CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log_dir/$name.tap" 2>&1
+	count_tap "$name" "$log_dir/$name.tap" $?
+done
+
+echo "== end-to-end suites"
+for b in tests/e2e/*.bats; do
+	[ -f "$b" ] || continue
+	name=$(basename "$b" .bats)
+	[[ $name =~ $filter ]] || continue
+	bats --tap "$b" >"$log_dir/$name.tap" 2>&1
+	count_tap "e2e/$name" "$log_dir/$name.tap" $?
+done
+
+if [ "$fuzz_seconds" -gt 0 ] && [[ fuzz =~ $filter || $filter == . ]]; then
+	echo "== fuzz targets (${fuzz_seconds}s each)"
+	if [ ! -f "$fuzz_build/build.ninja" ]; then
+		CC=clang meson setup "$fuzz_build" --buildtype=debug -Dfuzz=true -Dtests=false \
+			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	fi
+	if ninja -C "$fuzz_build" >"$log_dir/fuzz-build.log" 2>&1; then
+		for f in "$fuzz_build"/tests/fuzz/fuzz_*; do
+			[ -x "$f" ] || continue
+			name=$(basename "$f")
+			corpus=tests/fuzz/corpus/${name#fuzz_}
+			work=$(mktemp -d)
+			[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+			if "$f" -max_total_time="$fuzz_seconds" -timeout=10 "$work" >"$log_dir/$name.log" 2>&1; then
+				pass=$((pass + 1)); echo "ok - $name"
+			else
+				fail=$((fail + 1)); failed_names+=("$name"); echo "not ok - $name"
+				tail -30 "$log_dir/$name.log"
+			fi
+			rm -rf "$work"
+		done
+	else
+		cat "$log_dir/fuzz-build.log"
+		fail=$((fail + 1)); failed_names+=("fuzz-build")
+	fi
+fi
+
+echo
+[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]} (logs in $log_dir)"
+summary="$pass passed, $fail failed"
+[ "$skip" -gt 0 ] && summary="$summary, $skip skipped"
+echo "$summary"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages nvbind needs to build and to run its whole test suite.
+# Idempotent; run as root.
+set -euo pipefail
+packages=(
+	# build
+	build-essential meson ninja-build pkg-config libjansson-dev libyaml-dev
+	# unit tests, fuzzing, 32-bit fixture libraries
+	libcmocka-dev clang libclang-rt-14-dev gcc-multilib
+	# end-to-end tests and fixture roots
+	bats jq python3 runc podman docker.io uidmap iproute2 util-linux kmod file binutils
+	# benchmarks
+	hyperfine time
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "hint: run as root (sudo $0)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
