@@ -9,6 +9,8 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{"info", nvb_cmd_info, "show the GPUs, driver and driver files of this host"},
+	{"cdi", nvb_cmd_cdi, "generate, validate and list CDI specs"},
+	{"hook", nvb_cmd_hook, "CDI hooks run by the container engine (create-symlinks, update-ldcache)"},
 };
 
 static void usage(FILE *out)

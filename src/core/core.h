@@ -122,3 +122,14 @@ NVB_INTERNAL int nvb_host_read(struct nvb_host *host, const char *path, size_t m
 NVB_INTERNAL char *nvb_host_outside_path(const struct nvb_host *host, const char *inside);
 
 #endif
+
+/* ---- writing inside a root (container rootfs) ---- */
+/* Open directory path inside rootfd, creating missing components (mode) like mkdir -p. */
+NVB_INTERNAL int nvb_mkdir_in_root(int rootfd, const char *what, const char *path, unsigned mode,
+				   struct nvb_error *err);
+/* Create the symlink link -> target inside rootfd. The parent directory is resolved inside the
+ * root; an existing symlink is replaced, anything else at link is left alone and reported. */
+NVB_INTERNAL int nvb_symlink_in_root(int rootfd, const char *what, const char *target,
+				     const char *link, struct nvb_error *err);
+/* Split path into its directory ("/" for top-level names) and last component. */
+NVB_INTERNAL int nvb_path_split(const char *path, char *dir, size_t dir_cap, const char **base);

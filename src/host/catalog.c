@@ -51,10 +51,10 @@ static const struct nvb_catalog_entry nvidia_libs[] = {
 	{"libGLESv1_CM_nvidia", G, false},
 	{"libnvidia-glvkspirv", G, false},
 	{"libnvidia-cbl", G, false},
-	{"libnvidia-egl-gbm", G, false},
-	{"libnvidia-egl-wayland", G, false},
-	{"libnvidia-egl-xcb", G, false},
-	{"libnvidia-egl-xlib", G, false},
+	{"libnvidia-egl-gbm", G, false, true},
+	{"libnvidia-egl-wayland", G, false, true},
+	{"libnvidia-egl-xcb", G, false, true},
+	{"libnvidia-egl-xlib", G, false, true},
 	{"libnvidia-ngx", NGX, false},
 };
 
@@ -241,7 +241,7 @@ static int select_libraries(struct nvb_host *host, const struct nvb_libset *libs
 		if (!suffix || nvb_lib_stem(base, expect_stem, sizeof(expect_stem)) < 0 ||
 		    strcmp(expect_stem, stem) != 0)
 			continue; /* not a driver-versioned file (e.g. a compat shim): never select */
-		if (strcmp(suffix, version) != 0) {
+		if (!cat->own_version && strcmp(suffix, version) != 0) {
 			nvb_debug("catalog", "ignoring %s: version %s, driver is %s", resolved,
 				  suffix, version);
 			stale_note(stale, suffix);

@@ -11,6 +11,7 @@ struct nvb_catalog_entry {
 	const char *name; /* library stem (libcuda), binary name, or container path of a config */
 	unsigned caps;
 	bool expected;    /* every driver since 450 ships it: report when missing */
+	bool own_version; /* versioned on its own (egl-wayland 1.1.13), not by the driver */
 };
 
 NVB_INTERNAL const struct nvb_catalog_entry *nvb_catalog_nvidia_lib(const char *stem);

@@ -31,6 +31,7 @@
 
 #define PT_LOAD 1
 #define PT_DYNAMIC 2
+#define PT_INTERP 3
 #define SHT_DYNAMIC 6
 #define SHT_NOBITS 8
 #define DT_NULL 0
@@ -536,6 +537,12 @@ static int parse(struct elf *e, struct nvb_elf_info *info)
 	memset(info, 0, sizeof(*info));
 	if (read_ehdr(e, info) < 0 || fix_phnum(e) < 0 || load_phdrs(e) < 0)
 		return -1;
+	for (uint32_t i = 0; i < e->phnum; i++) {
+		struct phdr p;
+		get_phdr(e, i, &p);
+		if (p.type == PT_INTERP)
+			info->has_interp = 1;
+	}
 	if (e->phnum)
 		r = soname_from_segments(e, info);
 	else

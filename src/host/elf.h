@@ -14,6 +14,7 @@ struct nvb_elf_info {
 	uint16_t type;      /* ET_DYN, ET_EXEC ... */
 	uint16_t machine;   /* EM_X86_64, EM_386, EM_AARCH64 ... */
 	char soname[256];   /* empty when the object has no DT_SONAME */
+	int has_interp;     /* 1 when it has PT_INTERP: dynamically linked, needs ld.so */
 };
 
 /* Parse an ELF image held in memory. origin names the file in errors.

@@ -117,9 +117,9 @@ static int check_count(const struct parser *ps, size_t table, uint32_t nlibs, si
 	if (nlibs <= room / entry_size)
 		return 0;
 	return nvb_error_set(ps->err, NVB_ERR_PARSE, 0, LDCACHE_HINT,
-			     "%s: %s entry count %" PRIu32 " (%zu bytes at offset 0x%zx) "
+			     "%s: %s entry count %" PRIu32 " (%" PRIu64 " bytes at offset 0x%zx) "
 			     "exceeds the file size %zu",
-			     ps->origin, fmt_name, nlibs, (size_t)nlibs * entry_size, table,
+			     ps->origin, fmt_name, nlibs, (uint64_t)nlibs * entry_size, table,
 			     ps->len);
 }
 

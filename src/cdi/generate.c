@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * CDI spec from an inventory: a pure function (no I/O), so what a spec contains depends only on
+ * what discovery found and the options.
+ */
+#include "cdi/cdi.h"
+
+static const char *const mount_options[] = {"ro", "nosuid", "nodev", "bind"};
+/* An explicit, non-empty environment for every hook (CVE-2025-23266: an empty env let the
+ * container's LD_PRELOAD reach a hook running on the host). */
+static const char *const hook_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
+				       "NVBIND_HOOK=1"};
+
+int nvb_cdi_naming_parse(const char *list, unsigned *out, struct nvb_error *err)
+{
+	unsigned naming = 0;
+	_cleanup_free_ char *copy = strdup(list);
+	if (!copy)
+		return nvb_error_nomem(err);
+	char *save = NULL;
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		w = nvb_strstrip(w);
+		if (strcmp(w, "index") == 0)
+			naming |= NVB_CDI_NAME_INDEX;
+		else if (strcmp(w, "uuid") == 0)
+			naming |= NVB_CDI_NAME_UUID;
+		else if (strcmp(w, "type-index") == 0)
+			naming |= NVB_CDI_NAME_TYPE_INDEX;
+		else
+			return nvb_error_set(err, NVB_ERR_USAGE, 0, "use index, uuid or type-index",
+					     "unknown device name strategy '%s'", w);
+	}
+	if (!naming)
+		return nvb_error_set(err, NVB_ERR_USAGE, 0, "use index, uuid or type-index",
+				     "no device name strategy given");
+	*out = naming;
+	return 0;
+}
+
+unsigned nvb_caps_expand(unsigned caps)
+{
+	if (caps & NVB_CAP_VIDEO)
+		caps |= NVB_CAP_COMPUTE;
+	if (caps & NVB_CAP_DISPLAY)
+		caps |= NVB_CAP_GRAPHICS;
+	return caps;
+}
+
+bool nvb_file_wanted(const struct nvb_driver_file *f, unsigned caps)
+{
+	caps = nvb_caps_expand(caps);
+	/* a 32-bit library needs compat32 and one of its own capabilities */
+	if ((f->caps & NVB_CAP_COMPAT32) && !(caps & NVB_CAP_COMPAT32))
+		return false;
+	return (f->caps & caps & ~(unsigned)NVB_CAP_COMPAT32) != 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+struct gen {
+	const struct nvb_inventory *inv;
+	const struct nvb_cdi_gen_opts *o;
+	struct nvb_cdi_spec *spec;
+	struct nvb_error *err;
+	unsigned caps;
+};
+
+static char *host_path(const struct gen *g, const char *inside)
+{
+	if (!g->o->host_root || strcmp(g->o->host_root, "/") == 0)
+		return NULL;
+	return nvb_asprintf("%s%s", g->o->host_root, inside);
+}
+
+static int add_node(struct gen *g, struct nvb_cdi_edits *e, const struct nvb_device_node *n)
+{
+	for (size_t i = 0; i < e->n_nodes; i++)
+		if (strcmp(e->nodes[i].path, n->path) == 0)
+			return 0;
+	struct nvb_cdi_device_node *cn = nvb_cdi_edits_add_node(e);
+	if (!cn || !(cn->path = strdup(n->path)))
+		return nvb_error_nomem(g->err);
+	/* No major/minor: the engine stats the node when the container starts, so a reloaded
+	 * module with new dynamic majors does not leave the spec stale. */
+	cn->host_path = host_path(g, n->path);
+	if (g->o->host_root && strcmp(g->o->host_root, "/") != 0 && !cn->host_path)
+		return nvb_error_nomem(g->err);
+	return 0;
+}
+
+static bool is_drm_node(const struct nvb_device_node *n)
+{
+	return nvb_str_has_prefix(n->path, "/dev/dri/");
+}
+
+static int add_gpu_nodes(struct gen *g, struct nvb_cdi_edits *e, const struct nvb_gpu *gpu)
+{
+	for (size_t i = 0; i < gpu->n_nodes; i++) {
+		if (is_drm_node(&gpu->nodes[i]) && !(g->caps & NVB_CAP_GRAPHICS))
+			continue;
+		if (add_node(g, e, &gpu->nodes[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static char *container_path(const struct gen *g, const struct nvb_driver_file *f)
+{
+	switch (f->kind) {
+	case NVB_FILE_LIBRARY:
+		return strdup(f->path);
+	case NVB_FILE_BINARY: /* on PATH in every image */
+		return nvb_asprintf("/usr/bin/%s", base_name(f->link_path));
+	case NVB_FILE_FIRMWARE:
+		return nvb_asprintf("/lib/firmware/nvidia/%s/%s", g->inv->driver.version,
+				    base_name(f->path));
+	case NVB_FILE_CONFIG:
+	case NVB_FILE_SOCKET:
+	default:
+		return strdup(f->link_path);
+	}
+}
+
+static int add_mount(struct gen *g, const struct nvb_driver_file *f)
+{
+	struct nvb_cdi_edits *e = &g->spec->edits;
+	char *cpath = container_path(g, f);
+	if (!cpath)
+		return nvb_error_nomem(g->err);
+	for (size_t i = 0; i < e->n_mounts; i++) {
+		if (strcmp(e->mounts[i].container_path, cpath) == 0) {
+			free(cpath);
+			return 0;
+		}
+	}
+	struct nvb_cdi_mount *m = nvb_cdi_edits_add_mount(e);
+	if (!m) {
+		free(cpath);
+		return nvb_error_nomem(g->err);
+	}
+	m->container_path = cpath;
+	m->host_path = host_path(g, f->path);
+	if (!m->host_path && !(m->host_path = strdup(f->path)))
+		return nvb_error_nomem(g->err);
+	if (!(m->type = strdup("bind")))
+		return nvb_error_nomem(g->err);
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(mount_options); i++)
+		if (nvb_strv_push(&m->options, &m->n_options, mount_options[i]) < 0)
+			return nvb_error_nomem(g->err);
+	return 0;
+}
+
+static int hook_new(struct gen *g, const char *name, struct nvb_cdi_hook **out)
+{
+	struct nvb_cdi_hook *h = nvb_cdi_edits_add_hook(&g->spec->edits);
+	if (!h || !(h->hook_name = strdup("createContainer")) || !(h->path = strdup(g->o->hook_path)) ||
+	    nvb_strv_push(&h->args, &h->n_args, "nvbind") < 0 ||
+	    nvb_strv_push(&h->args, &h->n_args, "hook") < 0 ||
+	    nvb_strv_push(&h->args, &h->n_args, name) < 0)
+		return nvb_error_nomem(g->err);
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(hook_env); i++)
+		if (nvb_strv_push(&h->env, &h->n_env, hook_env[i]) < 0)
+			return nvb_error_nomem(g->err);
+	*out = h;
+	return 0;
+}
+
+static int push_arg_pair(struct gen *g, struct nvb_cdi_hook *h, const char *flag, const char *value)
+{
+	if (nvb_strv_push(&h->args, &h->n_args, flag) < 0 ||
+	    nvb_strv_push(&h->args, &h->n_args, value) < 0)
+		return nvb_error_nomem(g->err);
+	return 0;
+}
+
+static int add_link(struct gen *g, struct nvb_cdi_hook *h, const char *dir, const char *target,
+		    const char *link)
+{
+	_cleanup_free_ char *arg = nvb_asprintf("%s::%s/%s", target, dir, link);
+	if (!arg)
+		return nvb_error_nomem(g->err);
+	return push_arg_pair(g, h, "--link", arg);
+}
+
+/* SONAME links, libcuda.so for build tools, libGLX_indirect.so.0 for indirect GLX. */
+static int library_links(struct gen *g, struct nvb_cdi_hook *h, const struct nvb_driver_file *f)
+{
+	_cleanup_free_ char *dir = strdup(f->path);
+	if (!dir)
+		return nvb_error_nomem(g->err);
+	*strrchr(dir, '/') = '\0';
+	const char *base = base_name(f->path);
+	if (f->soname && strcmp(f->soname, base) != 0 && add_link(g, h, dir, base, f->soname) < 0)
+		return -1;
+	if (f->soname && strcmp(f->soname, "libcuda.so.1") == 0 &&
+	    add_link(g, h, dir, "libcuda.so.1", "libcuda.so") < 0)
+		return -1;
+	if (nvb_str_has_prefix(base, "libGLX_nvidia.so.") &&
+	    add_link(g, h, dir, base, "libGLX_indirect.so.0") < 0)
+		return -1;
+	return 0;
+}
+
+static int add_folder(struct gen *g, struct nvb_cdi_hook *h, const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return nvb_error_nomem(g->err);
+	*strrchr(dir, '/') = '\0';
+	for (size_t i = 4; i + 1 < h->n_args; i += 2) /* args: nvbind hook update-ldcache ... */
+		if (strcmp(h->args[i], dir) == 0)
+			return 0;
+	return push_arg_pair(g, h, "--folder", dir);
+}
+
+static int common_edits(struct gen *g)
+{
+	struct nvb_cdi_edits *e = &g->spec->edits;
+	/* the legacy nvidia-container-runtime-hook must leave CDI containers alone */
+	if (nvb_cdi_edits_add_env(e, "NVIDIA_VISIBLE_DEVICES=void") < 0)
+		return nvb_error_nomem(g->err);
+	for (size_t i = 0; i < g->inv->n_control_nodes; i++) {
+		const struct nvb_device_node *n = &g->inv->control_nodes[i];
+		if (nvb_str_has_prefix(n->path, "/dev/nvidia-caps/"))
+			continue; /* MIG management caps: only for MIG devices that need them */
+		if (add_node(g, e, n) < 0)
+			return -1;
+	}
+	struct nvb_cdi_hook *links = NULL, *ldcache = NULL;
+	bool any_lib = false;
+	for (size_t i = 0; i < g->inv->n_files; i++) {
+		const struct nvb_driver_file *f = &g->inv->files[i];
+		if (!nvb_file_wanted(f, g->caps))
+			continue;
+		if (add_mount(g, f) < 0)
+			return -1;
+		any_lib = any_lib || f->kind == NVB_FILE_LIBRARY;
+	}
+	if (!any_lib)
+		return 0;
+	if (hook_new(g, "create-symlinks", &links) < 0)
+		return -1;
+	size_t n_hooks = e->n_hooks;
+	for (size_t i = 0; i < g->inv->n_files; i++) {
+		const struct nvb_driver_file *f = &g->inv->files[i];
+		if (f->kind == NVB_FILE_LIBRARY && nvb_file_wanted(f, g->caps) &&
+		    library_links(g, &e->hooks[n_hooks - 1], f) < 0)
+			return -1;
+	}
+	if (hook_new(g, "update-ldcache", &ldcache) < 0)
+		return -1;
+	for (size_t i = 0; i < g->inv->n_files; i++) {
+		const struct nvb_driver_file *f = &g->inv->files[i];
+		if (f->kind == NVB_FILE_LIBRARY && nvb_file_wanted(f, g->caps) &&
+		    add_folder(g, &e->hooks[e->n_hooks - 1], f->path) < 0)
+			return -1;
+	}
+	(void)links;
+	(void)ldcache;
+	return 0;
+}
+
+static struct nvb_cdi_device *device_new(struct gen *g, const char *fmt, ...) NVB_PRINTF(2, 3);
+static struct nvb_cdi_device *device_new(struct gen *g, const char *fmt, ...)
+{
+	char name[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	struct nvb_cdi_device *d = nvb_cdi_spec_add_device(g->spec, name);
+	if (!d)
+		nvb_error_nomem(g->err);
+	return d;
+}
+
+static int gpu_devices(struct gen *g, unsigned strategy)
+{
+	for (size_t i = 0; i < g->inv->n_gpus; i++) {
+		const struct nvb_gpu *gpu = &g->inv->gpus[i];
+		if (!gpu->n_nodes)
+			continue; /* no node: nothing a container could use */
+		struct nvb_cdi_device *d = NULL;
+		if (strategy == NVB_CDI_NAME_INDEX)
+			d = device_new(g, "%u", gpu->index);
+		else if (strategy == NVB_CDI_NAME_TYPE_INDEX)
+			d = device_new(g, "gpu%u", gpu->index);
+		else if (gpu->uuid)
+			d = device_new(g, "%s", gpu->uuid);
+		else
+			continue;
+		if (!d || add_gpu_nodes(g, &d->edits, gpu) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int mig_devices(struct gen *g, unsigned strategy)
+{
+	for (size_t i = 0; i < g->inv->n_gpus; i++) {
+		const struct nvb_gpu *gpu = &g->inv->gpus[i];
+		for (size_t m = 0; gpu->n_nodes && m < gpu->n_migs; m++) {
+			const struct nvb_mig_device *mig = &gpu->migs[m];
+			struct nvb_cdi_device *d = NULL;
+			if (strategy == NVB_CDI_NAME_INDEX)
+				d = device_new(g, "%u:%zu", gpu->index, m);
+			else if (strategy == NVB_CDI_NAME_TYPE_INDEX)
+				d = device_new(g, "mig%u:%zu", gpu->index, m);
+			else if (mig->uuid)
+				d = device_new(g, "%s", mig->uuid);
+			else
+				continue;
+			if (!d || add_node(g, &d->edits, &gpu->nodes[0]) < 0)
+				return -1;
+			for (size_t k = 0; k < mig->n_nodes; k++)
+				if (add_node(g, &d->edits, &mig->nodes[k]) < 0)
+					return -1;
+		}
+	}
+	return 0;
+}
+
+struct nvb_cdi_spec *nvb_cdi_generate(const struct nvb_inventory *inv,
+				      const struct nvb_cdi_gen_opts *opts, struct nvb_error *err)
+{
+	if (inv->n_gpus == 0) {
+		nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "run 'nvbind info' to see what was found",
+			      "no NVIDIA GPU found: there is nothing to put in a CDI spec");
+		return NULL;
+	}
+	if (!opts->hook_path || opts->hook_path[0] != '/') {
+		nvb_error_set(err, NVB_ERR_USAGE, 0, "pass --hook-path /usr/local/bin/nvbind",
+			      "the hook path must be absolute");
+		return NULL;
+	}
+	unsigned all_found = 0;
+	for (size_t i = 0; i < inv->n_files; i++)
+		all_found |= inv->files[i].caps;
+	struct gen g = {
+		.inv = inv,
+		.o = opts,
+		.err = err,
+		.caps = nvb_caps_expand(opts->caps ? opts->caps : (all_found | NVB_CAP_ALL)),
+		.spec = nvb_cdi_spec_new(opts->kind ? opts->kind : "nvidia.com/gpu", "<generated>"),
+	};
+	if (!g.spec) {
+		nvb_error_nomem(err);
+		return NULL;
+	}
+	unsigned naming = opts->naming ? opts->naming : (NVB_CDI_NAME_INDEX | NVB_CDI_NAME_UUID);
+	static const unsigned order[] = {NVB_CDI_NAME_INDEX, NVB_CDI_NAME_UUID,
+					 NVB_CDI_NAME_TYPE_INDEX};
+	int r = common_edits(&g);
+	for (size_t s = 0; r == 0 && s < NVB_ARRAY_SIZE(order); s++)
+		if (naming & order[s])
+			r = gpu_devices(&g, order[s]);
+	for (size_t s = 0; r == 0 && s < NVB_ARRAY_SIZE(order); s++)
+		if (naming & order[s])
+			r = mig_devices(&g, order[s]);
+	if (r == 0) {
+		struct nvb_cdi_device *all = device_new(&g, "all");
+		r = all ? 0 : -1;
+		for (size_t i = 0; r == 0 && i < inv->n_gpus; i++)
+			r = add_gpu_nodes(&g, &all->edits, &inv->gpus[i]);
+	}
+	if (r == 0 && !(g.spec->cdi_version = strdup(nvb_cdi_min_version(g.spec))))
+		r = nvb_error_nomem(err);
+	if (r < 0) {
+		nvb_cdi_spec_free(g.spec);
+		return NULL;
+	}
+	return g.spec;
+}

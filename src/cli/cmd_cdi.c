@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nvbind cdi generate | validate | list */
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "cdi/cdi.h"
+#include "cli/cli.h"
+
+#define DEFAULT_OUTPUT "/etc/cdi/nvidia.com-gpu.json"
+#define EXIT_UNCHANGED 4
+
+static void cdi_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: nvbind [--root DIR] cdi generate [OPTIONS]\n"
+		"       nvbind cdi validate [--spec-dir DIR]... [FILE...]\n"
+		"       nvbind cdi list [--json] [--spec-dir DIR]...\n"
+		"\n"
+		"generate options:\n"
+		"  --output FILE|DIR|-          where to write (default " DEFAULT_OUTPUT ")\n"
+		"  --format json|yaml           default: from the file name, else json\n"
+		"  --device-name-strategy LIST  index, uuid, type-index (default index,uuid)\n"
+		"  --driver-capabilities LIST   utility,compute,video,graphics,display,ngx,compat32 or\n"
+		"                               all (default: every capability found)\n"
+		"  --hook-path PATH             nvbind executable the hooks run (default: this one)\n"
+		"  --kind VENDOR/CLASS          default nvidia.com/gpu\n"
+		"  --if-changed                 write only when the driver version or GPU set changed\n"
+		"                               since the last write (exit 4 when nothing changed)\n"
+		"validate: checks FILEs, or every spec in the spec directories; exit 1 on any error.\n"
+		"list: qualified device names from the spec directories (default /etc/cdi then\n"
+		"      /var/run/cdi; a later directory wins).\n");
+}
+
+/* ------------------------------------------------------------- generate */
+
+struct gen_args {
+	const char *output;
+	const char *format;
+	const char *naming;
+	const char *caps;
+	const char *hook_path;
+	const char *kind;
+	bool if_changed;
+};
+
+static char *default_hook_path(void)
+{
+	char buf[PATH_MAX];
+	/* our own executable: the hooks must run the same nvbind that wrote the spec */
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		return strdup(buf);
+	}
+	return strdup(NVBIND_BINDIR "/nvbind");
+}
+
+/* The facts --if-changed compares: driver, GPUs and MIG devices, and the options. */
+static char *fingerprint(const struct nvb_inventory *inv, const char *spec_text)
+{
+	size_t cap = 256 + strlen(spec_text) / 64;
+	char *fp = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&fp, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "driver=%s\n", inv->driver.version ? inv->driver.version : "");
+	for (size_t i = 0; i < inv->n_gpus; i++) {
+		const struct nvb_gpu *g = &inv->gpus[i];
+		fprintf(f, "gpu=%s %s %d migs=%zu\n", g->pci_bus_id, g->uuid ? g->uuid : "-", g->minor,
+			g->n_migs);
+		for (size_t m = 0; m < g->n_migs; m++)
+			fprintf(f, "mig=%u:%u\n", g->migs[m].gi, g->migs[m].ci);
+	}
+	/* options and hook path are part of the spec text: hash it cheaply (FNV-1a) */
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = spec_text; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	fprintf(f, "spec=%016llx\n", (unsigned long long)h);
+	(void)cap;
+	fclose(f);
+	return fp;
+}
+
+static char *sidecar_path(const char *output)
+{
+	_cleanup_free_ char *dir = strdup(output);
+	if (!dir)
+		return NULL;
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return nvb_asprintf(".%s.nvbind-state", output);
+	*slash = '\0';
+	return nvb_asprintf("%s/.%s.nvbind-state", dir, slash + 1);
+}
+
+static bool unchanged(const char *output, const char *fp)
+{
+	_cleanup_free_ char *side = sidecar_path(output);
+	struct stat st;
+	if (!side || stat(output, &st) < 0)
+		return false;
+	_cleanup_close_ int fd = open(side, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	_cleanup_free_ char *old = NULL;
+	struct nvb_error ignored;
+	if (nvb_read_fd(fd, side, 1 << 20, &old, NULL, &ignored) < 0)
+		return false;
+	return strcmp(old, fp) == 0;
+}
+
+static int resolve_output(struct gen_args *a, enum nvb_cdi_format *fmt, char **output,
+			  struct nvb_error *err)
+{
+	const char *out = a->output ? a->output : DEFAULT_OUTPUT;
+	if (a->format) {
+		if (strcmp(a->format, "json") == 0)
+			*fmt = NVB_CDI_JSON;
+		else if (strcmp(a->format, "yaml") == 0)
+			*fmt = NVB_CDI_YAML;
+		else
+			return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --format json or yaml",
+					     "unknown format '%s'", a->format);
+	} else {
+		*fmt = nvb_str_has_suffix(out, ".yaml") || nvb_str_has_suffix(out, ".yml")
+			       ? NVB_CDI_YAML
+			       : NVB_CDI_JSON;
+	}
+	struct stat st;
+	if (strcmp(out, "-") != 0 && stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+		const char *kind = a->kind ? a->kind : "nvidia.com/gpu";
+		_cleanup_free_ char *base = strdup(kind);
+		if (!base)
+			return nvb_error_nomem(err);
+		*strchr(base, '/') = '-';
+		*output = nvb_asprintf("%s/%s.%s", out, base, *fmt == NVB_CDI_YAML ? "yaml" : "json");
+	} else {
+		if (nvb_str_has_suffix(out, ".yml"))
+			return nvb_error_set(err, NVB_ERR_USAGE, 0, "name the file .yaml",
+					     "%s: engines ignore .yml spec files", out);
+		*output = strdup(out);
+	}
+	return *output ? 0 : nvb_error_nomem(err);
+}
+
+static int generate(struct nvb_cli *cli, struct gen_args *a)
+{
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	struct nvb_cdi_gen_opts opts = {.kind = a->kind};
+	if (a->kind && !nvb_cdi_valid_kind(a->kind, true))
+		return nvb_cli_usage_error("--kind '%s' is not vendor/class", a->kind);
+	if (a->naming && nvb_cdi_naming_parse(a->naming, &opts.naming, &err) < 0)
+		return nvb_cli_fail(&err);
+	if (a->caps && nvb_caps_parse(a->caps, &opts.caps, &err) < 0) {
+		err.code = NVB_ERR_USAGE;
+		return nvb_cli_fail(&err);
+	}
+	enum nvb_cdi_format fmt = NVB_CDI_JSON;
+	_cleanup_free_ char *output = NULL;
+	_cleanup_free_ char *hook = a->hook_path ? strdup(a->hook_path) : default_hook_path();
+	if (resolve_output(a, &fmt, &output, &err) < 0)
+		return nvb_cli_fail(&err);
+	opts.hook_path = hook;
+
+	struct nvb_host *host = nvb_cli_host(cli, &err);
+	if (!host)
+		return nvb_cli_fail(&err);
+	opts.host_root = nvb_host_root(host);
+	int rc = NVB_EXIT_FAILURE;
+	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML, &err);
+	struct nvb_cdi_spec *spec = inv ? nvb_cdi_generate(inv, &opts, &err) : NULL;
+	char *text = NULL, *fp = NULL, *side = NULL;
+	if (!spec || nvb_cdi_validate(spec, NULL, NULL, &err) > 0 ||
+	    !(text = nvb_cdi_spec_format(spec, fmt, &err))) {
+		rc = nvb_cli_fail(&err);
+		goto out;
+	}
+	if (strcmp(output, "-") == 0) {
+		fputs(text, stdout);
+		rc = NVB_EXIT_OK;
+		goto out;
+	}
+	fp = fingerprint(inv, text);
+	if (a->if_changed && fp && unchanged(output, fp)) {
+		fprintf(stderr, "nvbind: %s is up to date (driver %s, %zu GPU(s))\n", output,
+			inv->driver.version, inv->n_gpus);
+		rc = EXIT_UNCHANGED;
+		goto out;
+	}
+	if (nvb_write_file_atomic(output, text, strlen(text), 0644, &err) < 0) {
+		rc = nvb_cli_fail(&err);
+		goto out;
+	}
+	side = sidecar_path(output);
+	if (fp && side && nvb_write_file_atomic(side, fp, strlen(fp), 0644, &err) < 0)
+		nvb_warn("cdi", "cannot record the state for --if-changed: %s", err.message);
+	fprintf(stderr, "nvbind: wrote %s (cdiVersion %s, %zu devices, driver %s)\n", output,
+		spec->cdi_version, spec->n_devices, inv->driver.version);
+	rc = NVB_EXIT_OK;
+out:
+	free(side);
+	free(fp);
+	free(text);
+	nvb_cdi_spec_free(spec);
+	nvb_inventory_free(inv);
+	nvb_host_free(host);
+	return rc;
+}
+
+/* ------------------------------------------------------------- validate */
+
+struct dirs {
+	const char *v[16];
+	size_t n;
+};
+
+static void print_problem(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "nvbind: error: %s\n", msg);
+}
+
+static int validate_file(const char *path)
+{
+	struct nvb_error err;
+	struct nvb_cdi_spec *spec = nvb_cdi_spec_load(path, &err);
+	if (!spec) {
+		nvb_cli_fail(&err);
+		return 1;
+	}
+	int n = nvb_cdi_validate(spec, print_problem, NULL, &err);
+	if (n == 0)
+		printf("%s: valid (cdiVersion %s, kind %s, %zu devices)\n", path, spec->cdi_version,
+		       spec->kind, spec->n_devices);
+	nvb_cdi_spec_free(spec);
+	return n > 0;
+}
+
+static int validate(struct dirs *dirs, int argc, char **argv)
+{
+	int bad = 0, checked = 0;
+	for (int i = optind; i < argc; i++, checked++)
+		bad += validate_file(argv[i]);
+	for (size_t d = 0; optind >= argc && d < dirs->n; d++) {
+		DIR *dir = opendir(dirs->v[d]);
+		if (!dir)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(dir))) {
+			if (de->d_name[0] == '.')
+				continue;
+			_cleanup_free_ char *path = nvb_asprintf("%s/%s", dirs->v[d], de->d_name);
+			if (nvb_str_has_suffix(de->d_name, ".yml")) {
+				fprintf(stderr, "nvbind: error: %s: engines ignore .yml files\n"
+						"hint: rename it to .yaml\n", path);
+				bad++;
+			} else if (nvb_str_has_suffix(de->d_name, ".json") ||
+				   nvb_str_has_suffix(de->d_name, ".yaml")) {
+				bad += validate_file(path);
+				checked++;
+			}
+		}
+		closedir(dir);
+	}
+	if (!checked && !bad)
+		fprintf(stderr, "nvbind: no CDI spec found\n");
+	return bad ? NVB_EXIT_FAILURE : NVB_EXIT_OK;
+}
+
+/* ----------------------------------------------------------------- list */
+
+static int list(struct dirs *dirs, bool json)
+{
+	struct nvb_error err;
+	struct nvb_cdi_registry *reg = nvb_cdi_registry_load(dirs->v, dirs->n, &err);
+	if (!reg)
+		return nvb_cli_fail(&err);
+	for (size_t i = 0; i < reg->n_errors; i++)
+		fprintf(stderr, "nvbind: warning: %s\n", reg->errors[i]);
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < reg->n_entries; i++)
+			json_array_append_new(arr, json_pack("{s:s, s:s}", "name",
+							     reg->entries[i].qualified, "spec",
+							     reg->entries[i].spec->origin));
+		json_t *root = json_pack("{s:o}", "devices", arr);
+		json_t *errs = json_array();
+		for (size_t i = 0; i < reg->n_errors; i++)
+			json_array_append_new(errs, json_string(reg->errors[i]));
+		json_object_set_new(root, "errors", errs);
+		char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(root);
+	} else {
+		for (size_t i = 0; i < reg->n_entries; i++)
+			printf("%s\n", reg->entries[i].qualified);
+	}
+	nvb_cdi_registry_free(reg);
+	return NVB_EXIT_OK;
+}
+
+int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
+{
+	if (argc < 2) {
+		cdi_usage(stderr);
+		return NVB_EXIT_USAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		cdi_usage(stdout);
+		return NVB_EXIT_OK;
+	}
+	struct gen_args ga = {0};
+	struct dirs dirs = {.n = 0};
+	bool json = false;
+	enum { O_OUT = 1, O_FMT, O_NAME, O_CAPS, O_HOOK, O_KIND, O_IFCH, O_DIR, O_JSON };
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, O_OUT},
+		{"format", required_argument, NULL, O_FMT},
+		{"device-name-strategy", required_argument, NULL, O_NAME},
+		{"driver-capabilities", required_argument, NULL, O_CAPS},
+		{"hook-path", required_argument, NULL, O_HOOK},
+		{"kind", required_argument, NULL, O_KIND},
+		{"if-changed", no_argument, NULL, O_IFCH},
+		{"spec-dir", required_argument, NULL, O_DIR},
+		{"json", no_argument, NULL, O_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool is_gen = strcmp(sub, "generate") == 0;
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (!is_gen && c >= O_OUT && c <= O_IFCH)
+			return nvb_cli_usage_error("cdi %s: option not valid here", sub);
+		if (is_gen && (c == O_DIR || c == O_JSON))
+			return nvb_cli_usage_error("cdi generate: option not valid here");
+		switch (c) {
+		case 'o':
+		case O_OUT: ga.output = optarg; break;
+		case O_FMT: ga.format = optarg; break;
+		case O_NAME: ga.naming = optarg; break;
+		case O_CAPS: ga.caps = optarg; break;
+		case O_HOOK: ga.hook_path = optarg; break;
+		case O_KIND: ga.kind = optarg; break;
+		case O_IFCH: ga.if_changed = true; break;
+		case O_DIR:
+			if (dirs.n == NVB_ARRAY_SIZE(dirs.v))
+				return nvb_cli_usage_error("too many --spec-dir");
+			dirs.v[dirs.n++] = optarg;
+			break;
+		case O_JSON: json = true; break;
+		case 'h': cdi_usage(stdout); return NVB_EXIT_OK;
+		default: cdi_usage(stderr); return NVB_EXIT_USAGE;
+		}
+	}
+	if (dirs.n == 0) {
+		dirs.v[0] = "/etc/cdi";
+		dirs.v[1] = "/var/run/cdi";
+		dirs.n = 2;
+	}
+	if (is_gen) {
+		if (optind < argc)
+			return nvb_cli_usage_error("cdi generate: unexpected argument '%s'", argv[optind]);
+		return generate(cli, &ga);
+	}
+	if (strcmp(sub, "validate") == 0)
+		return validate(&dirs, argc, argv);
+	if (strcmp(sub, "list") == 0) {
+		if (optind < argc)
+			return nvb_cli_usage_error("cdi list: unexpected argument '%s'", argv[optind]);
+		return list(&dirs, json);
+	}
+	return nvb_cli_usage_error("unknown cdi command '%s' (use generate, validate or list)", sub);
+}

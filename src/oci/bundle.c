@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "oci/oci.h"
+
+void nvb_oci_state_clear(struct nvb_oci_state *s)
+{
+	free(s->id);
+	free(s->bundle);
+	free(s->status);
+	memset(s, 0, sizeof(*s));
+}
+
+int nvb_oci_state_parse(const char *data, size_t len, struct nvb_oci_state *state,
+			struct nvb_error *err)
+{
+	memset(state, 0, sizeof(*state));
+	if (len > NVB_OCI_STATE_MAX)
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
+				     "container state on stdin: larger than %u bytes", NVB_OCI_STATE_MAX);
+	json_error_t jerr;
+	json_t *root = json_loadb(data, len, 0, &jerr);
+	if (!root)
+		return nvb_error_set(err, NVB_ERR_PARSE, 0,
+				     "nvbind hooks must be run by an OCI runtime, with the state on stdin",
+				     "container state on stdin:%d:%d: %s", jerr.line, jerr.column,
+				     jerr.text);
+	json_t *bundle = json_object_get(root, "bundle");
+	json_t *id = json_object_get(root, "id");
+	json_t *status = json_object_get(root, "status");
+	json_t *pid = json_object_get(root, "pid");
+	int r = 0;
+	if (!json_is_object(root) || !json_is_string(bundle) || !json_string_value(bundle)[0]) {
+		r = nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
+				  "container state on stdin: no \"bundle\" string");
+	} else {
+		state->bundle = strdup(json_string_value(bundle));
+		state->id = json_is_string(id) ? strdup(json_string_value(id)) : NULL;
+		state->status = json_is_string(status) ? strdup(json_string_value(status)) : NULL;
+		state->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : 0;
+		if (!state->bundle)
+			r = nvb_error_nomem(err);
+	}
+	json_decref(root);
+	return r;
+}
+
+json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err)
+{
+	_cleanup_close_ int dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		nvb_error_errno(err, errno, "check the --bundle argument", "bundle %s", bundle);
+		return NULL;
+	}
+	/* O_NOFOLLOW: a config.json that is a symlink is refused, not followed */
+	_cleanup_close_ int fd = openat(dfd, "config.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP)
+			nvb_error_set(err, NVB_ERR_SECURITY, e, "config.json must be a regular file",
+				      "%s/config.json is a symbolic link: refused", bundle);
+		else
+			nvb_error_errno(err, e, NULL, "cannot open %s/config.json", bundle);
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		nvb_error_set(err, NVB_ERR_SECURITY, 0, NULL, "%s/config.json is not a regular file",
+			      bundle);
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > NVB_OCI_CONFIG_MAX) {
+		nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
+			      "%s/config.json is %lld bytes, more than the %u allowed", bundle,
+			      (long long)st.st_size, NVB_OCI_CONFIG_MAX);
+		return NULL;
+	}
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	char name[NVB_PATH_MAX];
+	snprintf(name, sizeof(name), "%s/config.json", bundle);
+	if (nvb_read_fd(fd, name, NVB_OCI_CONFIG_MAX, &data, &len, err) < 0)
+		return NULL;
+	json_error_t jerr;
+	json_t *config = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!config) {
+		nvb_error_set(err, NVB_ERR_PARSE, 0, NULL, "%s:%d:%d: %s", name, jerr.line,
+			      jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(config)) {
+		json_decref(config);
+		nvb_error_set(err, NVB_ERR_INVALID, 0, NULL, "%s: not a JSON object", name);
+		return NULL;
+	}
+	return config;
+}
+
+int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **rootfs, struct nvb_error *err)
+{
+	json_t *path = json_object_get(json_object_get(config, "root"), "path");
+	if (!json_is_string(path) || !json_string_value(path)[0])
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
+				     "%s/config.json: no root.path string", bundle);
+	const char *p = json_string_value(path);
+	char *full = p[0] == '/' ? strdup(p) : nvb_asprintf("%s/%s", bundle, p);
+	if (!full)
+		return nvb_error_nomem(err);
+	int fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		nvb_error_errno(err, errno, NULL, "container root filesystem %s", full);
+		free(full);
+		return -1;
+	}
+	if (rootfs)
+		*rootfs = full;
+	else
+		free(full);
+	return fd;
+}
