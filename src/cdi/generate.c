@@ -211,7 +211,7 @@ static int add_folder(struct gen *g, struct nvb_cdi_hook *h, const char *path)
 	if (!dir)
 		return nvb_error_nomem(g->err);
 	*strrchr(dir, '/') = '\0';
-	for (size_t i = 4; i + 1 < h->n_args; i += 2) /* args: nvbind hook update-ldcache ... */
+	for (size_t i = 4; i < h->n_args; i += 2) /* args: nvbind hook update-ldcache --folder DIR ... */
 		if (strcmp(h->args[i], dir) == 0)
 			return 0;
 	return push_arg_pair(g, h, "--folder", dir);
