@@ -39,7 +39,7 @@ count_tap() { # name file rc
 	fi
 	pass=$((pass + p)) skip=$((skip + s)) fail=$((fail + f))
 	[ "$f" -gt 0 ] && failed_names+=("$name")
-	grep -E '^not ok |^ok .*# skip' "$file" | sed "s/^/  [$name] /" || true
+	grep -E '^not ok |^ok .*# skip' "$file" | while IFS= read -r l; do echo "  [$name] $l"; done
 	echo "$name: $p passed, $f failed, $s skipped"
 }
 
@@ -64,7 +64,7 @@ fi
 
 echo "== unit tests"
 for t in "$build"/tests/test_*; do
-	[ -x "$t" ] || continue
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=$(basename "$t")
 	[[ $name =~ $filter ]] || continue
 	CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log_dir/$name.tap" 2>&1
@@ -88,7 +88,7 @@ if [ "$fuzz_seconds" -gt 0 ] && [[ fuzz =~ $filter || $filter == . ]]; then
 	fi
 	if ninja -C "$fuzz_build" >"$log_dir/fuzz-build.log" 2>&1; then
 		for f in "$fuzz_build"/tests/fuzz/fuzz_*; do
-			[ -x "$f" ] || continue
+			[ -f "$f" ] && [ -x "$f" ] || continue
 			name=$(basename "$f")
 			corpus=tests/fuzz/corpus/${name#fuzz_}
 			work=$(mktemp -d)
