@@ -403,6 +403,10 @@ static int take_key(struct yparse *p, const yaml_event_t *ev)
 
 	if (tag && strcmp(tag, "!") != 0 && !tag_is(tag, "str"))
 		return perr(p, ev->start_mark, NULL, "mapping keys must be strings");
+	/* jansson looks keys up as C strings in places (json_equal, json_object_get):
+	 * a NUL would make "name\0x" shadow or hide "name" */
+	if (memchr(s, '\0', n))
+		return perr(p, ev->start_mark, NULL, "mapping key contains a NUL character");
 	if (json_object_getn(f->node, s, n)) {
 		char q[80];
 		quote_text(q, sizeof(q), s, n);
@@ -762,6 +766,9 @@ static int emit_object(struct yemit *e, const json_t *v, unsigned depth)
 	if (emit(e, &ev) < 0)
 		return -1;
 	json_object_keylen_foreach((json_t *)v, key, key_len, child) {
+		if (memchr(key, '\0', key_len))
+			return nvb_error_set(e->err, NVB_ERR_INVALID, 0, NULL,
+					     "cannot write YAML: object key contains a NUL character");
 		if (emit_scalar(e, key, key_len, true) < 0 || emit_value(e, child, depth + 1) < 0)
 			return -1;
 	}

@@ -21,6 +21,7 @@ struct walk {
 	size_t depth;
 	char path[NVB_PATH_MAX]; /* resolved path, "" meaning "/" */
 	size_t path_len;
+	unsigned mkdir_mode; /* 0: missing components are errors; else created with this mode */
 };
 
 static void walk_init(struct walk *w, int rootfd)
@@ -30,6 +31,7 @@ static void walk_init(struct walk *w, int rootfd)
 	w->name_end[0] = 0;
 	w->path_len = 0;
 	w->path[0] = '\0';
+	w->mkdir_mode = 0;
 }
 
 static void walk_pop(struct walk *w)
@@ -106,6 +108,14 @@ static int walk_run(struct walk *w, const char *what, const char *orig, unsigned
 			continue;
 		}
 		int fd = openat(w->fds[w->depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && w->mkdir_mode) {
+			/* mkdir -p, component by component, after symlinks were followed: a dangling
+			 * link in the image gets its target created inside the root */
+			if (mkdirat(w->fds[w->depth], name, w->mkdir_mode) < 0 && errno != EEXIST)
+				return nvb_error_errno(err, errno, NULL, "%s path %s: cannot create %s/%s",
+						       what, orig, w->path, name);
+			fd = openat(w->fds[w->depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (fd < 0)
 			return nvb_error_errno(err, errno, NULL, "%s path %s: cannot open %s/%s",
 					       what, orig, w->path, name);
@@ -182,11 +192,12 @@ int nvb_resolve_in_root(int rootfd, const char *what, const char *path, unsigned
 	return fd;
 }
 
-int nvb_open_in_root(int rootfd, const char *what, const char *path, int open_flags,
-		     char **resolved, struct nvb_error *err)
+static int open_walk(int rootfd, const char *what, const char *path, unsigned mkdir_mode,
+		     int open_flags, char **resolved, struct nvb_error *err)
 {
 	struct walk w;
 	walk_init(&w, rootfd);
+	w.mkdir_mode = mkdir_mode;
 	int fd = -1;
 	if (walk_run(&w, what, path, 0, err) < 0)
 		goto out;
@@ -209,6 +220,18 @@ int nvb_open_in_root(int rootfd, const char *what, const char *path, int open_fl
 out:
 	walk_reset(&w);
 	return fd;
+}
+
+int nvb_open_in_root(int rootfd, const char *what, const char *path, int open_flags,
+		     char **resolved, struct nvb_error *err)
+{
+	return open_walk(rootfd, what, path, 0, open_flags, resolved, err);
+}
+
+int nvb_mkdir_in_root(int rootfd, const char *what, const char *path, unsigned mode,
+		      struct nvb_error *err)
+{
+	return open_walk(rootfd, what, path, mode ? mode : 0755, O_RDONLY | O_DIRECTORY, NULL, err);
 }
 
 int nvb_read_fd(int fd, const char *name, size_t max, char **data, size_t *len,

@@ -31,34 +31,6 @@ int nvb_path_split(const char *path, char *dir, size_t dir_cap, const char **bas
 	return 0;
 }
 
-int nvb_mkdir_in_root(int rootfd, const char *what, const char *path, unsigned mode,
-		      struct nvb_error *err)
-{
-	struct nvb_error rerr;
-	int fd = nvb_open_in_root(rootfd, what, path, O_RDONLY | O_DIRECTORY, NULL, &rerr);
-	if (fd >= 0 || rerr.code != NVB_ERR_NOT_FOUND || rerr.sys_errno == ENOTDIR) {
-		if (fd < 0 && err)
-			*err = rerr;
-		return fd;
-	}
-	char dir[NVB_PATH_MAX];
-	const char *base;
-	if (nvb_path_split(path, dir, sizeof(dir), &base) < 0) {
-		if (err)
-			*err = rerr;
-		return -1;
-	}
-	_cleanup_close_ int parent = nvb_mkdir_in_root(rootfd, what, dir, mode, err);
-	if (parent < 0)
-		return -1;
-	if (mkdirat(parent, base, mode) < 0 && errno != EEXIST)
-		return nvb_error_errno(err, errno, NULL, "cannot create %s directory %s", what, path);
-	fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return nvb_error_errno(err, errno, NULL, "cannot open %s directory %s", what, path);
-	return fd;
-}
-
 int nvb_symlink_in_root(int rootfd, const char *what, const char *target, const char *link,
 			struct nvb_error *err)
 {
