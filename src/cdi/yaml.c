@@ -575,7 +575,8 @@ static int on_event(struct yparse *p, const yaml_event_t *ev)
 		return on_collection_start(p, ev);
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		p->depth--;
+		if (p->depth)
+			p->depth--;
 		return 0;
 	case YAML_STREAM_END_EVENT:
 		return p->root ? 0 : perr(p, ev->start_mark, NULL, "empty document");

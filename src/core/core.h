@@ -4,6 +4,7 @@
 #define NVB_CORE_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,8 @@ enum nvb_resolve_flags {
  * what names the tree in messages ("host", "container"). */
 NVB_INTERNAL int nvb_resolve_in_root(int rootfd, const char *what, const char *path, unsigned flags,
 				     char **resolved, struct nvb_error *err);
+/* Tests: force the user-space walk (false) or allow openat2 again (true). */
+NVB_INTERNAL void nvb_resolve_use_openat2(bool enable);
 /* Open path inside rootfd with open_flags (O_RDONLY, O_DIRECTORY ...), resolved as above. */
 NVB_INTERNAL int nvb_open_in_root(int rootfd, const char *what, const char *path, int open_flags,
 				  char **resolved, struct nvb_error *err);

@@ -11,7 +11,9 @@
 #include "core/core.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #define MAX_DEPTH 512
 
@@ -163,6 +165,74 @@ static int walk_run(struct walk *w, const char *what, const char *orig, unsigned
 	return 0;
 }
 
+/*
+ * Fast path: openat2(RESOLVE_IN_ROOT) does the same walk in the kernel, in one system call
+ * (Linux 5.6+). The resolved path comes from the descriptor's /proc/self/fd link, relative to
+ * the root's own. Returns -2 when openat2 is unavailable (old kernel, seccomp) or the path
+ * cannot be recovered, so the caller walks in user space instead.
+ */
+#define NO_OPENAT2 (-2)
+static int openat2_available = 1;
+
+void nvb_resolve_use_openat2(bool enable)
+{
+	openat2_available = enable;
+}
+
+static int fd_path(int fd, char *buf, size_t cap)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, cap - 1);
+	if (n <= 0 || buf[0] != '/')
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int kernel_resolve(int rootfd, const char *what, const char *path, unsigned flags,
+			  int open_flags, char **resolved, struct nvb_error *err)
+{
+	if (!openat2_available)
+		return NO_OPENAT2;
+	struct open_how how = {
+		.flags = (uint64_t)(open_flags | O_CLOEXEC) |
+			 ((flags & NVB_RESOLVE_NOFOLLOW_LAST) ? O_NOFOLLOW : 0),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG)) {
+		openat2_available = 0;
+		return NO_OPENAT2;
+	}
+	if (fd < 0 && errno == EAGAIN)
+		return NO_OPENAT2; /* a concurrent rename: let the walk decide */
+	if (fd < 0) {
+		if (errno == ENOTDIR)
+			return nvb_error_set(err, NVB_ERR_NOT_FOUND, ENOTDIR, NULL,
+					     "%s path %s: a component is not a directory", what, path);
+		return nvb_error_errno(err, errno, NULL, "%s path %s", what, path);
+	}
+	if (!resolved)
+		return fd;
+	char root[NVB_PATH_MAX], full[NVB_PATH_MAX];
+	if (fd_path(rootfd, root, sizeof(root)) < 0 || fd_path(fd, full, sizeof(full)) < 0) {
+		close(fd);
+		return NO_OPENAT2;
+	}
+	size_t lr = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	if (strncmp(full, root, lr) != 0 || (full[lr] != '/' && full[lr] != '\0')) {
+		close(fd);
+		return NO_OPENAT2; /* e.g. a " (deleted)" suffix */
+	}
+	*resolved = strdup(full[lr] ? full + lr : "/");
+	if (!*resolved) {
+		close(fd);
+		return nvb_error_nomem(err);
+	}
+	return fd;
+}
+
 static int resolved_copy(const struct walk *w, char **resolved, struct nvb_error *err)
 {
 	if (!resolved)
@@ -174,6 +244,12 @@ static int resolved_copy(const struct walk *w, char **resolved, struct nvb_error
 int nvb_resolve_in_root(int rootfd, const char *what, const char *path, unsigned flags,
 			char **resolved, struct nvb_error *err)
 {
+	if (strlen(path) >= NVB_PATH_MAX)
+		return nvb_error_set(err, NVB_ERR_INVALID, ENAMETOOLONG, NULL,
+				     "%s path is too long: %.64s...", what, path);
+	int kfd = kernel_resolve(rootfd, what, path, flags, O_PATH, resolved, err);
+	if (kfd != NO_OPENAT2)
+		return kfd;
 	struct walk w;
 	walk_init(&w, rootfd);
 	int r = walk_run(&w, what, path, flags, err);
@@ -195,6 +271,14 @@ int nvb_resolve_in_root(int rootfd, const char *what, const char *path, unsigned
 static int open_walk(int rootfd, const char *what, const char *path, unsigned mkdir_mode,
 		     int open_flags, char **resolved, struct nvb_error *err)
 {
+	if (strlen(path) >= NVB_PATH_MAX)
+		return nvb_error_set(err, NVB_ERR_INVALID, ENAMETOOLONG, NULL,
+				     "%s path is too long: %.64s...", what, path);
+	if (!mkdir_mode) {
+		int kfd = kernel_resolve(rootfd, what, path, 0, open_flags, resolved, err);
+		if (kfd != NO_OPENAT2)
+			return kfd;
+	}
 	struct walk w;
 	walk_init(&w, rootfd);
 	w.mkdir_mode = mkdir_mode;

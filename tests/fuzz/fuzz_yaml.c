@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target for the YAML bridge: any input must parse or fail with NVB_ERR_PARSE
- * (NVB_ERR_NOMEM allowed), and a parsed tree must be written back as YAML that parses to
- * an equal tree.
+ * libFuzzer target for the YAML bridge: any input must parse or fail with NVB_ERR_PARSE,
+ * and a parsed tree must be written back as YAML that parses to an equal tree.
  * Seed: corpus/yaml/ (small CDI specs).
  */
 #include <stddef.h>
@@ -18,7 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *tree = nvb_yaml_parse((const char *)data, size, "fuzz.yaml", &err);
 
 	if (!tree) {
-		if (err.code != NVB_ERR_PARSE && err.code != NVB_ERR_NOMEM)
+		/* not even NVB_ERR_NOMEM: the fuzzer never makes malloc fail, so that code
+		 * would mean jansson refused a string libyaml produced (bad UTF-8) */
+		if (err.code != NVB_ERR_PARSE)
 			abort();
 		return 0;
 	}

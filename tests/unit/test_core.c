@@ -296,5 +296,9 @@ int main(void)
 		cmocka_unit_test(test_errors_and_levels),
 		cmocka_unit_test(test_array_push),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	/* the kernel's openat2 path, then the user-space walk used where openat2 is missing */
+	int failed = cmocka_run_group_tests_name("openat2", tests, setup, teardown);
+	nvb_resolve_use_openat2(false);
+	failed += cmocka_run_group_tests_name("user-space walk", tests, setup, teardown);
+	return failed;
 }
