@@ -206,7 +206,9 @@ struct nvb_inventory {
 };
 
 enum nvb_probe_flags {
-	NVB_PROBE_NO_NVML = 1u << 0, /* do not dlopen libnvidia-ml */
+	NVB_PROBE_NO_NVML = 1u << 0,      /* do not dlopen libnvidia-ml */
+	NVB_PROBE_NVML_IF_MIG = 1u << 1,  /* with NO_NVML: still use NVML when MIG devices exist
+					   * (their MIG-<uuid> names are only known to NVML) */
 };
 
 /* Discover GPUs, driver and driver files under the host root. A host without a GPU gives an

@@ -135,7 +135,7 @@ static void problem(struct vctx *v, const char *field, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	snprintf(msg, sizeof(msg), "%s: %s%s%s: %s", v->spec->origin, v->where, field[0] ? " " : "",
+	snprintf(msg, sizeof(msg), "%s: %s%s%s: %s", v->spec->origin, v->where, v->where[0] ? ": " : "",
 		 field, detail);
 	if (v->count++ == 0)
 		nvb_error_set(v->err, NVB_ERR_INVALID, 0,
@@ -207,7 +207,7 @@ static void check_edits(struct vctx *v, const struct nvb_cdi_edits *e)
 int nvb_cdi_validate(const struct nvb_cdi_spec *spec, nvb_cdi_report_fn report, void *ctx,
 		     struct nvb_error *err)
 {
-	struct vctx v = {.spec = spec, .report = report, .ctx = ctx, .err = err, .where = "spec"};
+	struct vctx v = {.spec = spec, .report = report, .ctx = ctx, .err = err, .where = ""};
 	bool known = false;
 	for (size_t i = 0; spec->cdi_version && i < NVB_ARRAY_SIZE(known_versions); i++)
 		known = known || strcmp(spec->cdi_version, known_versions[i]) == 0;

@@ -39,13 +39,12 @@ struct resolved {
 	double d;
 };
 
-static const char *const null_words[] = { "", "~", "null", "Null", "NULL", NULL };
-static const char *const true_words[] = { "true", "True", "TRUE", NULL };
-static const char *const false_words[] = { "false", "False", "FALSE", NULL };
-static const char *const nonfinite_words[] = {
-	".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
-	"+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", NULL,
-};
+static const char *const null_words[] = {"", "~", "null", "Null", "NULL", NULL};
+static const char *const true_words[] = {"true", "True", "TRUE", NULL};
+static const char *const false_words[] = {"false", "False", "FALSE", NULL};
+static const char *const nonfinite_words[] = {".nan",  ".NaN",	".NAN",	 ".inf",  ".Inf",
+					      ".INF",  "+.inf", "+.Inf", "+.INF", "-.inf",
+					      "-.Inf", "-.INF", NULL};
 
 /* Scalars may hold NUL bytes (from "\0" escapes), so compare with lengths. */
 static bool word_in(const char *s, size_t n, const char *const *words)
@@ -268,7 +267,7 @@ static void quote_text(char *out, size_t cap, const char *s, size_t n)
 }
 
 static int perr(struct yparse *p, yaml_mark_t mark, const char *hint, const char *fmt, ...)
-	NVB_PRINTF(4, 5);
+    NVB_PRINTF(4, 5);
 
 static int perr(struct yparse *p, yaml_mark_t mark, const char *hint, const char *fmt, ...)
 {
@@ -284,7 +283,7 @@ static int perr(struct yparse *p, yaml_mark_t mark, const char *hint, const char
 /* Reader errors (bad encoding) carry a byte offset, not a line and column. */
 static yaml_mark_t mark_at_offset(const char *data, size_t len, size_t offset)
 {
-	yaml_mark_t m = { 0 };
+	yaml_mark_t m = {0};
 	for (size_t i = 0; i < offset && i < len; i++) {
 		unsigned char c = (unsigned char)data[i];
 		if (c == '\n') {
@@ -341,10 +340,7 @@ static int parser_error(struct yparse *p)
 	return perr(p, y->problem_mark, hint, "%s", problem);
 }
 
-static struct frame *top(struct yparse *p)
-{
-	return p->depth ? &p->stack[p->depth - 1] : NULL;
-}
+static struct frame *top(struct yparse *p) { return p->depth ? &p->stack[p->depth - 1] : NULL; }
 
 static bool expecting_key(struct yparse *p)
 {
@@ -535,8 +531,8 @@ static int on_scalar(struct yparse *p, const yaml_event_t *ev)
 static int on_collection_start(struct yparse *p, const yaml_event_t *ev)
 {
 	bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
-	const char *tag = (const char *)(seq ? ev->data.sequence_start.tag
-					     : ev->data.mapping_start.tag);
+	const char *tag =
+	    (const char *)(seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag);
 
 	if (count_node(p, ev->start_mark) < 0)
 		return -1;
@@ -552,7 +548,7 @@ static int on_collection_start(struct yparse *p, const yaml_event_t *ev)
 	json_t *node = seq ? json_array() : json_object();
 	if (!node || attach(p, node) < 0)
 		return nvb_error_nomem(p->err);
-	p->stack[p->depth++] = (struct frame){ .node = node };
+	p->stack[p->depth++] = (struct frame){.node = node};
 	return 0;
 }
 
@@ -601,8 +597,8 @@ static int run_parser(struct yparse *p)
 
 json_t *nvb_yaml_parse(const char *data, size_t len, const char *origin, struct nvb_error *err)
 {
-	struct yparse p = { .origin = origin ? origin : "<input>", .data = data, .len = len,
-			    .err = err };
+	struct yparse p = {
+	    .origin = origin ? origin : "<input>", .data = data, .len = len, .err = err};
 
 	if (!data && len) {
 		nvb_error_set(err, NVB_ERR_USAGE, EINVAL, NULL, "%s: no data", p.origin);
@@ -682,8 +678,8 @@ static int emit(struct yemit *e, yaml_event_t *ev)
 
 static bool is_yaml11_word(const char *s, size_t n)
 {
-	static const char *const words[] = { "y", "yes", "n", "no", "on", "off", "true",
-					      "false", "null", "=", "<<", NULL };
+	static const char *const words[] = {"y",    "yes",   "n",    "no", "on", "off",
+					    "true", "false", "null", "=",  "<<", NULL};
 	for (const char *const *w = words; *w; w++)
 		if (strlen(*w) == n && strncasecmp(*w, s, n) == 0)
 			return true;
@@ -710,7 +706,8 @@ static bool needs_quotes(const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c >= 0x7f || strchr(",[]{}", c))
 			return true;
-		if ((c == ':' && i + 1 < n && s[i + 1] == ' ') || (c == '#' && i && s[i - 1] == ' '))
+		if ((c == ':' && i + 1 < n && s[i + 1] == ' ') ||
+		    (c == '#' && i && s[i - 1] == ' '))
 			return true;
 	}
 	if (is_yaml11_word(s, n))
@@ -726,10 +723,9 @@ static int emit_scalar(struct yemit *e, const char *s, size_t n, bool is_string)
 	if (n > INT_MAX)
 		return nvb_error_set(e->err, NVB_ERR_INVALID, 0, NULL,
 				     "cannot write YAML: string of %zu bytes", n);
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)n, !quote,
-					  is_string,
-					  quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
-						: YAML_PLAIN_SCALAR_STYLE))
+	if (!yaml_scalar_event_initialize(
+		&ev, NULL, NULL, (yaml_char_t *)s, (int)n, !quote, is_string,
+		quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE))
 		return nvb_error_set(e->err, NVB_ERR_INVALID, 0, NULL,
 				     "cannot write YAML: string is not valid UTF-8");
 	return emit(e, &ev);
@@ -766,10 +762,12 @@ static int emit_object(struct yemit *e, const json_t *v, unsigned depth)
 	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 	if (emit(e, &ev) < 0)
 		return -1;
-	json_object_keylen_foreach((json_t *)v, key, key_len, child) {
+	json_object_keylen_foreach((json_t *)v, key, key_len, child)
+	{
 		if (memchr(key, '\0', key_len))
-			return nvb_error_set(e->err, NVB_ERR_INVALID, 0, NULL,
-					     "cannot write YAML: object key contains a NUL character");
+			return nvb_error_set(
+			    e->err, NVB_ERR_INVALID, 0, NULL,
+			    "cannot write YAML: object key contains a NUL character");
 		if (emit_scalar(e, key, key_len, true) < 0 || emit_value(e, child, depth + 1) < 0)
 			return -1;
 	}
@@ -786,7 +784,8 @@ static int emit_array(struct yemit *e, const json_t *v, unsigned depth)
 	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 	if (emit(e, &ev) < 0)
 		return -1;
-	json_array_foreach(v, i, child) {
+	json_array_foreach(v, i, child)
+	{
 		if (emit_value(e, child, depth + 1) < 0)
 			return -1;
 	}
@@ -844,7 +843,7 @@ static int emit_document(struct yemit *e, const json_t *value)
 
 char *nvb_yaml_emit(const json_t *value, struct nvb_error *err)
 {
-	struct yemit e = { .err = err };
+	struct yemit e = {.err = err};
 
 	if (!value) {
 		nvb_error_set(err, NVB_ERR_USAGE, EINVAL, NULL, "no value to write as YAML");

@@ -18,15 +18,16 @@
 #include "core/core.h"
 
 #define NVB_YAML_MAX_SIZE (16u * 1024 * 1024) /* bytes of input */
-#define NVB_YAML_MAX_DEPTH 64                 /* nested mappings/sequences */
-#define NVB_YAML_MAX_NODES 1000000u           /* scalars, keys and collections */
+#define NVB_YAML_MAX_DEPTH 64		      /* nested mappings/sequences */
+#define NVB_YAML_MAX_NODES 1000000u	      /* scalars, keys and collections */
 
 /*
  * Parse one YAML document of len bytes (need not be NUL-terminated) into a new tree.
- * Mappings become objects (keys in document order; a scalar key is taken as its text,
- * a collection key, a duplicate key or a key holding a NUL byte is an error), sequences become arrays, quoted and
- * block scalars become strings and plain scalars are resolved: null/~/empty -> null,
- * true/false -> boolean, integers -> integer, floats -> real, anything else -> string.
+ * Mappings become objects with keys in document order: a scalar key is taken as its
+ * text; a collection key, a duplicate key or a key holding a NUL byte is an error.
+ * Sequences become arrays, quoted and block scalars strings, and plain scalars are
+ * resolved: null/~/empty -> null, true/false -> boolean, integers -> integer,
+ * floats -> real, anything else -> string.
  * Errors are NVB_ERR_PARSE with "<origin>:<line>:<column>: <problem>" (1-based);
  * origin may be NULL. Returns NULL on error.
  */
@@ -38,7 +39,8 @@ NVB_INTERNAL json_t *nvb_yaml_parse(const char *data, size_t len, const char *or
  * Strings that would read back as another type, or that hold special characters, are
  * double-quoted, so nvb_yaml_parse(nvb_yaml_emit(v)) is json_equal to v. Trees the
  * parser would refuse (nested deeper than NVB_YAML_MAX_DEPTH, keys holding NUL bytes)
- * are refused here too, with NVB_ERR_INVALID. Returns a malloc'ed NUL-terminated string, or NULL on error.
+ * are refused here too, with NVB_ERR_INVALID.
+ * Returns a malloc'ed NUL-terminated string, or NULL on error.
  */
 NVB_INTERNAL char *nvb_yaml_emit(const json_t *value, struct nvb_error *err);
 

@@ -174,7 +174,7 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 		return nvb_cli_fail(&err);
 	opts.host_root = nvb_host_root(host);
 	int rc = NVB_EXIT_FAILURE;
-	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML, &err);
+	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML | NVB_PROBE_NVML_IF_MIG, &err);
 	struct nvb_cdi_spec *spec = inv ? nvb_cdi_generate(inv, &opts, &err) : NULL;
 	char *text = NULL, *fp = NULL, *side = NULL;
 	if (!spec || nvb_cdi_validate(spec, NULL, NULL, &err) > 0 ||

@@ -659,7 +659,10 @@ static int probe_files(struct probe *pr, unsigned flags, struct nvb_error *err)
 	nvb_libset_free(libs);
 	if (r == 0)
 		r = select_firmware(pr, drv->version, err);
-	if (r == 0 && !(flags & NVB_PROBE_NO_NVML))
+	bool migs = false;
+	for (size_t i = 0; i < pr->inv->n_gpus; i++)
+		migs = migs || pr->inv->gpus[i].n_migs > 0;
+	if (r == 0 && (!(flags & NVB_PROBE_NO_NVML) || (migs && (flags & NVB_PROBE_NVML_IF_MIG))))
 		nvb_nvml_enrich(pr->host, pr->inv);
 	return r;
 }

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct nvb_error err = { 0 };
+	struct nvb_error err = {0};
 	json_t *tree = nvb_yaml_parse((const char *)data, size, "fuzz.yaml", &err);
 
 	if (!tree) {

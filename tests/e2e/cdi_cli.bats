@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# nvbind cdi generate / validate / list, without an engine.
+
+bats_require_minimum_version 1.5.0
+load helpers/common
+
+WITH_SPECS="$BATS_TEST_DIRNAME/helpers/with-cdi-specs"
+
+setup_file() {
+	ensure_roots
+	export ROOTS
+}
+
+gen() { # gen ROOT ARGS...
+	local root=$1
+	shift
+	run --separate-stderr "$NVBIND" --root "$ROOTS/$root" cdi generate "$@"
+}
+
+@test "generate: default name in a directory, mode 0644, no temporary file left" {
+	mkdir "$BATS_TEST_TMPDIR/cdi"
+	gen h100-host --output "$BATS_TEST_TMPDIR/cdi"
+	[ "$status" -eq 0 ]
+	f="$BATS_TEST_TMPDIR/cdi/nvidia.com-gpu.json"
+	[ "$(stat -c %a "$f")" = 644 ]
+	[ "$(ls -A "$BATS_TEST_TMPDIR/cdi" | grep -v '^\.nvidia.com-gpu.json.nvbind-state$' | wc -l)" -eq 1 ]
+	run "$NVBIND" cdi validate "$f"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"valid (cdiVersion 0.5.0, kind nvidia.com/gpu"* ]]
+}
+
+@test "generate: the lowest cdiVersion podman 4.3.1 accepts, JSON and YAML" {
+	gen h100-host --output -
+	[ "$(jq -r .cdiVersion <<<"$output")" = 0.5.0 ]
+	gen debian-4gpu --output "$BATS_TEST_TMPDIR/spec.yaml"
+	[ "$status" -eq 0 ]
+	grep -q '^cdiVersion: "\?0.5.0"\?' "$BATS_TEST_TMPDIR/spec.yaml"
+	run "$NVBIND" cdi validate "$BATS_TEST_TMPDIR/spec.yaml"
+	[ "$status" -eq 0 ]
+	gen h100-host --format yaml --output -
+	[[ "$output" == *"kind: nvidia.com/gpu"* ]]
+	gen h100-host --output "$BATS_TEST_TMPDIR/spec.yml"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"engines ignore .yml"* ]]
+}
+
+@test "generate: host paths point into the root, container paths do not" {
+	gen h100-host --output -
+	root="$ROOTS/h100-host"
+	[ "$(jq -r --arg r "$root" '[.. | objects | select(has("hostPath")) | .hostPath | select(startswith($r + "/") | not)] | length' <<<"$output")" = 0 ]
+	[ "$(jq -r --arg r "$root" '[.. | objects | .containerPath? // empty | select(startswith($r))] | length' <<<"$output")" = 0 ]
+	[ "$(jq -r --arg r "$root" '[.. | objects | .path? // empty | select(startswith($r))] | length' <<<"$output")" = 0 ]
+	jq -e '.containerEdits.mounts[] | select(.containerPath=="/usr/local/nvidia/lib64/libcuda.so.580.159.04")' <<<"$output" >/dev/null
+	jq -e '.containerEdits.mounts[] | select(.containerPath=="/usr/bin/nvidia-smi")' <<<"$output" >/dev/null
+	jq -e '.containerEdits.mounts[] | select(.containerPath=="/usr/share/vulkan/icd.d/nvidia_icd.json")' <<<"$output" >/dev/null
+	jq -e '.containerEdits.mounts[] | select(.containerPath=="/lib/firmware/nvidia/580.159.04/gsp_ga10x.bin")' <<<"$output" >/dev/null
+	# no compat library of another version
+	[ "$(jq '[.containerEdits.mounts[] | select(.hostPath | contains("580.95.05"))] | length' <<<"$output")" = 0 ]
+}
+
+@test "generate: hooks carry an explicit env and the links containers expect" {
+	gen h100-host --output -
+	[ "$(jq '[.containerEdits.hooks[] | select((.env // []) | length == 0)] | length' <<<"$output")" = 0 ]
+	[ "$(jq -r '[.containerEdits.hooks[].hookName] | unique | join(",")' <<<"$output")" = createContainer ]
+	args=$(jq -r '.containerEdits.hooks[].args | join(" ")' <<<"$output")
+	[[ "$args" == *"create-symlinks"*"--link libcuda.so.580.159.04::/usr/local/nvidia/lib64/libcuda.so.1"* ]]
+	[[ "$args" == *"--link libcuda.so.1::/usr/local/nvidia/lib64/libcuda.so"* ]]
+	[[ "$args" == *"libGLX_nvidia.so.580.159.04::/usr/local/nvidia/lib64/libGLX_indirect.so.0"* ]]
+	[[ "$args" == *"update-ldcache --folder /usr/local/nvidia/lib64"* ]]
+	[ "$(jq -r '.containerEdits.hooks[0].path' <<<"$output")" = "$(readlink -f "$NVBIND")" ]
+}
+
+@test "generate: device name strategies, MIG devices, capabilities" {
+	gen debian-4gpu --output - --device-name-strategy index,uuid,type-index
+	names=$(jq -r '[.devices[].name] | join(" ")' <<<"$output")
+	[[ "$names" == "0 1 2 3 GPU-"*" gpu0 gpu1 gpu2 gpu3 1:0 1:1 MIG-"*" MIG-"*" mig1:0 mig1:1 all" ]]
+	[ "$(jq -r '.devices[] | select(.name=="0") | [.containerEdits.deviceNodes[].path] | join(" ")' <<<"$output")" = "/dev/nvidia2 /dev/dri/renderD129 /dev/dri/card1" ]
+	[ "$(jq -r '.devices[] | select(.name=="1:0") | [.containerEdits.deviceNodes[].path] | join(" ")' <<<"$output")" = "/dev/nvidia0 /dev/nvidia-caps/nvidia-cap12 /dev/nvidia-caps/nvidia-cap13" ]
+	gen debian-4gpu --output - --driver-capabilities compute,utility
+	[ "$(jq '[.containerEdits.mounts[] | select(.containerPath | test("GLX|EGL|i386|dri"))] | length' <<<"$output")" = 0 ]
+	[ "$(jq '[.devices[].containerEdits.deviceNodes[] | select(.path | startswith("/dev/dri"))] | length' <<<"$output")" = 0 ]
+	jq -e '.containerEdits.mounts[] | select(.containerPath=="/usr/bin/nvidia-smi")' <<<"$output" >/dev/null
+	gen debian-4gpu --output - --driver-capabilities compute,compat32
+	jq -e '.containerEdits.mounts[] | select(.containerPath=="/usr/lib/i386-linux-gnu/libcuda.so.550.54.14")' <<<"$output" >/dev/null
+	gen debian-4gpu --output - --device-name-strategy serial
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"unknown device name strategy 'serial'"* ]]
+	gen debian-4gpu --output - --driver-capabilities gaming
+	[ "$status" -eq 2 ]
+}
+
+@test "generate: --if-changed writes only when the driver or the GPU set changed" {
+	cp -a "$ROOTS/h100-host" "$BATS_TEST_TMPDIR/root"
+	out="$BATS_TEST_TMPDIR/gpu.json"
+	run "$NVBIND" --root "$BATS_TEST_TMPDIR/root" cdi generate --if-changed --output "$out"
+	[ "$status" -eq 0 ]
+	run "$NVBIND" --root "$BATS_TEST_TMPDIR/root" cdi generate --if-changed --output "$out"
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"up to date"* ]]
+	# a new GPU appears
+	cp -a "$BATS_TEST_TMPDIR/root/proc/driver/nvidia/gpus/0000:00:06.0" "$BATS_TEST_TMPDIR/root/proc/driver/nvidia/gpus/0000:00:07.0"
+	sed -i 's/GPU-d1fbf7fc/GPU-e1fbf7fc/; s/Device Minor: \t 0/Device Minor: \t 1/' "$BATS_TEST_TMPDIR/root/proc/driver/nvidia/gpus/0000:00:07.0/information"
+	mknod "$BATS_TEST_TMPDIR/root/dev/nvidia1" c 195 1
+	run "$NVBIND" --root "$BATS_TEST_TMPDIR/root" cdi generate --if-changed --output "$out"
+	[ "$status" -eq 0 ]
+	[ "$(jq '[.devices[].name] | length' "$out")" = 5 ]
+	# the spec was removed: regenerate even though nothing changed
+	rm "$out"
+	run "$NVBIND" --root "$BATS_TEST_TMPDIR/root" cdi generate --if-changed --output "$out"
+	[ "$status" -eq 0 ]
+	[ -f "$out" ]
+}
+
+@test "generate: two generators at once always leave one complete spec" {
+	out="$BATS_TEST_TMPDIR/race.json"
+	for i in $(seq 10); do
+		"$NVBIND" --root "$ROOTS/h100-host" cdi generate --output "$out" 2>/dev/null &
+		"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output "$out" 2>/dev/null &
+		wait
+		run "$NVBIND" cdi validate "$out"
+		[ "$status" -eq 0 ]
+	done
+	[ "$(ls -A "$BATS_TEST_TMPDIR" | grep -c tmp)" -eq 0 ]
+}
+
+@test "generate: a host without GPU, a broken output directory: clear errors, no file" {
+	gen no-gpu --output "$BATS_TEST_TMPDIR/x.json"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"no NVIDIA GPU found"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/x.json" ]
+	gen h100-host --output /nonexistent/dir/x.json
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"/nonexistent/dir"* ]]
+	[[ "$stderr" == *"hint:"* ]]
+}
+
+# write_spec NAME JSON: a spec file in the test's temp dir
+write_spec() { printf '%s\n' "$2" >"$BATS_TEST_TMPDIR/$1"; }
+
+GOOD_DEV='{"name":"0","containerEdits":{"deviceNodes":[{"path":"/dev/nvidia0"}]}}'
+
+@test "validate: each invalid case is rejected with a message naming file, device and field" {
+	cases=(
+		'env-no-eq|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"0","containerEdits":{"env":["FOO"]}}]}|device "0": containerEdits.env: entry 0 "FOO" is not NAME=VALUE'
+		'env-eq-first|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"0","containerEdits":{"env":["=x"]}}]}|is not NAME=VALUE'
+		'hookname|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":['"$GOOD_DEV"'],"containerEdits":{"hooks":[{"hookName":"preStart","path":"/bin/true"}]}}|hookName "preStart" is not one of'
+		'empty-path|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"0","containerEdits":{"deviceNodes":[{"path":""}]}}]}|deviceNodes[0]: path is empty'
+		'empty-mount|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"0","containerEdits":{"mounts":[{"hostPath":"","containerPath":"/x"}]}}]}|mounts[0]: hostPath is empty'
+		'empty-edits|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"0","containerEdits":{}}]}|device "0": containerEdits: the device has no edits'
+		'duplicate|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":['"$GOOD_DEV,$GOOD_DEV"']}|duplicate device name'
+		'unknown-field|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"0","containerEdits":{"deviceNodes":[{"path":"/dev/x","hostpath":"/dev/x"}]}}]}|device "0": containerEdits.deviceNodes[0].hostpath: unknown field'
+		'unknown-top|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":['"$GOOD_DEV"'],"extra":1}|extra: unknown field'
+		'version-low|{"cdiVersion":"0.4.0","kind":"nvidia.com/gpu","devices":['"$GOOD_DEV"']}|: cdiVersion: "0.4.0" is too old for what the spec uses: it needs at least "0.5.0"'
+		'bad-kind|{"cdiVersion":"0.5.0","kind":"n/gpu","devices":['"$GOOD_DEV"']}|: kind: "n/gpu" is not vendor/class'
+		'bad-name|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"-x","containerEdits":{"env":["A=1"]}}]}|"-x" is not a valid device name'
+		'type|{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"0","containerEdits":{"deviceNodes":[{"path":"/dev/x","major":"195"}]}}]}|major: must be an integer'
+	)
+	for c in "${cases[@]}"; do
+		IFS='|' read -r name spec expect <<<"$c"
+		write_spec "$name.json" "$spec"
+		run "$NVBIND" cdi validate "$BATS_TEST_TMPDIR/$name.json"
+		echo "$name: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"$BATS_TEST_TMPDIR/$name.json"* ]]
+		[[ "$output" == *"$expect"* ]]
+	done
+}
+
+@test "validate and list: the spec directories, priority and conflicts" {
+	write_spec a.json '{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":['"$GOOD_DEV"',{"name":"x","containerEdits":{"env":["A=1"]}}]}'
+	write_spec b.json '{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[{"name":"x","containerEdits":{"env":["A=2"]}}]}'
+	mkdir -p "$BATS_TEST_TMPDIR/etc" "$BATS_TEST_TMPDIR/run"
+	cp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/b.json" "$BATS_TEST_TMPDIR/etc/"
+	write_spec run/c.yaml "$(printf 'cdiVersion: "0.5.0"\nkind: nvidia.com/gpu\ndevices:\n- name: "0"\n  containerEdits:\n    env: ["B=1"]\n')"
+	run --separate-stderr "$NVBIND" cdi list --json --spec-dir "$BATS_TEST_TMPDIR/etc" --spec-dir "$BATS_TEST_TMPDIR/run"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# x is defined twice in etc/: a conflict, dropped; 0 comes from run/ (the later directory wins)
+	[ "$(jq -r '[.devices[].name] | join(" ")' <<<"$output")" = "nvidia.com/gpu=0" ]
+	[ "$(jq -r '.devices[0].spec' <<<"$output")" = "$BATS_TEST_TMPDIR/run/c.yaml" ]
+	jq -r '.errors[0]' <<<"$output" | grep -q 'nvidia.com/gpu=x is also defined'
+	# default directories, through a private mount namespace
+	run "$WITH_SPECS" "$BATS_TEST_TMPDIR/a.json" -- "$NVBIND" cdi list
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'nvidia.com/gpu=0\nnvidia.com/gpu=x')" ]
+	run "$WITH_SPECS" "$BATS_TEST_TMPDIR/a.json" -- "$NVBIND" cdi validate
+	[ "$status" -eq 0 ]
+	write_spec bad.json '{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[]}'
+	run "$WITH_SPECS" "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/bad.json" -- "$NVBIND" cdi validate
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/etc/cdi/bad.json: devices: the spec defines no device"* ]]
+}
