@@ -182,5 +182,7 @@ const struct nvb_cdi_entry *nvb_cdi_registry_find(const struct nvb_cdi_registry 
 						  const char *qualified)
 {
 	struct nvb_cdi_entry key = {.qualified = (char *)qualified};
+	if (!reg->n_entries) /* entries is NULL: bsearch's array must not be */
+		return NULL;
 	return bsearch(&key, reg->entries, reg->n_entries, sizeof(key), entry_cmp);
 }

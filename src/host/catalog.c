@@ -475,3 +475,37 @@ char *nvb_catalog_guess_version(struct nvb_host *host, const struct nvb_libset *
 	}
 	return NULL;
 }
+
+static bool is_32bit_dir(const char *path)
+{
+	return strstr(path, "/i386-linux-gnu/") || strstr(path, "/lib32/") ||
+	       strstr(path, "/i686-linux-gnu/") || strstr(path, "/opengl-driver-32/");
+}
+
+unsigned nvb_catalog_caps_for_path(const char *path)
+{
+	const char *base = path_basename(path);
+	char stem[256];
+	if (nvb_lib_stem(base, stem, sizeof(stem)) == 0) {
+		const struct nvb_catalog_entry *cat = nvb_catalog_nvidia_lib(stem);
+		if (!cat)
+			return 0;
+		return cat->caps | (is_32bit_dir(path) ? NVB_CAP_COMPAT32 : 0);
+	}
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_bins); i++)
+		if (strcmp(base, nvidia_bins[i].name) == 0)
+			return nvidia_bins[i].caps;
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_configs); i++)
+		if (strcmp(path, nvidia_configs[i].container_path) == 0 ||
+		    (nvidia_configs[i].alt_host_path && strcmp(path, nvidia_configs[i].alt_host_path) == 0))
+			return nvidia_configs[i].caps;
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(egl_platform_dirs); i++)
+		if (nvb_str_has_prefix(path, egl_platform_dirs[i]))
+			return G;
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_sockets); i++)
+		if (strcmp(path, nvidia_sockets[i].path) == 0)
+			return nvidia_sockets[i].caps;
+	if (nvb_str_has_prefix(path, "/lib/firmware/nvidia/"))
+		return NVB_CAP_UTILITY | NVB_CAP_COMPUTE;
+	return 0;
+}

@@ -28,3 +28,15 @@ NVB_INTERNAL int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **
 				     struct nvb_error *err);
 
 #endif
+
+struct nvb_cdi_edits;
+/* Apply CDI container edits to an OCI config, in order, with the CDI reference semantics
+ * (REFERENCE.md section 3): env replaces same-name entries; device nodes lacking type or
+ * numbers are completed from the host node (lstat, never following links), a node at the
+ * same container path is replaced, and char/block nodes get a device-cgroup allow rule;
+ * mounts at the same destination are replaced, then all mounts are ordered by path depth;
+ * hooks are appended to their lists. The one apply function every front end uses. */
+NVB_INTERNAL int nvb_oci_apply_edits(json_t *config, const struct nvb_cdi_edits *const *edits,
+				     size_t n, struct nvb_error *err);
+/* Write config back to <bundle>/config.json atomically (same mode as the original). */
+NVB_INTERNAL int nvb_oci_config_save(const char *bundle, json_t *config, struct nvb_error *err);

@@ -268,29 +268,29 @@ static void test_env_without_equals(void **state)
 {
 	(void)state;
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'env':['FOO']}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.env: entry 0 \"FOO\" is not NAME=VALUE");
+		       "test.json", "test.json: device \"0\": containerEdits.env: entry 0 \"FOO\" is not NAME=VALUE");
 	expect_invalid(HDR("0.5.0") DEV0 ",'containerEdits':{'env':['A=1','FOO']}}", "test.json",
-		       "test.json: spec containerEdits.env: entry 1 \"FOO\" is not NAME=VALUE");
+		       "test.json: containerEdits.env: entry 1 \"FOO\" is not NAME=VALUE");
 	expect_invalid("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n"
 		       "- name: gpu0\n  containerEdits:\n    env:\n    - FOO\n",
 		       "test.yaml",
-		       "test.yaml: device \"gpu0\" containerEdits.env: entry 0 \"FOO\" is not NAME=VALUE");
+		       "test.yaml: device \"gpu0\": containerEdits.env: entry 0 \"FOO\" is not NAME=VALUE");
 	/* in a hook's environment */
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'hooks':[{'hookName':"
 				    "'createContainer','path':'/bin/true','env':['A=1','LD_PRELOAD']}]}}]}",
 		       "test.json",
-		       "test.json: device \"0\" containerEdits.hooks[0].env: entry 1 \"LD_PRELOAD\"");
+		       "test.json: device \"0\": containerEdits.hooks[0].env: entry 1 \"LD_PRELOAD\"");
 }
 
 static void test_env_equals_first(void **state)
 {
 	(void)state;
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'env':['=x']}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.env: entry 0 \"=x\" is not NAME=VALUE");
+		       "test.json", "test.json: device \"0\": containerEdits.env: entry 0 \"=x\" is not NAME=VALUE");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'env':['=']}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.env: entry 0 \"=\"");
+		       "test.json", "test.json: device \"0\": containerEdits.env: entry 0 \"=\"");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'env':['']}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.env: entry 0 \"\"");
+		       "test.json", "test.json: device \"0\": containerEdits.env: entry 0 \"\"");
 }
 
 static void test_unknown_hook_name(void **state)
@@ -299,14 +299,14 @@ static void test_unknown_hook_name(void **state)
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'hooks':[{'hookName':"
 				    "'preStart','path':'/bin/true'}]}}]}",
 		       "test.json",
-		       "test.json: device \"0\" containerEdits.hooks[0]: hookName \"preStart\" is not one of");
+		       "test.json: device \"0\": containerEdits.hooks[0]: hookName \"preStart\" is not one of");
 	expect_invalid(HDR("0.5.0") DEV0 ",'containerEdits':{'hooks':[{'hookName':'createContainer',"
 					 "'path':'/bin/true'},{'hookName':'','path':'/bin/true'}]}}",
-		       "test.json", "test.json: spec containerEdits.hooks[1]: hookName \"\" is not one of");
+		       "test.json", "test.json: containerEdits.hooks[1]: hookName \"\" is not one of");
 	expect_invalid("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
 		       "  containerEdits:\n    hooks:\n    - hookName: postStart\n      path: /bin/true\n",
 		       "test.yaml",
-		       "test.yaml: device \"gpu0\" containerEdits.hooks[0]: hookName \"postStart\"");
+		       "test.yaml: device \"gpu0\": containerEdits.hooks[0]: hookName \"postStart\"");
 	/* every valid name is accepted */
 	static const char *const names[] = {"prestart",	      "createRuntime", "createContainer",
 					    "startContainer", "poststart",     "poststop"};
@@ -321,20 +321,20 @@ static void test_unknown_hook_name(void **state)
 	/* a hook without a path */
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'hooks':[{'hookName':"
 				    "'prestart','path':''}]}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.hooks[0]: path is empty");
+		       "test.json", "test.json: device \"0\": containerEdits.hooks[0]: path is empty");
 }
 
 static void test_empty_device_node_path(void **state)
 {
 	(void)state;
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'deviceNodes':[{'path':''}]}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.deviceNodes[0]: path is empty");
+		       "test.json", "test.json: device \"0\": containerEdits.deviceNodes[0]: path is empty");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'deviceNodes':["
 				    "{'path':'/dev/nvidia0'},{'path':'/dev/nvidia1','hostPath':''}]}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.deviceNodes[1]: hostPath is empty");
+		       "test.json", "test.json: device \"0\": containerEdits.deviceNodes[1]: hostPath is empty");
 	expect_invalid("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
 		       "  containerEdits:\n    deviceNodes:\n    - path: ''\n",
-		       "test.yaml", "test.yaml: device \"gpu0\" containerEdits.deviceNodes[0]: path is empty");
+		       "test.yaml", "test.yaml: device \"gpu0\": containerEdits.deviceNodes[0]: path is empty");
 	/* a missing path is a reader error */
 	expect_parse_error(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'deviceNodes':[{'type':'c'}]}}]}",
 			   "test.json",
@@ -346,33 +346,33 @@ static void test_empty_mount_paths(void **state)
 	(void)state;
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'mounts':[{'hostPath':'',"
 				    "'containerPath':'/x'}]}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.mounts[0]: hostPath is empty");
+		       "test.json", "test.json: device \"0\": containerEdits.mounts[0]: hostPath is empty");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'mounts':[{'hostPath':'/x',"
 				    "'containerPath':'/x'},{'hostPath':'/x','containerPath':''}]}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits.mounts[1]: containerPath is empty");
+		       "test.json", "test.json: device \"0\": containerEdits.mounts[1]: containerPath is empty");
 	expect_invalid(HDR("0.5.0") DEV0 ",'containerEdits':{'mounts':[{'hostPath':'',"
 					 "'containerPath':'/x'}]}}",
-		       "test.json", "test.json: spec containerEdits.mounts[0]: hostPath is empty");
+		       "test.json", "test.json: containerEdits.mounts[0]: hostPath is empty");
 	expect_invalid("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
 		       "  containerEdits:\n    mounts:\n    - hostPath: /x\n      containerPath: \"\"\n",
-		       "test.yaml", "test.yaml: device \"gpu0\" containerEdits.mounts[0]: containerPath is empty");
+		       "test.yaml", "test.yaml: device \"gpu0\": containerEdits.mounts[0]: containerPath is empty");
 }
 
 static void test_device_without_edits(void **state)
 {
 	(void)state;
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{}}]}", "test.json",
-		       "test.json: device \"0\" containerEdits: the device has no edits");
+		       "test.json: device \"0\": containerEdits: the device has no edits");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'gpu1'}]}", "test.json",
-		       "test.json: device \"gpu1\" containerEdits: the device has no edits");
+		       "test.json: device \"gpu1\": containerEdits: the device has no edits");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'env':[],'deviceNodes':[]}}]}",
-		       "test.json", "test.json: device \"0\" containerEdits: the device has no edits");
+		       "test.json", "test.json: device \"0\": containerEdits: the device has no edits");
 	expect_invalid("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
 		       "  containerEdits: {}\n",
-		       "test.yaml", "test.yaml: device \"gpu0\" containerEdits: the device has no edits");
+		       "test.yaml", "test.yaml: device \"gpu0\": containerEdits: the device has no edits");
 	/* a spec with no device at all */
 	expect_invalid(HDR("0.5.0") "'devices':[]}", "test.json",
-		       "test.json: spec devices: the spec defines no device");
+		       "test.json: devices: the spec defines no device");
 }
 
 static void test_duplicate_device_names(void **state)
@@ -381,11 +381,11 @@ static void test_duplicate_device_names(void **state)
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'env':['A=1']}},"
 				    "{'name':'1','containerEdits':{'env':['A=1']}},"
 				    "{'name':'0','containerEdits':{'env':['A=2']}}]}",
-		       "test.json", "test.json: device \"0\" name: duplicate device name (also devices[0])");
+		       "test.json", "test.json: device \"0\": name: duplicate device name (also devices[0])");
 	expect_invalid("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n"
 		       "- name: gpu0\n  containerEdits: {env: [A=1]}\n"
 		       "- name: gpu0\n  containerEdits: {env: [A=1]}\n",
-		       "test.yaml", "test.yaml: device \"gpu0\" name: duplicate device name");
+		       "test.yaml", "test.yaml: device \"gpu0\": name: duplicate device name");
 }
 
 static void test_unknown_fields(void **state)
@@ -424,26 +424,26 @@ static void test_invalid_kind(void **state)
 {
 	(void)state;
 	expect_invalid("{'cdiVersion':'0.5.0','kind':'n/gpu'," DEV0 "}", "test.json",
-		       "test.json: spec kind: \"n/gpu\" is not vendor/class");
+		       "test.json: kind: \"n/gpu\" is not vendor/class");
 	expect_invalid("{'cdiVersion':'0.5.0','kind':'nvidia.com/g'," DEV0 "}", "test.json",
-		       "test.json: spec kind: \"nvidia.com/g\" is not vendor/class");
+		       "test.json: kind: \"nvidia.com/g\" is not vendor/class");
 	expect_invalid("{'cdiVersion':'0.5.0','kind':'nvidia.com/0gpu'," DEV0 "}", "test.json",
-		       "test.json: spec kind: \"nvidia.com/0gpu\" is not vendor/class");
+		       "test.json: kind: \"nvidia.com/0gpu\" is not vendor/class");
 	expect_invalid("{'cdiVersion':'0.5.0','kind':'1nvidia.com/gpu'," DEV0 "}", "test.json",
-		       "test.json: spec kind: \"1nvidia.com/gpu\" is not vendor/class");
+		       "test.json: kind: \"1nvidia.com/gpu\" is not vendor/class");
 	expect_invalid("{'cdiVersion':'0.5.0','kind':'nvidia.com-/gpu'," DEV0 "}", "test.json",
-		       "test.json: spec kind: \"nvidia.com-/gpu\" is not vendor/class");
+		       "test.json: kind: \"nvidia.com-/gpu\" is not vendor/class");
 	expect_invalid("{'cdiVersion':'0.5.0','kind':'nvidia.com'," DEV0 "}", "test.json",
-		       "test.json: spec kind: \"nvidia.com\" is not vendor/class");
+		       "test.json: kind: \"nvidia.com\" is not vendor/class");
 	expect_invalid("{'cdiVersion':'0.5.0','kind':'nvidia.com/gpu/x'," DEV0 "}", "test.json",
-		       "test.json: spec kind: \"nvidia.com/gpu/x\" is not vendor/class");
+		       "test.json: kind: \"nvidia.com/gpu/x\" is not vendor/class");
 	/* a dot in the class needs 0.6.0 */
 	expect_invalid("{'cdiVersion':'0.5.0','kind':'nvidia.com/gpu.x'," DEV0 "}", "test.json",
-		       "test.json: spec kind: a '.' in the class \"nvidia.com/gpu.x\" needs cdiVersion 0.6.0");
+		       "test.json: kind: a '.' in the class \"nvidia.com/gpu.x\" needs cdiVersion 0.6.0");
 	expect_valid("{'cdiVersion':'0.6.0','kind':'nvidia.com/gpu.x'," DEV0 "}", "test.json");
 	expect_invalid("cdiVersion: 0.5.0\nkind: v/gpu\ndevices:\n- name: gpu0\n"
 		       "  containerEdits: {env: [A=1]}\n",
-		       "test.yaml", "test.yaml: spec kind: \"v/gpu\" is not vendor/class");
+		       "test.yaml", "test.yaml: kind: \"v/gpu\" is not vendor/class");
 	/* kind is required */
 	expect_parse_error("{'cdiVersion':'0.5.0'," DEV0 "}", "test.json",
 			   "test.json: kind: required field is missing");
@@ -466,16 +466,16 @@ static void test_invalid_device_names(void **state)
 {
 	(void)state;
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'-a','containerEdits':{'env':['A=1']}}]}",
-		       "test.json", "test.json: device \"-a\" name: \"-a\" is not a valid device name");
+		       "test.json", "test.json: device \"-a\": name: \"-a\" is not a valid device name");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'mig0:','containerEdits':{'env':['A=1']}}]}",
-		       "test.json", "test.json: device \"mig0:\" name: \"mig0:\" is not a valid device name");
+		       "test.json", "test.json: device \"mig0:\": name: \"mig0:\" is not a valid device name");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'a/b','containerEdits':{'env':['A=1']}}]}",
-		       "test.json", "test.json: device \"a/b\" name: \"a/b\" is not a valid device name");
+		       "test.json", "test.json: device \"a/b\": name: \"a/b\" is not a valid device name");
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'','containerEdits':{'env':['A=1']}}]}",
-		       "test.json", "test.json: device \"\" name: \"\" is not a valid device name");
+		       "test.json", "test.json: device \"\": name: \"\" is not a valid device name");
 	expect_invalid("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: 'gpu 0'\n"
 		       "  containerEdits: {env: [A=1]}\n",
-		       "test.yaml", "test.yaml: device \"gpu 0\" name: \"gpu 0\" is not a valid device name");
+		       "test.yaml", "test.yaml: device \"gpu 0\": name: \"gpu 0\" is not a valid device name");
 	/* the name is required */
 	expect_parse_error(HDR("0.5.0") "'devices':[{'containerEdits':{'env':['A=1']}}]}", "test.json",
 			   "test.json: devices[0].name: required field is missing");
@@ -500,50 +500,50 @@ static void test_version_too_low(void **state)
 	expect_invalid(HDR("0.4.0") "'devices':[{'name':'gpu0','containerEdits':{'deviceNodes':"
 				    "[{'path':'/dev/nvidia0','hostPath':'/dev/nvidia0'}]}}]}",
 		       "test.json",
-		       "test.json: spec cdiVersion: \"0.4.0\" is too old for what the spec uses: it needs at least \"0.5.0\"");
+		       "test.json: cdiVersion: \"0.4.0\" is too old for what the spec uses: it needs at least \"0.5.0\"");
 	/* a digit-first device name needs 0.5.0 */
 	expect_invalid(HDR("0.4.0") DEV0 "}", "test.json",
-		       "test.json: spec cdiVersion: \"0.4.0\" is too old for what the spec uses: it needs at least \"0.5.0\"");
+		       "test.json: cdiVersion: \"0.4.0\" is too old for what the spec uses: it needs at least \"0.5.0\"");
 	/* a mount type needs 0.4.0 */
 	expect_invalid(HDR("0.3.0") "'devices':[{'name':'gpu0','containerEdits':{'mounts':"
 				    "[{'hostPath':'/a','containerPath':'/a','type':'bind'}]}}]}",
 		       "test.json",
-		       "test.json: spec cdiVersion: \"0.3.0\" is too old for what the spec uses: it needs at least \"0.4.0\"");
+		       "test.json: cdiVersion: \"0.3.0\" is too old for what the spec uses: it needs at least \"0.4.0\"");
 	/* annotations need 0.6.0 */
 	expect_invalid(HDR("0.5.0") "'devices':[{'name':'gpu0','annotations':{'a':'b'},"
 				    "'containerEdits':{'env':['A=1']}}]}",
 		       "test.json",
-		       "test.json: spec cdiVersion: \"0.5.0\" is too old for what the spec uses: it needs at least \"0.6.0\"");
+		       "test.json: cdiVersion: \"0.5.0\" is too old for what the spec uses: it needs at least \"0.6.0\"");
 	expect_invalid(HDR("0.5.0") "'annotations':{'a':'b'}," DEV0 "}", "test.json",
-		       "test.json: spec cdiVersion: \"0.5.0\" is too old for what the spec uses: it needs at least \"0.6.0\"");
+		       "test.json: cdiVersion: \"0.5.0\" is too old for what the spec uses: it needs at least \"0.6.0\"");
 	/* additionalGids need 0.7.0 */
 	expect_invalid(HDR("0.6.0") "'devices':[{'name':'gpu0','containerEdits':{'additionalGids':[44]}}]}",
 		       "test.json",
-		       "test.json: spec cdiVersion: \"0.6.0\" is too old for what the spec uses: it needs at least \"0.7.0\"");
+		       "test.json: cdiVersion: \"0.6.0\" is too old for what the spec uses: it needs at least \"0.7.0\"");
 	expect_invalid(HDR("0.6.0") DEV0 ",'containerEdits':{'intelRdt':{'closID':'x'}}}", "test.json",
-		       "test.json: spec cdiVersion: \"0.6.0\" is too old for what the spec uses: it needs at least \"0.7.0\"");
+		       "test.json: cdiVersion: \"0.6.0\" is too old for what the spec uses: it needs at least \"0.7.0\"");
 	expect_invalid(HDR("1.0.0") DEV0 ",'containerEdits':{'netDevices':[{'hostInterfaceName':'e',"
 					 "'name':'e'}]}}",
 		       "test.json",
-		       "test.json: spec cdiVersion: \"1.0.0\" is too old for what the spec uses: it needs at least \"1.1.0\"");
+		       "test.json: cdiVersion: \"1.0.0\" is too old for what the spec uses: it needs at least \"1.1.0\"");
 	expect_invalid("cdiVersion: 0.4.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
 		       "  containerEdits:\n    deviceNodes:\n    - {path: /dev/nvidia0, hostPath: /dev/nvidia0}\n",
 		       "test.yaml",
-		       "test.yaml: spec cdiVersion: \"0.4.0\" is too old for what the spec uses: it needs at least \"0.5.0\"");
+		       "test.yaml: cdiVersion: \"0.4.0\" is too old for what the spec uses: it needs at least \"0.5.0\"");
 }
 
 static void test_unknown_version(void **state)
 {
 	(void)state;
 	expect_invalid(HDR("0.9.9") DEV0 "}", "test.json",
-		       "test.json: spec cdiVersion: \"0.9.9\" is not a known CDI version");
+		       "test.json: cdiVersion: \"0.9.9\" is not a known CDI version");
 	expect_invalid(HDR("0.5") DEV0 "}", "test.json",
-		       "test.json: spec cdiVersion: \"0.5\" is not a known CDI version");
+		       "test.json: cdiVersion: \"0.5\" is not a known CDI version");
 	expect_invalid(HDR("") DEV0 "}", "test.json",
-		       "test.json: spec cdiVersion: \"\" is not a known CDI version");
+		       "test.json: cdiVersion: \"\" is not a known CDI version");
 	expect_invalid("cdiVersion: 2.0.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
 		       "  containerEdits: {env: [A=1]}\n",
-		       "test.yaml", "test.yaml: spec cdiVersion: \"2.0.0\" is not a known CDI version");
+		       "test.yaml", "test.yaml: cdiVersion: \"2.0.0\" is not a known CDI version");
 	expect_parse_error("{'kind':'nvidia.com/gpu'," DEV0 "}", "test.json",
 			   "test.json: cdiVersion: required field is missing");
 	/* comparison */
@@ -1129,7 +1129,7 @@ static void test_registry_files(void **state)
 	for (size_t i = 1; i < reg->n_entries; i++)
 		assert_true(strcmp(reg->entries[i - 1].qualified, reg->entries[i].qualified) < 0);
 	assert_int_equal(reg->n_errors, 4);
-	p = nvb_asprintf("%s/15-invalid.json: device \"a\" containerEdits.env", d.a);
+	p = nvb_asprintf("%s/15-invalid.json: device \"a\": containerEdits.env", d.a);
 	assert_non_null(strstr(errs, p));
 	free(p);
 	p = nvb_asprintf("%s/16-broken.json:", d.a);
@@ -1138,7 +1138,7 @@ static void test_registry_files(void **state)
 	p = nvb_asprintf("%s/17-unknown.yaml: extra: unknown field", d.a);
 	assert_non_null(strstr(errs, p));
 	free(p);
-	p = nvb_asprintf("%s/00-toonew.json: spec cdiVersion", d.b);
+	p = nvb_asprintf("%s/00-toonew.json: cdiVersion", d.b);
 	assert_non_null(strstr(errs, p));
 	free(p);
 	assert_null(strstr(errs, "ignored"));

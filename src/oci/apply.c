@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "cdi/cdi.h"
+#include "oci/oci.h"
+
+/* obj[key] as an object/array, created when missing; NULL when it exists with another type */
+static json_t *child(json_t *obj, const char *key, bool array)
+{
+	json_t *c = json_object_get(obj, key);
+	if (!c || json_is_null(c)) {
+		c = array ? json_array() : json_object();
+		if (!c || json_object_set_new(obj, key, c) < 0)
+			return NULL;
+	}
+	return (array ? json_is_array(c) : json_is_object(c)) ? c : NULL;
+}
+
+static int bad_config(struct nvb_error *err, const char *field)
+{
+	return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
+			     "config.json: %s has an unexpected type", field);
+}
+
+static int apply_env(json_t *config, char *const *env, size_t n, struct nvb_error *err)
+{
+	json_t *process = child(config, "process", false);
+	json_t *list = process ? child(process, "env", true) : NULL;
+	if (!list)
+		return bad_config(err, "process.env");
+	for (size_t i = 0; i < n; i++) {
+		size_t name_len = strcspn(env[i], "=");
+		size_t idx;
+		json_t *e;
+		bool replaced = false;
+		json_array_foreach(list, idx, e) {
+			const char *s = json_string_value(e);
+			if (s && strncmp(s, env[i], name_len) == 0 && s[name_len] == '=') {
+				json_array_set_new(list, idx, json_string(env[i]));
+				replaced = true;
+				break;
+			}
+		}
+		if (!replaced && json_array_append_new(list, json_string(env[i])) < 0)
+			return nvb_error_nomem(err);
+	}
+	return 0;
+}
+
+/* Complete type/major/minor from the host node, without following symlinks. */
+static int node_numbers(const struct nvb_cdi_device_node *n, char *type, int64_t *major,
+			int64_t *minor, int64_t *mode, struct nvb_error *err)
+{
+	*type = n->type ? n->type[0] : 0;
+	*major = n->major;
+	*minor = n->minor;
+	*mode = n->file_mode;
+	if (*type == 'p' || (*type && *major != NVB_CDI_UNSET && (*minor != NVB_CDI_UNSET)))
+		return 0;
+	const char *host = n->host_path ? n->host_path : n->path;
+	struct stat st;
+	if (lstat(host, &st) < 0)
+		return nvb_error_errno(err, errno, "regenerate the CDI spec: 'nvbind cdi generate'",
+				       "device node %s", host);
+	if (S_ISCHR(st.st_mode))
+		*type = *type ? *type : 'c';
+	else if (S_ISBLK(st.st_mode))
+		*type = *type ? *type : 'b';
+	else if (S_ISFIFO(st.st_mode))
+		*type = *type ? *type : 'p';
+	else
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
+				     "%s is not a device node (a symbolic link or file?)", host);
+	if (*major == NVB_CDI_UNSET)
+		*major = major(st.st_rdev);
+	if (*minor == NVB_CDI_UNSET)
+		*minor = minor(st.st_rdev);
+	if (*mode == NVB_CDI_UNSET)
+		*mode = st.st_mode & 0777;
+	return 0;
+}
+
+static int apply_node(json_t *config, const struct nvb_cdi_device_node *n, struct nvb_error *err)
+{
+	char type;
+	int64_t major, minor, mode;
+	if (node_numbers(n, &type, &major, &minor, &mode, err) < 0)
+		return -1;
+	json_t *linux_ = child(config, "linux", false);
+	json_t *devices = linux_ ? child(linux_, "devices", true) : NULL;
+	json_t *resources = linux_ ? child(linux_, "resources", false) : NULL;
+	json_t *rules = resources ? child(resources, "devices", true) : NULL;
+	if (!devices || !rules)
+		return bad_config(err, "linux.devices or linux.resources.devices");
+	char t[2] = {type, 0};
+	json_t *dev = json_pack("{s:s, s:s}", "path", n->path, "type", t);
+	if (!dev)
+		return nvb_error_nomem(err);
+	if (type != 'p') {
+		json_object_set_new(dev, "major", json_integer(major));
+		json_object_set_new(dev, "minor", json_integer(minor));
+	}
+	if (mode != NVB_CDI_UNSET)
+		json_object_set_new(dev, "fileMode", json_integer(mode));
+	if (n->uid != NVB_CDI_UNSET)
+		json_object_set_new(dev, "uid", json_integer(n->uid));
+	if (n->gid != NVB_CDI_UNSET)
+		json_object_set_new(dev, "gid", json_integer(n->gid));
+	size_t idx;
+	json_t *e;
+	bool replaced = false;
+	json_array_foreach(devices, idx, e) {
+		const char *p = json_string_value(json_object_get(e, "path"));
+		if (p && strcmp(p, n->path) == 0) {
+			json_array_set(devices, idx, dev);
+			replaced = true;
+			break;
+		}
+	}
+	if (!replaced)
+		json_array_append(devices, dev);
+	json_decref(dev);
+	if (type == 'c' || type == 'b') {
+		json_t *rule = json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", t, "major",
+					 (json_int_t)major, "minor", (json_int_t)minor, "access",
+					 n->permissions ? n->permissions : "rwm");
+		if (!rule || json_array_append_new(rules, rule) < 0)
+			return nvb_error_nomem(err);
+	}
+	return 0;
+}
+
+static json_t *strv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static int apply_mount(json_t *mounts, const struct nvb_cdi_mount *m, struct nvb_error *err)
+{
+	json_t *mo = json_pack("{s:s, s:s}", "destination", m->container_path, "source", m->host_path);
+	if (!mo)
+		return nvb_error_nomem(err);
+	if (m->type)
+		json_object_set_new(mo, "type", json_string(m->type));
+	if (m->n_options)
+		json_object_set_new(mo, "options", strv(m->options, m->n_options));
+	size_t idx;
+	json_t *e;
+	json_array_foreach(mounts, idx, e) {
+		const char *d = json_string_value(json_object_get(e, "destination"));
+		if (d && strcmp(d, m->container_path) == 0) {
+			json_array_set_new(mounts, idx, mo);
+			return 0;
+		}
+	}
+	return json_array_append_new(mounts, mo) < 0 ? nvb_error_nomem(err) : 0;
+}
+
+static size_t path_depth(const char *p)
+{
+	size_t depth = 0;
+	for (const char *c = p; c && *c; c++)
+		if (*c == '/' && c[1] && c[1] != '/')
+			depth++;
+	return depth;
+}
+
+/* Stable order by destination depth, so a mount never hides one below it. */
+static int sort_mounts(json_t *mounts, struct nvb_error *err)
+{
+	size_t n = json_array_size(mounts);
+	if (n < 2)
+		return 0;
+	json_t **items = malloc(n * sizeof(*items));
+	size_t *depth = malloc(n * sizeof(*depth));
+	if (!items || !depth) {
+		free(items);
+		free(depth);
+		return nvb_error_nomem(err);
+	}
+	for (size_t i = 0; i < n; i++) {
+		items[i] = json_incref(json_array_get(mounts, i));
+		depth[i] = path_depth(json_string_value(json_object_get(items[i], "destination")));
+	}
+	for (size_t i = 1; i < n; i++) /* insertion sort: stable, and arrays are short */
+		for (size_t j = i; j > 0 && depth[j - 1] > depth[j]; j--) {
+			json_t *t = items[j];
+			items[j] = items[j - 1];
+			items[j - 1] = t;
+			size_t d = depth[j];
+			depth[j] = depth[j - 1];
+			depth[j - 1] = d;
+		}
+	json_array_clear(mounts);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(mounts, items[i]);
+	free(items);
+	free(depth);
+	return 0;
+}
+
+static int apply_hook(json_t *config, const struct nvb_cdi_hook *h, struct nvb_error *err)
+{
+	json_t *hooks = child(config, "hooks", false);
+	json_t *list = hooks ? child(hooks, h->hook_name, true) : NULL;
+	if (!list)
+		return bad_config(err, "hooks");
+	json_t *ho = json_pack("{s:s}", "path", h->path);
+	if (!ho)
+		return nvb_error_nomem(err);
+	if (h->n_args)
+		json_object_set_new(ho, "args", strv(h->args, h->n_args));
+	if (h->n_env)
+		json_object_set_new(ho, "env", strv(h->env, h->n_env));
+	if (h->timeout != NVB_CDI_UNSET)
+		json_object_set_new(ho, "timeout", json_integer(h->timeout));
+	return json_array_append_new(list, ho) < 0 ? nvb_error_nomem(err) : 0;
+}
+
+static int apply_gids(json_t *config, const struct nvb_cdi_edits *e, struct nvb_error *err)
+{
+	if (!e->n_additional_gids)
+		return 0;
+	json_t *process = child(config, "process", false);
+	json_t *user = process ? child(process, "user", false) : NULL;
+	json_t *gids = user ? child(user, "additionalGids", true) : NULL;
+	if (!gids)
+		return bad_config(err, "process.user.additionalGids");
+	for (size_t i = 0; i < e->n_additional_gids; i++) {
+		size_t idx;
+		json_t *g;
+		bool have = false;
+		json_array_foreach(gids, idx, g) have = have || json_integer_value(g) == e->additional_gids[i];
+		if (!have)
+			json_array_append_new(gids, json_integer(e->additional_gids[i]));
+	}
+	return 0;
+}
+
+int nvb_oci_apply_edits(json_t *config, const struct nvb_cdi_edits *const *edits, size_t n,
+			struct nvb_error *err)
+{
+	json_t *mounts = child(config, "mounts", true);
+	if (!mounts)
+		return bad_config(err, "mounts");
+	for (size_t k = 0; k < n; k++) {
+		const struct nvb_cdi_edits *e = edits[k];
+		if (apply_env(config, e->env, e->n_env, err) < 0)
+			return -1;
+		for (size_t i = 0; i < e->n_nodes; i++)
+			if (apply_node(config, &e->nodes[i], err) < 0)
+				return -1;
+		for (size_t i = 0; i < e->n_mounts; i++)
+			if (apply_mount(mounts, &e->mounts[i], err) < 0)
+				return -1;
+		for (size_t i = 0; i < e->n_hooks; i++)
+			if (apply_hook(config, &e->hooks[i], err) < 0)
+				return -1;
+		if (apply_gids(config, e, err) < 0)
+			return -1;
+		if (e->intel_rdt) {
+			json_t *linux_ = child(config, "linux", false);
+			if (!linux_)
+				return bad_config(err, "linux");
+			json_object_set(linux_, "intelRdt", e->intel_rdt);
+		}
+	}
+	return sort_mounts(mounts, err);
+}
+
+int nvb_oci_config_save(const char *bundle, json_t *config, struct nvb_error *err)
+{
+	char *text = json_dumps(config, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!text)
+		return nvb_error_nomem(err);
+	char path[NVB_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	struct stat st;
+	unsigned mode = stat(path, &st) == 0 ? (st.st_mode & 0777) : 0600;
+	int r = nvb_write_file_atomic(path, text, strlen(text), mode, err);
+	free(text);
+	return r;
+}

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
+
+#include "cdi/cdi.h"
+#include "host/catalog.h"
+#include "oci/oci.h"
+#include "oci/prepare.h"
+#include "vendor/vendor.h"
+
+#define NVIDIA_KIND "nvidia.com/gpu"
+#define MAX_REQUESTS 256
+
+/* ------------------------------------------------------------ requirements */
+
+static const struct {
+	int driver_major; /* first driver branch of that CUDA version (NVIDIA's release notes) */
+	int cuda;
+} cuda_table[] = {
+	{580, 13000}, {575, 12090}, {570, 12080}, {565, 12070}, {560, 12060}, {555, 12050},
+	{550, 12040}, {545, 12030}, {535, 12020}, {530, 12010}, {525, 12000}, {520, 11080},
+	{515, 11070}, {510, 11060}, {495, 11050}, {470, 11040}, {465, 11030}, {460, 11020},
+	{455, 11010}, {450, 11000}, {440, 10020}, {418, 10010}, {410, 10000},
+};
+
+int nvb_cuda_version_for_driver(const char *driver_version)
+{
+	int major = driver_version ? atoi(driver_version) : 0;
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(cuda_table); i++)
+		if (major >= cuda_table[i].driver_major)
+			return cuda_table[i].cuda;
+	return 0;
+}
+
+/* Compare dotted numeric versions; missing components count as 0. */
+static int version_cmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		unsigned long x = strtoul(a, (char **)&a, 10), y = strtoul(b, (char **)&b, 10);
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+		if ((*a && !isdigit((unsigned char)*a)) || (*b && !isdigit((unsigned char)*b)))
+			break;
+	}
+	return 0;
+}
+
+static bool op_holds(const char *op, int cmp)
+{
+	if (!strcmp(op, ">="))
+		return cmp >= 0;
+	if (!strcmp(op, "<="))
+		return cmp <= 0;
+	if (!strcmp(op, ">"))
+		return cmp > 0;
+	if (!strcmp(op, "<"))
+		return cmp < 0;
+	if (!strcmp(op, "!="))
+		return cmp != 0;
+	return cmp == 0; /* "=" and "==" */
+}
+
+/* One "key<op>value" constraint: 1 holds, 0 fails, -1 malformed; unknown keys hold (logged). */
+static int constraint_holds(const char *c, const char *driver, const char *cuda, char *why,
+			    size_t cap)
+{
+	size_t klen = strcspn(c, "<>=!");
+	if (klen == 0 || !c[klen])
+		return -1;
+	char key[32], op[3] = {0};
+	snprintf(key, sizeof(key), "%.*s", (int)(klen < 31 ? klen : 31), c);
+	const char *p = c + klen;
+	size_t olen = strspn(p, "<>=!");
+	if (olen == 0 || olen > 2)
+		return -1;
+	memcpy(op, p, olen);
+	const char *value = p + olen;
+	if (!*value || !isdigit((unsigned char)*value))
+		return strcmp(key, "brand") == 0 ? 1 : -1;
+	const char *have = !strcmp(key, "cuda") ? cuda : !strcmp(key, "driver") ? driver : NULL;
+	if (!have) {
+		nvb_debug("runtime", "requirement %s: '%s' is not known here, not checked", c, key);
+		return 1;
+	}
+	bool ok = op_holds(op, version_cmp(have, value));
+	(void)have;
+	if (!ok)
+		snprintf(why, cap, "%s", c);
+	return ok;
+}
+
+/* A group is comma-separated constraints that must all hold. */
+static int group_holds(char *group, const char *driver, const char *cuda, char *why, size_t cap,
+		       bool *has_brand)
+{
+	char *save = NULL;
+	int result = 1;
+	for (char *c = strtok_r(group, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+		if (nvb_str_has_prefix(c, "brand"))
+			*has_brand = true;
+		int r = constraint_holds(c, driver, cuda, why, cap);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			result = 0;
+	}
+	return result;
+}
+
+/* Groups are space-separated and must all hold, except groups naming a brand, which are
+ * alternatives (CUDA images list one per supported driver branch): one of them must hold. */
+int nvb_require_check(const char *var, const char *value, const char *driver, int cuda_version,
+		      struct nvb_error *err)
+{
+	if (!driver)
+		return nvb_error_set(err, NVB_ERR_DRIVER, 0, "check 'nvbind info'",
+				     "%s=%s cannot be checked: the NVIDIA driver version is unknown",
+				     var, value);
+	char cuda[32];
+	snprintf(cuda, sizeof(cuda), "%d.%d", cuda_version / 1000, (cuda_version % 1000) / 10);
+	_cleanup_free_ char *copy = strdup(value);
+	if (!copy)
+		return nvb_error_nomem(err);
+	char why[256] = "", brand_why[256] = "";
+	bool brand_seen = false, brand_ok = false;
+	char *save = NULL;
+	for (char *g = strtok_r(copy, " \t", &save); g; g = strtok_r(NULL, " \t", &save)) {
+		bool has_brand = false;
+		char gwhy[256] = "";
+		int r = group_holds(g, driver, cuda, gwhy, sizeof(gwhy), &has_brand);
+		if (r < 0)
+			return nvb_error_set(err, NVB_ERR_INVALID, 0,
+					     "constraints look like cuda>=12.0 or driver>=550",
+					     "%s: malformed constraint in '%s'", var, value);
+		if (has_brand) {
+			brand_seen = true;
+			brand_ok = brand_ok || r == 1;
+			if (r == 0 && !brand_why[0])
+				snprintf(brand_why, sizeof(brand_why), "%s", gwhy);
+		} else if (r == 0 && !why[0]) {
+			snprintf(why, sizeof(why), "%s", gwhy);
+		}
+	}
+	if (!why[0] && brand_seen && !brand_ok)
+		snprintf(why, sizeof(why), "%s", brand_why);
+	if (why[0])
+		return nvb_error_set(err, NVB_ERR_DRIVER, 0,
+				     "run the container on a host with a newer driver, or set "
+				     "NVIDIA_DISABLE_REQUIRE=true to skip the check",
+				     "unsatisfied requirement %s: %s (driver %s supports CUDA %s)", var,
+				     why, driver, cuda);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+struct requests {
+	char *names[MAX_REQUESTS]; /* qualified CDI device names */
+	size_t n;
+	bool none;      /* driver files without any GPU */
+	bool from_env;  /* the legacy env interface: capabilities and requirements apply */
+};
+
+static void requests_clear(struct requests *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->names[i]);
+	r->n = 0;
+}
+
+static int add_request(struct requests *r, const char *name, struct nvb_error *err)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->names[i], name))
+			return 0;
+	if (r->n == MAX_REQUESTS)
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL, "more than %d devices requested",
+				     MAX_REQUESTS);
+	if (!(r->names[r->n] = strdup(name)))
+		return nvb_error_nomem(err);
+	r->n++;
+	return 0;
+}
+
+/* The last NAME=... of process.env, as the kernel would see it. */
+static const char *env_get(json_t *config, const char *name)
+{
+	json_t *env = json_object_get(json_object_get(config, "process"), "env");
+	size_t len = strlen(name), i;
+	json_t *e;
+	const char *found = NULL;
+	json_array_foreach(env, i, e) {
+		const char *s = json_string_value(e);
+		if (s && !strncmp(s, name, len) && s[len] == '=')
+			found = s + len + 1;
+	}
+	return found;
+}
+
+static bool privileged(json_t *config)
+{
+	json_t *bounding = json_object_get(
+		json_object_get(json_object_get(config, "process"), "capabilities"), "bounding");
+	size_t i;
+	json_t *c;
+	json_array_foreach(bounding, i, c) {
+		const char *s = json_string_value(c);
+		if (s && !strcmp(s, "CAP_SYS_ADMIN"))
+			return true;
+	}
+	return false;
+}
+
+static bool is_index(const char *s)
+{
+	/* 0, 12, or a MIG index 0:1 */
+	size_t d = strspn(s, "0123456789");
+	if (d == 0)
+		return false;
+	if (!s[d])
+		return true;
+	return s[d] == ':' && s[d + 1] && strspn(s + d + 1, "0123456789") == strlen(s + d + 1);
+}
+
+static int env_requests(const char *var, const char *value, struct requests *r,
+			struct nvb_error *err)
+{
+	r->from_env = true;
+	if (!*value || !strcmp(value, "void"))
+		return 0;
+	if (!strcmp(value, "none")) {
+		r->none = true;
+		return 0;
+	}
+	_cleanup_free_ char *copy = strdup(value);
+	if (!copy)
+		return nvb_error_nomem(err);
+	char *save = NULL;
+	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		item = nvb_strstrip(item);
+		char name[300], buf[300];
+		const char *k, *n;
+		if (!*item)
+			continue;
+		if (nvb_cdi_parse_qualified(item, buf, sizeof(buf), &k, &n) == 0)
+			snprintf(name, sizeof(name), "%s", item);
+		else if (!strcmp(item, "all") || is_index(item) || nvb_str_has_prefix(item, "GPU-") ||
+			 nvb_str_has_prefix(item, "MIG-"))
+			snprintf(name, sizeof(name), NVIDIA_KIND "=%s", item);
+		else
+			return nvb_error_set(err, NVB_ERR_INVALID, 0,
+					     "use all, none, void, indices (0,1), MIG indices (0:1), "
+					     "GPU-/MIG- UUIDs or CDI names (nvidia.com/gpu=0)",
+					     "%s: '%s' is not a device", var, item);
+		if (add_request(r, name, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int annotation_requests(json_t *config, struct requests *r, struct nvb_error *err)
+{
+	json_t *ann = json_object_get(config, "annotations");
+	const char *key;
+	json_t *v;
+	json_object_foreach(ann, key, v) {
+		if (!nvb_str_has_prefix(key, "cdi.k8s.io/") || !json_is_string(v))
+			continue;
+		_cleanup_free_ char *copy = strdup(json_string_value(v));
+		if (!copy)
+			return nvb_error_nomem(err);
+		char *save = NULL;
+		for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+			char buf[300];
+			const char *k, *n;
+			item = nvb_strstrip(item);
+			if (nvb_cdi_parse_qualified(item, buf, sizeof(buf), &k, &n) < 0)
+				return nvb_error_set(err, NVB_ERR_INVALID, 0,
+						     "annotation values are vendor/class=name lists",
+						     "annotation %s: '%s' is not a qualified CDI device name",
+						     key, item);
+			if (add_request(r, item, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Docker's --gpus adds nvidia-container-runtime-hook as a prestart hook: its work is done by
+ * the CDI edits instead, so it is removed. */
+static bool remove_legacy_hook(json_t *config)
+{
+	json_t *prestart = json_object_get(json_object_get(config, "hooks"), "prestart");
+	bool removed = false;
+	for (size_t i = json_array_size(prestart); i-- > 0;) {
+		const char *path = json_string_value(json_object_get(json_array_get(prestart, i), "path"));
+		const char *base = path ? strrchr(path, '/') : NULL;
+		base = base ? base + 1 : path;
+		if (base && (!strcmp(base, "nvidia-container-runtime-hook") ||
+			     !strcmp(base, "nvidia-container-toolkit"))) {
+			json_array_remove(prestart, i);
+			removed = true;
+		}
+	}
+	return removed;
+}
+
+static int check_allowed(const struct nvb_runtime_opts *o, const struct requests *r,
+			 struct nvb_error *err)
+{
+	if (!o->allowed)
+		return 0;
+	for (size_t i = 0; i < r->n; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < o->n_allowed && !ok; k++)
+			ok = !strcmp(o->allowed[k], r->names[i]);
+		if (!ok)
+			return nvb_error_set(err, NVB_ERR_PERMISSION, 0,
+					     "add it to security.allowed_devices in the nvbind configuration",
+					     "device %s is not in the allowed devices", r->names[i]);
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------- resolve */
+
+struct resolved {
+	const struct nvb_cdi_edits *edits[MAX_REQUESTS * 2 + 8];
+	size_t n;
+	const struct nvb_cdi_spec *specs[MAX_REQUESTS]; /* specs whose common edits are in */
+	size_t n_specs;
+	struct nvb_cdi_edits filtered[MAX_REQUESTS];     /* capability-filtered copies (shallow) */
+	size_t n_filtered;
+};
+
+/* Keep the driver files and nodes the container's capabilities ask for. The copy shares the
+ * spec's strings and owns only its arrays. */
+static int filter_edits(const struct nvb_cdi_edits *in, unsigned caps, struct nvb_cdi_edits *out,
+			struct nvb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->env = in->env;
+	out->n_env = in->n_env;
+	out->hooks = in->hooks;
+	out->n_hooks = in->n_hooks;
+	out->additional_gids = in->additional_gids;
+	out->n_additional_gids = in->n_additional_gids;
+	out->mounts = calloc(in->n_mounts + 1, sizeof(*out->mounts));
+	out->nodes = calloc(in->n_nodes + 1, sizeof(*out->nodes));
+	if (!out->mounts || !out->nodes)
+		return nvb_error_nomem(err);
+	caps = nvb_caps_expand(caps);
+	for (size_t i = 0; i < in->n_mounts; i++) {
+		unsigned c = nvb_catalog_caps_for_path(in->mounts[i].container_path);
+		bool keep = !c || ((c & caps & ~(unsigned)NVB_CAP_COMPAT32) &&
+				   (!(c & NVB_CAP_COMPAT32) || (caps & NVB_CAP_COMPAT32)));
+		if (keep)
+			out->mounts[out->n_mounts++] = in->mounts[i];
+	}
+	for (size_t i = 0; i < in->n_nodes; i++) {
+		const char *p = in->nodes[i].path;
+		if (nvb_str_has_prefix(p, "/dev/dri/") && !(caps & NVB_CAP_GRAPHICS))
+			continue;
+		if (!strcmp(p, "/dev/nvidia-modeset") && !(caps & NVB_CAP_DISPLAY))
+			continue;
+		out->nodes[out->n_nodes++] = in->nodes[i];
+	}
+	return 0;
+}
+
+static void resolved_clear(struct resolved *rs)
+{
+	for (size_t i = 0; i < rs->n_filtered; i++) {
+		free(rs->filtered[i].mounts);
+		free(rs->filtered[i].nodes);
+	}
+}
+
+static int add_edits(struct resolved *rs, const struct nvb_cdi_spec *spec,
+		     const struct nvb_cdi_edits *dev_edits, bool filter, unsigned caps,
+		     struct nvb_error *err)
+{
+	bool have_spec = false;
+	for (size_t i = 0; i < rs->n_specs; i++)
+		have_spec = have_spec || rs->specs[i] == spec;
+	if (!have_spec) {
+		rs->specs[rs->n_specs++] = spec;
+		const struct nvb_cdi_edits *common = &spec->edits;
+		if (filter) {
+			if (filter_edits(common, caps, &rs->filtered[rs->n_filtered++], err) < 0)
+				return -1;
+			common = &rs->filtered[rs->n_filtered - 1];
+		}
+		rs->edits[rs->n++] = common;
+	}
+	if (dev_edits) {
+		if (filter) {
+			if (filter_edits(dev_edits, caps, &rs->filtered[rs->n_filtered++], err) < 0)
+				return -1;
+			dev_edits = &rs->filtered[rs->n_filtered - 1];
+		}
+		rs->edits[rs->n++] = dev_edits;
+	}
+	return 0;
+}
+
+static bool registry_has_kind(const struct nvb_cdi_registry *reg, const char *kind)
+{
+	size_t len = strlen(kind);
+	for (size_t i = 0; i < reg->n_entries; i++)
+		if (!strncmp(reg->entries[i].qualified, kind, len) && reg->entries[i].qualified[len] == '=')
+			return true;
+	return false;
+}
+
+/* No spec installed for nvidia.com/gpu: generate one in memory from the host, every name. */
+static struct nvb_cdi_spec *spec_in_memory(const struct nvb_runtime_opts *o, struct nvb_error *err)
+{
+	struct nvb_host *host = nvb_host_open(o->host_root, err);
+	if (!host)
+		return NULL;
+	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML, err);
+	struct nvb_cdi_gen_opts g = {
+		.naming = NVB_CDI_NAME_INDEX | NVB_CDI_NAME_UUID | NVB_CDI_NAME_TYPE_INDEX,
+		.hook_path = o->hook_path,
+		.host_root = nvb_host_root(host),
+	};
+	struct nvb_cdi_spec *spec = inv ? nvb_cdi_generate(inv, &g, err) : NULL;
+	nvb_inventory_free(inv);
+	nvb_host_free(host);
+	if (spec)
+		nvb_info("runtime", "no CDI spec installed for " NVIDIA_KIND ": generated one in memory");
+	return spec;
+}
+
+static const struct nvb_cdi_device *spec_device(const struct nvb_cdi_spec *spec, const char *q)
+{
+	size_t klen = strlen(spec->kind);
+	if (strncmp(q, spec->kind, klen) || q[klen] != '=')
+		return NULL;
+	for (size_t i = 0; i < spec->n_devices; i++)
+		if (!strcmp(spec->devices[i].name, q + klen + 1))
+			return &spec->devices[i];
+	return NULL;
+}
+
+static int resolve(const struct nvb_runtime_opts *o, const struct requests *r, unsigned caps,
+		   struct nvb_cdi_registry *reg, struct nvb_cdi_spec **generated,
+		   struct resolved *rs, struct nvb_error *err)
+{
+	bool need_generated = !registry_has_kind(reg, NVIDIA_KIND) && (r->none || r->n > 0);
+	for (size_t i = 0; i < r->n && !need_generated; i++)
+		need_generated = !nvb_cdi_registry_find(reg, r->names[i]) &&
+				 nvb_str_has_prefix(r->names[i], NVIDIA_KIND "=") &&
+				 !registry_has_kind(reg, NVIDIA_KIND);
+	if (need_generated && !(*generated = spec_in_memory(o, err)))
+		return -1;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct nvb_cdi_entry *e = nvb_cdi_registry_find(reg, r->names[i]);
+		const struct nvb_cdi_spec *spec = e ? e->spec : *generated;
+		const struct nvb_cdi_device *dev = e ? e->device
+						     : (*generated ? spec_device(*generated, r->names[i]) : NULL);
+		if (!dev)
+			return nvb_error_set(err, NVB_ERR_NOT_FOUND, 0,
+					     "run 'nvbind cdi list' for the devices this host has; "
+					     "regenerate the spec with 'nvbind cdi generate' after a "
+					     "driver or GPU change",
+					     "unresolvable CDI device %s", r->names[i]);
+		if (add_edits(rs, spec, &dev->edits, r->from_env, caps, err) < 0)
+			return -1;
+	}
+	if (r->none) { /* driver files and control nodes of the NVIDIA spec, no GPU */
+		const struct nvb_cdi_entry *e = nvb_cdi_registry_find(reg, NVIDIA_KIND "=all");
+		const struct nvb_cdi_spec *spec = e ? e->spec : *generated;
+		if (spec && add_edits(rs, spec, NULL, true, caps, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ prepare */
+
+static int check_requirements(json_t *config, const struct nvb_runtime_opts *o,
+			      struct nvb_error *err)
+{
+	const char *disable = env_get(config, "NVIDIA_DISABLE_REQUIRE");
+	if (disable && (!strcasecmp(disable, "true") || !strcmp(disable, "1")))
+		return 0;
+	json_t *env = json_object_get(json_object_get(config, "process"), "env");
+	_cleanup_free_ char *driver = NULL;
+	bool driver_read = false;
+	size_t i;
+	json_t *e;
+	json_array_foreach(env, i, e) {
+		const char *s = json_string_value(e);
+		if (!s || !nvb_str_has_prefix(s, "NVIDIA_REQUIRE_"))
+			continue;
+		const char *eq = strchr(s, '=');
+		if (!eq || !eq[1])
+			continue;
+		if (!driver_read) {
+			driver_read = true;
+			struct nvb_error ignored;
+			struct nvb_host *host = nvb_host_open(o->host_root, &ignored);
+			char *text = NULL, *fl = NULL, *line = NULL;
+			if (host && nvb_host_read(host, "/proc/driver/nvidia/version", 1 << 16, &text,
+						  NULL, &ignored) == 0 &&
+			    nvb_nvidia_parse_version(text, &driver, &fl, &line) == 0) {
+				free(fl);
+				free(line);
+			}
+			free(text);
+			nvb_host_free(host);
+		}
+		char var[64];
+		snprintf(var, sizeof(var), "%.*s", (int)(eq - s < 63 ? eq - s : 63), s);
+		if (nvb_require_check(var, eq + 1, driver, nvb_cuda_version_for_driver(driver), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
+			struct nvb_runtime_result *res, struct nvb_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	struct requests req = {.n = 0};
+	int rc = -1;
+	struct nvb_cdi_registry *reg = NULL;
+	struct nvb_cdi_spec *generated = NULL;
+	struct resolved *rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		return nvb_error_nomem(err);
+
+	res->legacy_hook = remove_legacy_hook(config);
+	res->modified = res->legacy_hook;
+	if (annotation_requests(config, &req, err) < 0)
+		goto out;
+	const char *var = "NVBIND_VISIBLE_DEVICES";
+	const char *value = env_get(config, var);
+	if (!value) {
+		var = "NVIDIA_VISIBLE_DEVICES";
+		value = env_get(config, var);
+	}
+	if (value && !o->env_when_unprivileged && !privileged(config)) {
+		nvb_warn("runtime", "%s=%s ignored: the container is unprivileged and the configuration "
+			 "does not accept device requests by environment from such containers", var, value);
+		value = NULL;
+	}
+	if (value && env_requests(var, value, &req, err) < 0)
+		goto out;
+	if (check_allowed(o, &req, err) < 0)
+		goto out;
+	if (req.n == 0 && !req.none) {
+		snprintf(res->summary, sizeof(res->summary), "no GPU requested");
+		rc = 0;
+		goto out;
+	}
+	unsigned caps = NVB_CAP_UTILITY | NVB_CAP_COMPUTE;
+	const char *words = env_get(config, "NVIDIA_DRIVER_CAPABILITIES");
+	if (req.from_env && words && *words && nvb_caps_parse(words, &caps, err) < 0) {
+		nvb_error_prefix(err, "NVIDIA_DRIVER_CAPABILITIES");
+		goto out;
+	}
+	if (req.from_env && check_requirements(config, o, err) < 0)
+		goto out;
+	if (!(reg = nvb_cdi_registry_load(o->spec_dirs, o->n_spec_dirs, err)))
+		goto out;
+	for (size_t i = 0; i < reg->n_errors; i++)
+		nvb_warn("runtime", "%s", reg->errors[i]);
+	if (resolve(o, &req, caps, reg, &generated, rs, err) < 0 ||
+	    nvb_oci_apply_edits(config, rs->edits, rs->n, err) < 0)
+		goto out;
+	res->n_devices = req.n;
+	res->modified = true;
+	size_t off = (size_t)snprintf(res->summary, sizeof(res->summary), "%s:",
+				      req.none ? "driver only" : "devices");
+	for (size_t i = 0; i < req.n && off < sizeof(res->summary); i++)
+		off += (size_t)snprintf(res->summary + off, sizeof(res->summary) - off, " %s",
+					req.names[i]);
+	rc = 0;
+out:
+	resolved_clear(rs);
+	free(rs);
+	nvb_cdi_spec_free(generated);
+	nvb_cdi_registry_free(reg);
+	requests_clear(&req);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the runtime wrapper does to a bundle's config.json before runc sees it: find the GPU
+ * requests (CDI annotations, NVIDIA_VISIBLE_DEVICES / NVBIND_VISIBLE_DEVICES), check the
+ * NVIDIA_REQUIRE_* constraints, resolve the devices in the installed CDI specs (or a spec
+ * generated in memory when none is installed), and apply their edits.
+ */
+#ifndef NVB_PREPARE_H
+#define NVB_PREPARE_H
+
+#include <jansson.h>
+
+#include "core/core.h"
+
+struct nvb_runtime_opts {
+	const char *host_root;        /* host root for the in-memory spec and /proc (default "/") */
+	const char *const *spec_dirs; /* CDI spec directories, in priority order */
+	size_t n_spec_dirs;
+	const char *hook_path;        /* nvbind executable for hooks of an in-memory spec */
+	bool env_when_unprivileged;   /* honour env requests from unprivileged containers */
+	const char *const *allowed;   /* if non-NULL: the only devices requests may name */
+	size_t n_allowed;
+};
+
+struct nvb_runtime_result {
+	size_t n_devices;   /* devices whose edits were applied */
+	bool modified;      /* config.json must be written back */
+	bool legacy_hook;   /* Docker's --gpus prestart hook was replaced */
+	char summary[512];  /* for the log */
+};
+
+NVB_INTERNAL int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *opts,
+				     struct nvb_runtime_result *res, struct nvb_error *err);
+
+/* NVIDIA_REQUIRE_* checking, exposed for tests. cuda_version like 12040 (12.4). */
+NVB_INTERNAL int nvb_require_check(const char *var, const char *value, const char *driver_version,
+				   int cuda_version, struct nvb_error *err);
+/* CUDA version a driver supports, from its major version (e.g. 550 -> 12040); 0 if unknown. */
+NVB_INTERNAL int nvb_cuda_version_for_driver(const char *driver_version);
+
+#endif

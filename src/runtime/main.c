@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nvbind-runtime: an OCI runtime with runc's command line. For create and run it edits the
+ * bundle's config.json (GPU requests -> CDI edits), then execs the low-level runtime with the
+ * original arguments; every other command execs it at once, reading nothing.
+ *
+ * Also installed as nvidia-container-runtime-hook, the name dockerd looks for to enable
+ * `docker run --gpus`: the wrapper removes that hook from the spec and applies CDI edits
+ * instead, so the hook itself only runs when a container bypasses the wrapper.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "oci/oci.h"
+#include "oci/prepare.h"
+#include "runtime/runtime.h"
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+int main(int argc, char **argv)
+{
+	if (!strcmp(base_name(argv[0]), "nvidia-container-runtime-hook"))
+		return nvb_runtime_legacy_hook(argc, argv);
+
+	struct nvb_runtime_args args;
+	nvb_runtime_parse_args(argc, argv, &args);
+	struct nvb_runtime_config cfg;
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	if (nvb_runtime_config_load(&cfg, &args, &err) < 0) {
+		fprintf(stderr, "nvbind-runtime: error: %s\n", err.message);
+		if (err.hint[0])
+			fprintf(stderr, "hint: %s\n", err.hint);
+		return 1;
+	}
+	if (args.edits_bundle && nvb_runtime_edit_bundle(&cfg, &args, &err) < 0) {
+		nvb_log(NVB_LOG_ERROR, "runtime", "%s: %s", args.command, err.message);
+		/* stderr reaches the engine, which shows it to the user */
+		fprintf(stderr, "nvbind-runtime: error: %s\n", err.message);
+		if (err.hint[0])
+			fprintf(stderr, "hint: %s\n", err.hint);
+		return 1;
+	}
+	nvb_runtime_exec(&cfg, argc, argv);
+	return 127;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "oci/oci.h"
+#include "oci/prepare.h"
+#include "runtime/runtime.h"
+
+#define DEFAULT_LOG "/var/log/nvbind-runtime.log"
+
+/* runc's global options that take a value (urfave/cli accepts -x, --x, and --x=v forms) */
+static const char *const global_with_value[] = {"log", "log-format", "root", "criu", "rootless"};
+
+static const char *flag_name(const char *arg)
+{
+	if (arg[0] != '-')
+		return NULL;
+	return arg[1] == '-' ? arg + 2 : arg + 1;
+}
+
+static bool takes_value(const char *name)
+{
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(global_with_value); i++)
+		if (!strcmp(name, global_with_value[i]))
+			return true;
+	return false;
+}
+
+void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->bundle = ".";
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *name = flag_name(argv[i]);
+		if (!name)
+			break;
+		if (!strcmp(argv[i], "--"))
+			return;
+		if (!strcmp(name, "debug"))
+			a->debug = true;
+		if (!strchr(name, '=') && takes_value(name))
+			i++;
+	}
+	if (i >= argc)
+		return;
+	a->command = argv[i];
+	a->edits_bundle = !strcmp(a->command, "create") || !strcmp(a->command, "run");
+	for (i++; i < argc; i++) {
+		const char *name = flag_name(argv[i]);
+		if (!name)
+			continue;
+		if ((!strcmp(name, "bundle") || !strcmp(name, "b")) && i + 1 < argc)
+			a->bundle = argv[++i];
+		else if (nvb_str_has_prefix(name, "bundle="))
+			a->bundle = name + 7;
+		else if (nvb_str_has_prefix(name, "b="))
+			a->bundle = name + 2;
+	}
+}
+
+/* The first runc or crun on PATH that is not this wrapper. */
+static int find_low_level(char *out, size_t cap, struct nvb_error *err)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	const char *path = getenv("PATH");
+	static const char *const names[] = {"runc", "crun"};
+	for (size_t k = 0; k < NVB_ARRAY_SIZE(names); k++) {
+		_cleanup_free_ char *copy = strdup(path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+		char *save = NULL;
+		for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+			char cand[PATH_MAX], real[PATH_MAX];
+			snprintf(cand, sizeof(cand), "%s/%s", dir, names[k]);
+			if (access(cand, X_OK) != 0 || !realpath(cand, real) || !strcmp(real, self))
+				continue;
+			snprintf(out, cap, "%s", cand);
+			return 0;
+		}
+	}
+	return nvb_error_set(err, NVB_ERR_NOT_FOUND, 0,
+			     "install runc or crun, or set runtime.low_level in the nvbind configuration",
+			     "no low-level OCI runtime (runc, crun) found in PATH");
+}
+
+int nvb_runtime_config_load(struct nvb_runtime_config *cfg, const struct nvb_runtime_args *args,
+			    struct nvb_error *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->host_root = getenv("NVBIND_ROOT");
+	cfg->spec_dirs[0] = "/etc/cdi";
+	cfg->spec_dirs[1] = "/var/run/cdi";
+	cfg->n_spec_dirs = 2;
+	/* Docker and podman users request GPUs with -e NVIDIA_VISIBLE_DEVICES in unprivileged
+	 * containers; nvidia-container-runtime accepts it too. Hosts where an untrusted party
+	 * picks the environment (Kubernetes with a device plugin) turn this off in the config. */
+	cfg->env_when_unprivileged = true;
+	cfg->log_file = DEFAULT_LOG;
+	enum nvb_log_level level = args->debug ? NVB_LOG_DEBUG : NVB_LOG_INFO;
+	const char *env_level = getenv("NVBIND_LOG_LEVEL");
+	if (env_level)
+		nvb_log_level_parse(env_level, &level);
+	struct nvb_error lerr;
+	if (nvb_log_setup(level, NVB_LOG_TEXT, cfg->log_file, &lerr) < 0)
+		nvb_log_setup(NVB_LOG_ERROR, NVB_LOG_TEXT, "/dev/null", &lerr);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(cfg->hook_path, sizeof(cfg->hook_path), "%s/nvbind", self);
+	}
+	if (access(cfg->hook_path, X_OK) != 0)
+		snprintf(cfg->hook_path, sizeof(cfg->hook_path), "%s/nvbind", NVBIND_BINDIR);
+	return find_low_level(cfg->low_level, sizeof(cfg->low_level), err);
+}
+
+int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
+			    const struct nvb_runtime_args *args, struct nvb_error *err)
+{
+	json_t *config = nvb_oci_config_load(args->bundle, err);
+	if (!config)
+		return -1;
+	struct nvb_runtime_opts opts = {
+		.host_root = cfg->host_root,
+		.spec_dirs = cfg->spec_dirs,
+		.n_spec_dirs = cfg->n_spec_dirs,
+		.hook_path = cfg->hook_path,
+		.env_when_unprivileged = cfg->env_when_unprivileged,
+	};
+	struct nvb_runtime_result res;
+	int r = nvb_runtime_prepare(config, &opts, &res, err);
+	if (r == 0 && res.modified)
+		r = nvb_oci_config_save(args->bundle, config, err);
+	if (r == 0)
+		nvb_info("runtime", "%s %s: %s%s", args->command, args->bundle, res.summary,
+			 res.legacy_hook ? " (replaced the --gpus prestart hook)" : "");
+	json_decref(config);
+	return r;
+}
+
+void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **argv)
+{
+	(void)argc;
+	argv[0] = (char *)cfg->low_level;
+	execv(cfg->low_level, argv);
+	fprintf(stderr, "nvbind-runtime: error: cannot execute %s: %s\n", cfg->low_level,
+		strerror(errno));
+}
+
+int nvb_runtime_legacy_hook(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr,
+		"nvidia-container-runtime-hook (nvbind): this container was started without the nvbind "
+		"runtime, so its GPU request cannot be honoured.\n"
+		"hint: run it with --runtime nvbind, or make nvbind the default runtime "
+		"('nvbind setup docker --default')\n");
+	return 1;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nvbind-runtime internals: argument parsing, configuration, the create/run path, exec. */
+#ifndef NVB_RUNTIME_H
+#define NVB_RUNTIME_H
+
+#include "core/core.h"
+
+struct nvb_runtime_args {
+	const char *command;  /* create, run, state, ...; NULL when none */
+	const char *bundle;   /* --bundle / -b, default "." */
+	bool debug;           /* runc's global --debug */
+	bool edits_bundle;    /* create or run */
+};
+
+struct nvb_runtime_config {
+	char low_level[PATH_MAX];  /* runc or crun, absolute */
+	const char *host_root;
+	const char *spec_dirs[8];
+	size_t n_spec_dirs;
+	char hook_path[PATH_MAX];
+	bool env_when_unprivileged;
+	const char *log_file;
+};
+
+void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *args);
+int nvb_runtime_config_load(struct nvb_runtime_config *cfg, const struct nvb_runtime_args *args,
+			    struct nvb_error *err);
+int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
+			    const struct nvb_runtime_args *args, struct nvb_error *err);
+void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **argv);
+int nvb_runtime_legacy_hook(int argc, char **argv);
+
+#endif
