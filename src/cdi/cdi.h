@@ -123,7 +123,6 @@ NVB_INTERNAL bool nvb_cdi_valid_device_name(const char *name);
 NVB_INTERNAL int nvb_cdi_parse_qualified(const char *qualified, char *buf, size_t cap,
 					 const char **kind, const char **name);
 
-#endif
 
 /* ---- generation from an inventory (pure: no I/O) ---- */
 enum nvb_cdi_naming {
@@ -173,3 +172,5 @@ NVB_INTERNAL struct nvb_cdi_registry *nvb_cdi_registry_load(const char *const *d
 NVB_INTERNAL void nvb_cdi_registry_free(struct nvb_cdi_registry *reg);
 NVB_INTERNAL const struct nvb_cdi_entry *nvb_cdi_registry_find(const struct nvb_cdi_registry *reg,
 							       const char *qualified);
+
+#endif

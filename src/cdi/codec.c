@@ -306,6 +306,35 @@ static bool looks_like_json(const char *data, size_t len)
 	return false;
 }
 
+/* YAML strings may hold NUL bytes ("\0" escapes): C strings would silently cut them (a hostPath
+ * "/dev/x\0..." read as "/dev/x") and the JSON writer's "\u0000" would not read back. The JSON
+ * reader refuses them already. Finds the first such string and its place in path. */
+static bool find_nul(json_t *v, char *path, size_t cap)
+{
+	size_t len = strlen(path);
+	if (json_is_string(v))
+		return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *child;
+		json_object_foreach(v, key, child) {
+			snprintf(path + len, cap - len, "%s%s", len ? "." : "", key);
+			if (find_nul(child, path, cap))
+				return true;
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *child;
+		json_array_foreach(v, i, child) {
+			snprintf(path + len, cap - len, "[%zu]", i);
+			if (find_nul(child, path, cap))
+				return true;
+		}
+	}
+	path[len] = '\0';
+	return false;
+}
+
 struct nvb_cdi_spec *nvb_cdi_spec_parse(const char *data, size_t len, const char *origin,
 					struct nvb_error *err)
 {
@@ -319,6 +348,14 @@ struct nvb_cdi_spec *nvb_cdi_spec_parse(const char *data, size_t len, const char
 		    (!nvb_str_has_suffix(origin, ".json") && !looks_like_json(data, len));
 	if (yaml) {
 		root = nvb_yaml_parse(data, len, origin, err);
+		char path[512] = "";
+		if (root && find_nul(root, path, sizeof(path))) {
+			nvb_error_set(err, NVB_ERR_INVALID, 0, "remove the \\0 escape",
+				      "%s: %s: a string must not hold a NUL byte", origin,
+				      path[0] ? path : "document");
+			json_decref(root);
+			return NULL;
+		}
 	} else {
 		json_error_t jerr;
 		root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);

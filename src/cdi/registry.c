@@ -69,7 +69,8 @@ static struct nvb_cdi_entry *find_entry(struct nvb_cdi_registry *reg, const char
 
 /* One directory: collect its devices, drop names defined twice, then let them override
  * what earlier directories defined. */
-static int load_dir(struct nvb_cdi_registry *reg, const char *dir, struct nvb_error *err)
+static int load_dir(struct nvb_cdi_registry *reg, const char *dir, char ***conflicts,
+		    size_t *n_conflicts, struct nvb_error *err)
 {
 	char **names = NULL;
 	size_t n_names = 0;
@@ -131,6 +132,8 @@ static int load_dir(struct nvb_cdi_registry *reg, const char *dir, struct nvb_er
 		}
 	}
 	for (size_t k = 0; k < n_pend; k++) {
+		if (r == 0 && pend[k].conflict)
+			r = nvb_strv_push(conflicts, n_conflicts, pend[k].qualified);
 		if (r == 0 && !pend[k].conflict) {
 			struct nvb_cdi_entry *e = find_entry(reg, pend[k].qualified);
 			if (e) { /* a later directory overrides an earlier one */
@@ -167,11 +170,25 @@ struct nvb_cdi_registry *nvb_cdi_registry_load(const char *const *dirs, size_t n
 		nvb_error_nomem(err);
 		return NULL;
 	}
-	for (size_t i = 0; i < n_dirs; i++) {
-		if (load_dir(reg, dirs[i], err) < 0) {
-			nvb_cdi_registry_free(reg);
-			return NULL;
+	char **conflicts = NULL;
+	size_t n_conflicts = 0;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n_dirs; i++)
+		r = load_dir(reg, dirs[i], &conflicts, &n_conflicts, err);
+	/* As in the engines' CDI cache, a name defined twice at the same priority is dropped
+	 * altogether, even where another directory defines it too. */
+	for (size_t c = 0; c < n_conflicts; c++) {
+		struct nvb_cdi_entry *e = find_entry(reg, conflicts[c]);
+		if (e) {
+			free(e->qualified);
+			*e = reg->entries[--reg->n_entries];
 		}
+		free(conflicts[c]);
+	}
+	free(conflicts);
+	if (r < 0) {
+		nvb_cdi_registry_free(reg);
+		return NULL;
 	}
 	if (reg->n_entries > 1)
 		qsort(reg->entries, reg->n_entries, sizeof(*reg->entries), entry_cmp);

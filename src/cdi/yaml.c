@@ -385,9 +385,12 @@ static bool tag_is(const char *tag, const char *name)
 static int unsupported_tag(struct yparse *p, yaml_mark_t mark, const char *tag)
 {
 	char q[80];
-	quote_text(q, sizeof(q), tag, strlen(tag));
+	/* show core tags the way they are usually written: !!binary */
+	bool core = strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) == 0;
+	const char *name = core ? tag + strlen(TAG_PREFIX) : tag;
+	quote_text(q, sizeof(q), name, strlen(name));
 	return perr(p, mark, "CDI specs use plain JSON types; remove the tag",
-		    "unsupported YAML tag \"%s\"", q);
+		    "unsupported YAML tag \"%s%s\"", core ? "!!" : "", q);
 }
 
 static int take_key(struct yparse *p, const yaml_event_t *ev)
@@ -723,9 +726,11 @@ static int emit_scalar(struct yemit *e, const char *s, size_t n, bool is_string)
 	if (n > INT_MAX)
 		return nvb_error_set(e->err, NVB_ERR_INVALID, 0, NULL,
 				     "cannot write YAML: string of %zu bytes", n);
-	if (!yaml_scalar_event_initialize(
-		&ev, NULL, NULL, (yaml_char_t *)s, (int)n, !quote, is_string,
-		quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE))
+	yaml_scalar_style_t style =
+	    quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE;
+	/* plain_implicit false makes a quoted string read back as a string, not a number */
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)n, !quote,
+					  is_string, style))
 		return nvb_error_set(e->err, NVB_ERR_INVALID, 0, NULL,
 				     "cannot write YAML: string is not valid UTF-8");
 	return emit(e, &ev);
@@ -762,12 +767,10 @@ static int emit_object(struct yemit *e, const json_t *v, unsigned depth)
 	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 	if (emit(e, &ev) < 0)
 		return -1;
-	json_object_keylen_foreach((json_t *)v, key, key_len, child)
-	{
+	json_object_keylen_foreach((json_t *)v, key, key_len, child) {
 		if (memchr(key, '\0', key_len))
-			return nvb_error_set(
-			    e->err, NVB_ERR_INVALID, 0, NULL,
-			    "cannot write YAML: object key contains a NUL character");
+			return nvb_error_set(e->err, NVB_ERR_INVALID, 0, NULL,
+					     "cannot write YAML: key with a NUL character");
 		if (emit_scalar(e, key, key_len, true) < 0 || emit_value(e, child, depth + 1) < 0)
 			return -1;
 	}
@@ -784,8 +787,7 @@ static int emit_array(struct yemit *e, const json_t *v, unsigned depth)
 	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 	if (emit(e, &ev) < 0)
 		return -1;
-	json_array_foreach(v, i, child)
-	{
+	json_array_foreach(v, i, child) {
 		if (emit_value(e, child, depth + 1) < 0)
 			return -1;
 	}

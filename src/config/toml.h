@@ -43,7 +43,8 @@ enum nvb_toml_datetime_kind {
 
 struct nvb_toml_value {
 	enum nvb_toml_type type;
-	int line, column; /* 1-based position of the value (for tables: of the header or first key) */
+	int line,
+	    column; /* 1-based position of the value (for tables: of the header or first key) */
 	union {
 		char *s; /* STRING (NUL-terminated, see len) and DATETIME text */
 		int64_t i;
@@ -65,9 +66,9 @@ struct nvb_toml_value {
 
 	/* Parser bookkeeping; not for callers. */
 	unsigned flags;
-	size_t cap;	    /* slots allocated in items / keys / key_lines / key_columns */
-	uint32_t *index;    /* tables with many keys: open-addressing hash of item numbers */
-	size_t index_cap;   /* power of two, or 0 */
+	size_t cap;	  /* slots allocated in items / keys / key_lines / key_columns */
+	uint32_t *index;  /* tables with many keys: open-addressing hash of item numbers */
+	size_t index_cap; /* power of two, or 0 */
 };
 
 /*
@@ -77,8 +78,8 @@ struct nvb_toml_value {
  * Keys holding U+0000 are refused (nvb_toml_get could never find them).
  * Returns NULL on error.
  */
-NVB_INTERNAL struct nvb_toml_value *nvb_toml_parse(const char *data, size_t len,
-						   const char *origin, struct nvb_error *err);
+NVB_INTERNAL struct nvb_toml_value *nvb_toml_parse(const char *data, size_t len, const char *origin,
+						   struct nvb_error *err);
 
 /* Free a tree returned by nvb_toml_parse; NULL is allowed. */
 NVB_INTERNAL void nvb_toml_free(struct nvb_toml_value *v);

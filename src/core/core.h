@@ -124,7 +124,6 @@ NVB_INTERNAL int nvb_host_read(struct nvb_host *host, const char *path, size_t m
 /* The host path as seen from this process (root prefix + path), for hostPath fields. */
 NVB_INTERNAL char *nvb_host_outside_path(const struct nvb_host *host, const char *inside);
 
-#endif
 
 /* ---- writing inside a root (container rootfs) ---- */
 /* Open directory path inside rootfd, creating missing components (mode) like mkdir -p. */
@@ -136,3 +135,5 @@ NVB_INTERNAL int nvb_symlink_in_root(int rootfd, const char *what, const char *t
 				     const char *link, struct nvb_error *err);
 /* Split path into its directory ("/" for top-level names) and last component. */
 NVB_INTERNAL int nvb_path_split(const char *path, char *dir, size_t dir_cap, const char **base);
+
+#endif

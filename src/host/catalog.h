@@ -32,8 +32,9 @@ NVB_INTERNAL int nvb_catalog_select_nvidia(struct nvb_host *host, const struct n
  * no answer. Returns malloc'ed string or NULL. */
 NVB_INTERNAL char *nvb_catalog_guess_version(struct nvb_host *host, const struct nvb_libset *libs);
 
-#endif
 
 /* Capabilities of a driver file from its path in a container (a mount destination of a spec),
  * for NVIDIA_DRIVER_CAPABILITIES filtering of installed specs; 0 when not a known driver file. */
 NVB_INTERNAL unsigned nvb_catalog_caps_for_path(const char *container_path);
+
+#endif

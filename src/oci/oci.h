@@ -27,7 +27,6 @@ NVB_INTERNAL json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *e
 NVB_INTERNAL int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **rootfs,
 				     struct nvb_error *err);
 
-#endif
 
 struct nvb_cdi_edits;
 /* Apply CDI container edits to an OCI config, in order, with the CDI reference semantics
@@ -40,3 +39,5 @@ NVB_INTERNAL int nvb_oci_apply_edits(json_t *config, const struct nvb_cdi_edits 
 				     size_t n, struct nvb_error *err);
 /* Write config back to <bundle>/config.json atomically (same mode as the original). */
 NVB_INTERNAL int nvb_oci_config_save(const char *bundle, json_t *config, struct nvb_error *err);
+
+#endif

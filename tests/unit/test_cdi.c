@@ -601,6 +601,27 @@ static void test_wrong_types(void **state)
 			   "test.yaml: cdiVersion: must be a string");
 }
 
+/* A NUL byte cannot be part of a CDI string: the JSON reader refuses "\u0000", and a YAML "\0"
+ * escape would otherwise be cut short in C ("/dev/x\0/../y" read as "/dev/x"). */
+static void test_nul_bytes(void **state)
+{
+	(void)state;
+	expect_parse_error("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
+			   "  containerEdits:\n    deviceNodes:\n    - path: /dev/nvidia0\n"
+			   "      hostPath: '/dev/nvidia0\\0/../../etc/shadow'\n",
+			   "test.yaml",
+			   "test.yaml: devices[0].containerEdits.deviceNodes[0].hostPath: a string must not hold a NUL byte");
+	expect_parse_error("cdiVersion: 0.7.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
+			   "  containerEdits:\n    intelRdt: {closID: 'a\\0b'}\n",
+			   "test.yaml", "test.yaml: devices[0].containerEdits.intelRdt.closID: a string must");
+	expect_parse_error(HDR("0.5.0") "'devices':[{'name':'0','containerEdits':{'env':['A=\\u0000']}}]}",
+			   "test.json", "test.json:");
+	/* the escape is fine where it is not a NUL */
+	expect_valid("cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: gpu0\n"
+		     "  containerEdits:\n    env: ['A=\\t']\n",
+		     "test.yaml");
+}
+
 /* ------------------------------------------------------------ min versions */
 
 static void test_min_version(void **state)
@@ -1717,6 +1738,7 @@ int main(void)
 		cmocka_unit_test(test_version_too_low),
 		cmocka_unit_test(test_unknown_version),
 		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_nul_bytes),
 		cmocka_unit_test(test_min_version),
 		cmocka_unit_test(test_codec_round_trip),
 		cmocka_unit_test(test_write_atomic),
