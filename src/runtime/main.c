@@ -32,18 +32,9 @@ int main(int argc, char **argv)
 	struct nvb_runtime_config cfg;
 	struct nvb_error err;
 	nvb_error_clear(&err);
-	if (nvb_runtime_config_load(&cfg, &args, &err) < 0) {
-		fprintf(stderr, "nvbind-runtime: error: %s\n", err.message);
-		if (err.hint[0])
-			fprintf(stderr, "hint: %s\n", err.hint);
-		return 1;
-	}
-	if (args.edits_bundle && nvb_runtime_edit_bundle(&cfg, &args, &err) < 0) {
-		nvb_log(NVB_LOG_ERROR, "runtime", "%s: %s", args.command, err.message);
-		/* stderr reaches the engine, which shows it to the user */
-		fprintf(stderr, "nvbind-runtime: error: %s\n", err.message);
-		if (err.hint[0])
-			fprintf(stderr, "hint: %s\n", err.hint);
+	if (nvb_runtime_config_load(&cfg, &args, &err) < 0 ||
+	    (args.edits_bundle && nvb_runtime_edit_bundle(&cfg, &args, &err) < 0)) {
+		nvb_runtime_report(&args, &err);
 		return 1;
 	}
 	nvb_runtime_exec(&cfg, argc, argv);

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "oci/oci.h"
 #include "oci/prepare.h"
@@ -40,7 +41,15 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 			return;
 		if (!strcmp(name, "debug"))
 			a->debug = true;
-		if (!strchr(name, '=') && takes_value(name))
+		const char **slot = !strncmp(name, "log-format", 10) ? &a->log_format
+				    : (!strncmp(name, "log", 3) && (name[3] == '=' || !name[3])) ? &a->log_path
+				    : NULL;
+		const char *eq = strchr(name, '=');
+		if (slot && eq)
+			*slot = eq + 1;
+		else if (slot && i + 1 < argc)
+			*slot = argv[i + 1];
+		if (!eq && takes_value(name))
 			i++;
 	}
 	if (i >= argc)
@@ -162,4 +171,39 @@ int nvb_runtime_legacy_hook(int argc, char **argv)
 		"hint: run it with --runtime nvbind, or make nvbind the default runtime "
 		"('nvbind setup docker --default')\n");
 	return 1;
+}
+
+void nvb_runtime_report(const struct nvb_runtime_args *args, const struct nvb_error *err)
+{
+	nvb_log(NVB_LOG_ERROR, "runtime", "%s: %s", args->command ? args->command : "?", err->message);
+	fprintf(stderr, "nvbind-runtime: error: %s\n", err->message);
+	if (err->hint[0])
+		fprintf(stderr, "hint: %s\n", err->hint);
+	if (!args->log_path)
+		return;
+	/* containerd and podman show the last error line of this file to the user */
+	char msg[NVB_ERROR_MSG_MAX + NVB_ERROR_HINT_MAX + 64];
+	snprintf(msg, sizeof(msg), "nvbind: %s%s%s", err->message, err->hint[0] ? " (hint: " : "",
+		 err->hint[0] ? err->hint : "");
+	if (err->hint[0])
+		strncat(msg, ")", sizeof(msg) - strlen(msg) - 1);
+	FILE *f = fopen(args->log_path, "ae");
+	if (!f)
+		return;
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[40];
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (args->log_format && !strcmp(args->log_format, "json")) {
+		json_t *line = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", ts);
+		char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+		if (text)
+			fprintf(f, "%s\n", text);
+		free(text);
+		json_decref(line);
+	} else {
+		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", ts, msg);
+	}
+	fclose(f);
 }

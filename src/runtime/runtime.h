@@ -10,6 +10,8 @@ struct nvb_runtime_args {
 	const char *bundle;   /* --bundle / -b, default "." */
 	bool debug;           /* runc's global --debug */
 	bool edits_bundle;    /* create or run */
+	const char *log_path;   /* runc's global --log: engines read the runtime's errors there */
+	const char *log_format; /* runc's --log-format: text (default) or json */
 };
 
 struct nvb_runtime_config {
@@ -29,5 +31,7 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 			    const struct nvb_runtime_args *args, struct nvb_error *err);
 void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **argv);
 int nvb_runtime_legacy_hook(int argc, char **argv);
+/* Report a failure where the engine looks: stderr and runc's --log file, in its format. */
+void nvb_runtime_report(const struct nvb_runtime_args *args, const struct nvb_error *err);
 
 #endif
