@@ -23,6 +23,7 @@ typedef int (*nvb_cmd_fn)(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_hook(struct nvb_cli *cli, int argc, char **argv);
+int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv);
 
 /* Print "nvbind: error: MESSAGE" and "hint: HINT"; returns the exit code for the error. */
 int nvb_cli_fail(const struct nvb_error *err);

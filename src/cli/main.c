@@ -10,6 +10,7 @@ static const struct {
 } commands[] = {
 	{"info", nvb_cmd_info, "show the GPUs, driver and driver files of this host"},
 	{"cdi", nvb_cmd_cdi, "generate, validate and list CDI specs"},
+	{"setup", nvb_cmd_setup, "register nvbind-runtime with docker or podman"},
 	{"hook", nvb_cmd_hook, "CDI hooks run by the container engine (create-symlinks, update-ldcache)"},
 };
 

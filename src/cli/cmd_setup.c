@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nvbind setup docker|podman: register nvbind-runtime with an engine. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cdi/cdi.h"
+#include "cli/cli.h"
+#include "config/engines.h"
+
+#define CONFIG_MAX (4u << 20)
+
+static void setup_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: nvbind setup docker|podman [--config FILE] [--runtime-path PATH] [--default]\n"
+		"                                  [--dry-run]\n"
+		"\n"
+		"Register nvbind-runtime as the runtime \"nvbind\" with an engine, keeping every other\n"
+		"setting, after a backup (FILE.nvbind-backup-TIMESTAMP) of the file it changes.\n"
+		"  --config FILE        docker: /etc/docker/daemon.json (default)\n"
+		"                       podman: /etc/containers/containers.conf (default)\n"
+		"  --runtime-path PATH  the wrapper to register (default: nvbind-runtime beside nvbind)\n"
+		"  --default            also make it the engine's default runtime\n"
+		"  --dry-run            print the change as a diff and write nothing\n");
+}
+
+static char *default_runtime_path(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			char *p = nvb_asprintf("%s/nvbind-runtime", self);
+			if (p && access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return strdup(NVBIND_BINDIR "/nvbind-runtime");
+}
+
+/* The file's text ("" when it does not exist yet) and mode. */
+static int read_config(const char *path, char **text, unsigned *mode, bool *exists,
+		       struct nvb_error *err)
+{
+	*exists = false;
+	*mode = 0644;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT) {
+		*text = strdup("");
+		return *text ? 0 : nvb_error_nomem(err);
+	}
+	if (fd < 0)
+		return nvb_error_errno(err, errno, NULL, "cannot read %s", path);
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		*mode = st.st_mode & 0777;
+	*exists = true;
+	int r = nvb_read_fd(fd, path, CONFIG_MAX, text, NULL, err);
+	close(fd);
+	return r;
+}
+
+static int backup(const char *path, const char *text, unsigned mode, char **backup_path,
+		  struct nvb_error *err)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	*backup_path = nvb_asprintf("%s.nvbind-backup-%s", path, stamp);
+	if (!*backup_path)
+		return nvb_error_nomem(err);
+	return nvb_write_file_atomic(*backup_path, text, strlen(text), mode, err);
+}
+
+int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		setup_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? NVB_EXIT_USAGE : NVB_EXIT_OK;
+	}
+	const char *engine = argv[1];
+	bool docker = !strcmp(engine, "docker");
+	if (!docker && strcmp(engine, "podman"))
+		return nvb_cli_usage_error("setup: unknown engine '%s' (use docker or podman)", engine);
+	const char *config = docker ? "/etc/docker/daemon.json" : "/etc/containers/containers.conf";
+	_cleanup_free_ char *runtime = NULL;
+	bool make_default = false, dry_run = false;
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"runtime-path", required_argument, NULL, 'r'},
+		{"default", no_argument, NULL, 'd'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'r': free(runtime); runtime = strdup(optarg); break;
+		case 'd': make_default = true; break;
+		case 'n': dry_run = true; break;
+		case 'h': setup_usage(stdout); return NVB_EXIT_OK;
+		default: setup_usage(stderr); return NVB_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return nvb_cli_usage_error("setup: unexpected argument '%s'", argv[optind]);
+	if (!runtime)
+		runtime = default_runtime_path();
+	if (!runtime || runtime[0] != '/')
+		return nvb_cli_usage_error("setup: --runtime-path must be absolute");
+
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	_cleanup_free_ char *old = NULL;
+	unsigned mode;
+	bool exists, changed;
+	if (read_config(config, &old, &mode, &exists, &err) < 0)
+		return nvb_cli_fail(&err);
+	_cleanup_free_ char *new_text =
+		docker ? nvb_docker_register(old, config, runtime, make_default, &changed, &err)
+		       : nvb_podman_register(old, config, runtime, make_default, &changed, &err);
+	if (!new_text)
+		return nvb_cli_fail(&err);
+	if (!changed) {
+		printf("%s already registers %s as \"nvbind\"%s: nothing to do\n", config, runtime,
+		       make_default ? " (the default runtime)" : "");
+		return NVB_EXIT_OK;
+	}
+	if (dry_run) {
+		_cleanup_free_ char *after = nvb_asprintf("%s (after nvbind setup %s)", config, engine);
+		_cleanup_free_ char *diff = nvb_text_diff(old, new_text, config, after ? after : config);
+		fputs(diff ? diff : new_text, stdout);
+		return NVB_EXIT_OK;
+	}
+	_cleanup_free_ char *backup_path = NULL;
+	if (exists && backup(config, old, mode, &backup_path, &err) < 0)
+		return nvb_cli_fail(&err);
+	_cleanup_free_ char *dir = strdup(config);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755); /* /etc/docker may not exist yet */
+	}
+	if (nvb_write_file_atomic(config, new_text, strlen(new_text), mode, &err) < 0)
+		return nvb_cli_fail(&err);
+	printf("registered %s as runtime \"nvbind\"%s in %s%s%s\n", runtime,
+	       make_default ? " (default)" : "", config, backup_path ? "; backup: " : "",
+	       backup_path ? backup_path : "");
+	printf("%s\n", docker ? "restart dockerd to use it: systemctl restart docker; then: docker run "
+				"--runtime nvbind --gpus all IMAGE"
+			      : "podman reads it at the next command: podman --runtime nvbind run ...");
+	return NVB_EXIT_OK;
+}
