@@ -29,7 +29,9 @@
  * Output: SAMPLES.tsv gets "label<TAB>round<TAB>wall_ns<TAB>maxrss_kib" lines (appended);
  * a summary (median, p95, max RSS) goes to stderr.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

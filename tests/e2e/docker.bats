@@ -98,3 +98,35 @@ nodes_of() { grep '^node ' <<<"$output" | sed 's/^node //' | sort | xargs; }
 	[ "$(nodes_of)" = "/dev/nvidia0 /dev/nvidia1 /dev/nvidia2 /dev/nvidia3" ]
 	[[ "$output" == *"nvbind-standin libcuda 550.54.14"* ]]
 }
+
+@test "nvbind setup podman: podman --runtime nvbind finds the registered wrapper" {
+	podman_setup
+	pm import "$BATS_FILE_TMPDIR/image.tar" localhost/nvbind-e2e:plain >/dev/null
+	run "$NVBIND" setup podman --config "$CONTAINERS_CONF" --runtime-path "$(readlink -f "$RUNTIME")" --dry-run
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"+nvbind = [\"$(readlink -f "$RUNTIME")\"]"* ]]
+	run "$NVBIND" setup podman --config "$CONTAINERS_CONF" --runtime-path "$(readlink -f "$RUNTIME")"
+	[ "$status" -eq 0 ]
+	ls "$CONTAINERS_CONF".nvbind-backup-*
+	grep -q 'default_ulimits = \[\]' "$CONTAINERS_CONF"
+	run "$BATS_TEST_DIRNAME/helpers/with-cdi-specs" "$BATS_FILE_TMPDIR/debian-4gpu.json" -- \
+		podman --root "$PODMAN_DIR/storage" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
+		--cgroup-manager cgroupfs --events-backend file --runtime nvbind \
+		run --rm --network none -e NVIDIA_VISIBLE_DEVICES=2 localhost/nvbind-e2e:plain /bin/sh -c "$NODES"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(nodes_of)" = /dev/nvidia3 ]
+}
+
+@test "nvbind setup docker: keeps settings, backs up, refuses a file it cannot parse" {
+	grep -q '"log-level": "warn"' "$DOCKER_DIR/daemon.json"
+	jq -e '.runtimes.nvbind.path' "$DOCKER_DIR/daemon.json" >/dev/null
+	echo '{"runtimes": ' >"$BATS_TEST_TMPDIR/broken.json"
+	cp "$BATS_TEST_TMPDIR/broken.json" "$BATS_TEST_TMPDIR/before.json"
+	run "$NVBIND" setup docker --config "$BATS_TEST_TMPDIR/broken.json" --default
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"broken.json:"*"refusing to rewrite a file nvbind cannot parse"* ]]
+	cmp "$BATS_TEST_TMPDIR/broken.json" "$BATS_TEST_TMPDIR/before.json"
+	run "$NVBIND" setup docker --config "$DOCKER_DIR/daemon.json" --runtime-path "$(readlink -f "$RUNTIME")" --default --dry-run
+	[[ "$output" == *'+    "default-runtime": "nvbind"'* ]]
+}

@@ -10,7 +10,9 @@ docker_start() {
 	mkdir -p "$dir/hookbin" "$dir/specs"
 	ln -sf "$runtime" "$dir/hookbin/nvidia-container-runtime-hook"
 	cp "$@" "$dir/specs/" 2>/dev/null || true
-	printf '{"runtimes": {"nvbind": {"path": "%s"}}}\n' "$runtime" >"$dir/daemon.json"
+	# registered the way users do it
+	printf '{"log-level": "warn"}\n' >"$dir/daemon.json"
+	"$NVBIND" setup docker --config "$dir/daemon.json" --runtime-path "$runtime" >/dev/null || return 1
 	cat >"$dir/start.sh" <<SCRIPT
 set -e
 mkdir -p /etc/cdi /var/run/cdi
