@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,8 +64,8 @@ struct spec {
 	const char *after;
 	const char *env[MAX_ENV];
 	int n_env;
-	char stderr_path[64];
-	char stdout_tmp[64];
+	char stderr_path[PATH_MAX];
+	char stdout_tmp[PATH_MAX];
 	uint64_t *ns;
 	long *rss;
 };
@@ -163,8 +164,8 @@ static int run_once(struct spec *s, int round, uint64_t *ns, long *rss)
 	if (s->before) {
 		int rc = shell(s->before);
 		if (rc != 0) {
-			fprintf(stderr, "measure: %s round %d: --before exited %d: %s\n", s->label, round, rc,
-				s->before);
+			fprintf(stderr, "measure: %s round %d: --before exited %d: %s\n", s->label,
+				round + 1, rc, s->before);
 			return -1;
 		}
 	}
@@ -223,7 +224,8 @@ static int run_once(struct spec *s, int round, uint64_t *ns, long *rss)
 		}
 	}
 	if (why) {
-		fprintf(stderr, "measure: %s round %d: %s\n  command:", s->label, round, why);
+		fprintf(stderr, "measure: %s %s %d: %s\n  command:", s->label,
+			round < 0 ? "warm-up round" : "round", round < 0 ? -round : round + 1, why);
 		for (char **a = s->argv; *a; a++)
 			fprintf(stderr, " %s", *a);
 		fputc('\n', stderr);
@@ -237,8 +239,8 @@ static int run_once(struct spec *s, int round, uint64_t *ns, long *rss)
 	if (s->after) {
 		int rc = shell(s->after);
 		if (rc != 0) {
-			fprintf(stderr, "measure: %s round %d: --after exited %d: %s\n", s->label, round, rc,
-				s->after);
+			fprintf(stderr, "measure: %s round %d: --after exited %d: %s\n", s->label,
+				round + 1, rc, s->after);
 			return -1;
 		}
 	}
@@ -329,13 +331,13 @@ int main(int argc, char **argv)
 	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	for (int k = 0; k < n_specs; k++) {
 		struct spec *s = &specs[k];
-		snprintf(s->stderr_path, sizeof(s->stderr_path), "%.40s/measure-err.XXXXXX", tmp);
+		snprintf(s->stderr_path, sizeof(s->stderr_path), "%.4000s/measure-err.XXXXXX", tmp);
 		int fd = mkstemp(s->stderr_path);
 		if (fd < 0)
 			die("mkstemp: %s", strerror(errno));
 		close(fd);
 		if (s->expect_stdout && !s->stdout_path) {
-			snprintf(s->stdout_tmp, sizeof(s->stdout_tmp), "%.40s/measure-out.XXXXXX", tmp);
+			snprintf(s->stdout_tmp, sizeof(s->stdout_tmp), "%.4000s/measure-out.XXXXXX", tmp);
 			fd = mkstemp(s->stdout_tmp);
 			if (fd < 0)
 				die("mkstemp: %s", strerror(errno));

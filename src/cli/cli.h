@@ -13,10 +13,17 @@ enum {
 	NVB_EXIT_PROBLEMS = 3 /* the command ran, but found errors (broken driver install) */
 };
 
+struct nvb_config;
+
 struct nvb_cli {
-	const char *root;       /* --root / NVBIND_ROOT, default "/" */
+	const char *root;        /* --root (NULL: NVBIND_ROOT, then host.root of the config) */
 	const char *prog;
+	const char *config_path; /* --config (NULL: NVBIND_CONFIG, XDG, /etc/nvbind) */
+	struct nvb_config *config; /* loaded on first use by nvb_cli_config() */
 };
+
+/* The configuration, loaded once, with --root applied over it. */
+struct nvb_config *nvb_cli_config(struct nvb_cli *cli, struct nvb_error *err);
 
 typedef int (*nvb_cmd_fn)(struct nvb_cli *cli, int argc, char **argv);
 
@@ -24,6 +31,10 @@ int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_hook(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv);
+int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv);
+int nvb_cmd_config(struct nvb_cli *cli, int argc, char **argv);
+int nvb_cmd_doctor(struct nvb_cli *cli, int argc, char **argv);
+int nvb_cmd_migrate(struct nvb_cli *cli, int argc, char **argv);
 
 /* Print "nvbind: error: MESSAGE" and "hint: HINT"; returns the exit code for the error. */
 int nvb_cli_fail(const struct nvb_error *err);

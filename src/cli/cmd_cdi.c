@@ -10,6 +10,7 @@
 
 #include "cdi/cdi.h"
 #include "cli/cli.h"
+#include "config/config.h"
 
 #define DEFAULT_OUTPUT "/etc/cdi/nvidia.com-gpu.json"
 #define EXIT_UNCHANGED 4
@@ -153,6 +154,20 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 {
 	struct nvb_error err;
 	nvb_error_clear(&err);
+	const struct nvb_config *cfg = nvb_cli_config(cli, &err);
+	if (!cfg)
+		return nvb_cli_fail(&err);
+	/* options not given take the [cdi] settings of the configuration */
+	if (!a->output)
+		a->output = cfg->cdi_output;
+	if (!a->format && !nvb_str_has_suffix(a->output, ".yaml") && !nvb_str_has_suffix(a->output, ".json"))
+		a->format = cfg->cdi_format;
+	if (!a->naming)
+		a->naming = cfg->cdi_naming;
+	if (!a->hook_path && cfg->cdi_hook_path[0])
+		a->hook_path = cfg->cdi_hook_path;
+	if (!a->kind)
+		a->kind = cfg->cdi_kind;
 	struct nvb_cdi_gen_opts opts = {.kind = a->kind};
 	if (a->kind && !nvb_cdi_valid_kind(a->kind, true))
 		return nvb_cli_usage_error("--kind '%s' is not vendor/class", a->kind);
@@ -363,10 +378,13 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		default: cdi_usage(stderr); return NVB_EXIT_USAGE;
 		}
 	}
-	if (dirs.n == 0) {
-		dirs.v[0] = "/etc/cdi";
-		dirs.v[1] = "/var/run/cdi";
-		dirs.n = 2;
+	if (dirs.n == 0 && !is_gen) { /* host.spec_dirs of the configuration */
+		struct nvb_error err;
+		const struct nvb_config *cfg = nvb_cli_config(cli, &err);
+		if (!cfg)
+			return nvb_cli_fail(&err);
+		for (size_t i = 0; i < cfg->n_spec_dirs && i < NVB_ARRAY_SIZE(dirs.v); i++)
+			dirs.v[dirs.n++] = cfg->spec_dirs[i];
 	}
 	if (is_gen) {
 		if (optind < argc)

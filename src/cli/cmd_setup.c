@@ -8,9 +8,8 @@
 
 #include "cdi/cdi.h"
 #include "cli/cli.h"
+#include "config/config.h"
 #include "config/engines.h"
-
-#define CONFIG_MAX (4u << 20)
 
 static void setup_usage(FILE *out)
 {
@@ -27,63 +26,8 @@ static void setup_usage(FILE *out)
 		"  --dry-run            print the change as a diff and write nothing\n");
 }
 
-static char *default_runtime_path(void)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			char *p = nvb_asprintf("%s/nvbind-runtime", self);
-			if (p && access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return strdup(NVBIND_BINDIR "/nvbind-runtime");
-}
-
-/* The file's text ("" when it does not exist yet) and mode. */
-static int read_config(const char *path, char **text, unsigned *mode, bool *exists,
-		       struct nvb_error *err)
-{
-	*exists = false;
-	*mode = 0644;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT) {
-		*text = strdup("");
-		return *text ? 0 : nvb_error_nomem(err);
-	}
-	if (fd < 0)
-		return nvb_error_errno(err, errno, NULL, "cannot read %s", path);
-	struct stat st;
-	if (fstat(fd, &st) == 0)
-		*mode = st.st_mode & 0777;
-	*exists = true;
-	int r = nvb_read_fd(fd, path, CONFIG_MAX, text, NULL, err);
-	close(fd);
-	return r;
-}
-
-static int backup(const char *path, const char *text, unsigned mode, char **backup_path,
-		  struct nvb_error *err)
-{
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	*backup_path = nvb_asprintf("%s.nvbind-backup-%s", path, stamp);
-	if (!*backup_path)
-		return nvb_error_nomem(err);
-	return nvb_write_file_atomic(*backup_path, text, strlen(text), mode, err);
-}
-
 int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv)
 {
-	(void)cli;
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		setup_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? NVB_EXIT_USAGE : NVB_EXIT_OK;
@@ -92,7 +36,11 @@ int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv)
 	bool docker = !strcmp(engine, "docker");
 	if (!docker && strcmp(engine, "podman"))
 		return nvb_cli_usage_error("setup: unknown engine '%s' (use docker or podman)", engine);
-	const char *config = docker ? "/etc/docker/daemon.json" : "/etc/containers/containers.conf";
+	struct nvb_error cerr;
+	const struct nvb_config *cfg = nvb_cli_config(cli, &cerr);
+	if (!cfg)
+		return nvb_cli_fail(&cerr);
+	const char *config = docker ? cfg->docker_config : cfg->podman_config;
 	_cleanup_free_ char *runtime = NULL;
 	bool make_default = false, dry_run = false;
 	static const struct option opts[] = {
@@ -118,7 +66,7 @@ int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return nvb_cli_usage_error("setup: unexpected argument '%s'", argv[optind]);
 	if (!runtime)
-		runtime = default_runtime_path();
+		runtime = nvb_default_runtime_path(NVBIND_BINDIR);
 	if (!runtime || runtime[0] != '/')
 		return nvb_cli_usage_error("setup: --runtime-path must be absolute");
 
@@ -127,7 +75,7 @@ int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv)
 	_cleanup_free_ char *old = NULL;
 	unsigned mode;
 	bool exists, changed;
-	if (read_config(config, &old, &mode, &exists, &err) < 0)
+	if (nvb_engine_config_read(config, &old, &mode, &exists, &err) < 0)
 		return nvb_cli_fail(&err);
 	_cleanup_free_ char *new_text =
 		docker ? nvb_docker_register(old, config, runtime, make_default, &changed, &err)
@@ -146,15 +94,7 @@ int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv)
 		return NVB_EXIT_OK;
 	}
 	_cleanup_free_ char *backup_path = NULL;
-	if (exists && backup(config, old, mode, &backup_path, &err) < 0)
-		return nvb_cli_fail(&err);
-	_cleanup_free_ char *dir = strdup(config);
-	char *slash = dir ? strrchr(dir, '/') : NULL;
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0755); /* /etc/docker may not exist yet */
-	}
-	if (nvb_write_file_atomic(config, new_text, strlen(new_text), mode, &err) < 0)
+	if (nvb_engine_config_write(config, old, new_text, mode, exists, &backup_path, &err) < 0)
 		return nvb_cli_fail(&err);
 	printf("registered %s as runtime \"nvbind\"%s in %s%s%s\n", runtime,
 	       make_default ? " (default)" : "", config, backup_path ? "; backup: " : "",

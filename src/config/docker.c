@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
 #include <jansson.h>
+#include <sys/stat.h>
+#include <time.h>
 
+#include "cdi/cdi.h"
 #include "config/engines.h"
+
+#define ENGINE_CONFIG_MAX (4u << 20)
 
 char *nvb_docker_register(const char *text, const char *origin, const char *runtime_path,
 			  bool make_default, bool *changed, struct nvb_error *err)
@@ -52,4 +58,81 @@ char *nvb_docker_register(const char *text, const char *origin, const char *runt
 out:
 	json_decref(root);
 	return out;
+}
+
+char *nvb_default_runtime_path(const char *bindir)
+{
+	char self[NVB_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			char *p = nvb_asprintf("%s/nvbind-runtime", self);
+			if (p && access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return nvb_asprintf("%s/nvbind-runtime", bindir);
+}
+
+int nvb_engine_config_read(const char *path, char **text, unsigned *mode, bool *exists,
+			   struct nvb_error *err)
+{
+	*exists = false;
+	*mode = 0644;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT) {
+		*text = strdup("");
+		return *text ? 0 : nvb_error_nomem(err);
+	}
+	if (fd < 0)
+		return nvb_error_errno(err, errno, NULL, "cannot read %s", path);
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		*mode = st.st_mode & 0777;
+	*exists = true;
+	int r = nvb_read_fd(fd, path, ENGINE_CONFIG_MAX, text, NULL, err);
+	close(fd);
+	return r;
+}
+
+static int backup(const char *path, const char *text, unsigned mode, char **backup_path,
+		  struct nvb_error *err)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	*backup_path = nvb_asprintf("%s.nvbind-backup-%s", path, stamp);
+	/* two edits in one second (setup, then migrate) must not overwrite the first backup */
+	for (int i = 1; *backup_path && access(*backup_path, F_OK) == 0 && i < 1000; i++) {
+		free(*backup_path);
+		*backup_path = nvb_asprintf("%s.nvbind-backup-%s-%d", path, stamp, i);
+	}
+	if (!*backup_path)
+		return nvb_error_nomem(err);
+	return nvb_write_file_atomic(*backup_path, text, strlen(text), mode, err);
+}
+
+int nvb_engine_config_write(const char *path, const char *old_text, const char *new_text,
+			    unsigned mode, bool exists, char **backup_path, struct nvb_error *err)
+{
+	*backup_path = NULL;
+	if (exists && backup(path, old_text, mode, backup_path, err) < 0) {
+		free(*backup_path);
+		*backup_path = NULL;
+		return -1;
+	}
+	char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755); /* /etc/docker may not exist yet */
+	}
+	free(dir);
+	return nvb_write_file_atomic(path, new_text, strlen(new_text), mode, err);
 }

@@ -17,6 +17,20 @@ NVB_INTERNAL char *nvb_docker_register(const char *text, const char *origin, con
  * [engine] runtime = "nvbind" when make_default. Comments and layout are kept. */
 NVB_INTERNAL char *nvb_podman_register(const char *text, const char *origin, const char *runtime_path,
 				       bool make_default, bool *changed, struct nvb_error *err);
+/* The nvbind-runtime to register: the one beside the running executable when it is there,
+ * else bindir/nvbind-runtime (malloc'ed). */
+NVB_INTERNAL char *nvb_default_runtime_path(const char *bindir);
+/* Read an engine's configuration file: its text ("" when it does not exist yet, *exists false),
+ * its permission bits (0644 when new). At most 4 MiB. */
+NVB_INTERNAL int nvb_engine_config_read(const char *path, char **text, unsigned *mode, bool *exists,
+					struct nvb_error *err);
+/* Replace an engine's configuration file with new_text: when it existed, first save old_text as
+ * PATH.nvbind-backup-YYYYmmdd-HHMMSS (a -N suffix keeps earlier backups of the same second) and
+ * return its name in *backup_path (NULL otherwise); create the parent directory if missing;
+ * write atomically with the old mode. */
+NVB_INTERNAL int nvb_engine_config_write(const char *path, const char *old_text, const char *new_text,
+					 unsigned mode, bool exists, char **backup_path,
+					 struct nvb_error *err);
 /* A unified-style line diff of a and b ("-", "+", " " prefixes), for --dry-run. */
 NVB_INTERNAL char *nvb_text_diff(const char *a, const char *b, const char *label_a,
 				 const char *label_b);

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "config/config.h"
 #include "oci/oci.h"
 #include "oci/prepare.h"
 #include "runtime/runtime.h"
@@ -35,8 +36,10 @@ int main(int argc, char **argv)
 	if (nvb_runtime_config_load(&cfg, &args, &err) < 0 ||
 	    (args.edits_bundle && nvb_runtime_edit_bundle(&cfg, &args, &err) < 0)) {
 		nvb_runtime_report(&args, &err);
+		nvb_config_free(cfg.cfg);
 		return 1;
 	}
 	nvb_runtime_exec(&cfg, argc, argv);
+	nvb_config_free(cfg.cfg);
 	return 127;
 }

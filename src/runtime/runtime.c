@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "config/config.h"
 #include "oci/oci.h"
 #include "oci/prepare.h"
 #include "runtime/runtime.h"
 
-#define DEFAULT_LOG "/var/log/nvbind-runtime.log"
 
 /* runc's global options that take a value (urfave/cli accepts -x, --x, and --x=v forms) */
 static const char *const global_with_value[] = {"log", "log-format", "root", "criu", "rootless"};
@@ -94,25 +94,24 @@ static int find_low_level(char *out, size_t cap, struct nvb_error *err)
 			     "no low-level OCI runtime (runc, crun) found in PATH");
 }
 
-int nvb_runtime_config_load(struct nvb_runtime_config *cfg, const struct nvb_runtime_args *args,
+int nvb_runtime_config_load(struct nvb_runtime_config *rc, const struct nvb_runtime_args *args,
 			    struct nvb_error *err)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->host_root = getenv("NVBIND_ROOT");
-	cfg->spec_dirs[0] = "/etc/cdi";
-	cfg->spec_dirs[1] = "/var/run/cdi";
-	cfg->n_spec_dirs = 2;
-	/* Docker and podman users request GPUs with -e NVIDIA_VISIBLE_DEVICES in unprivileged
-	 * containers; nvidia-container-runtime accepts it too. Hosts where an untrusted party
-	 * picks the environment (Kubernetes with a device plugin) turn this off in the config. */
-	cfg->env_when_unprivileged = true;
-	cfg->log_file = DEFAULT_LOG;
-	enum nvb_log_level level = args->debug ? NVB_LOG_DEBUG : NVB_LOG_INFO;
+	memset(rc, 0, sizeof(*rc));
+	/* the same configuration file and library call as every nvbind command */
+	rc->cfg = nvb_config_load(NULL, err);
+	if (!rc->cfg)
+		return -1;
+	const struct nvb_config *cfg = rc->cfg;
+	enum nvb_log_level level = NVB_LOG_INFO;
+	nvb_log_level_parse(cfg->runtime_log_level, &level);
 	const char *env_level = getenv("NVBIND_LOG_LEVEL");
 	if (env_level)
 		nvb_log_level_parse(env_level, &level);
+	if (args->debug)
+		level = NVB_LOG_DEBUG;
 	struct nvb_error lerr;
-	if (nvb_log_setup(level, NVB_LOG_TEXT, cfg->log_file, &lerr) < 0)
+	if (nvb_log_setup(level, NVB_LOG_TEXT, cfg->runtime_log_file, &lerr) < 0)
 		nvb_log_setup(NVB_LOG_ERROR, NVB_LOG_TEXT, "/dev/null", &lerr);
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -121,11 +120,20 @@ int nvb_runtime_config_load(struct nvb_runtime_config *cfg, const struct nvb_run
 		char *slash = strrchr(self, '/');
 		if (slash)
 			*slash = '\0';
-		snprintf(cfg->hook_path, sizeof(cfg->hook_path), "%s/nvbind", self);
+		snprintf(rc->hook_path, sizeof(rc->hook_path), "%s/nvbind", self);
 	}
-	if (access(cfg->hook_path, X_OK) != 0)
-		snprintf(cfg->hook_path, sizeof(cfg->hook_path), "%s/nvbind", NVBIND_BINDIR);
-	return find_low_level(cfg->low_level, sizeof(cfg->low_level), err);
+	if (cfg->cdi_hook_path[0])
+		snprintf(rc->hook_path, sizeof(rc->hook_path), "%s", cfg->cdi_hook_path);
+	else if (access(rc->hook_path, X_OK) != 0)
+		snprintf(rc->hook_path, sizeof(rc->hook_path), "%s/nvbind", NVBIND_BINDIR);
+	if (cfg->low_level[0]) {
+		if (access(cfg->low_level, X_OK) != 0)
+			return nvb_error_errno(err, errno, "fix runtime.low_level in the configuration",
+					       "low-level runtime %s", cfg->low_level);
+		snprintf(rc->low_level, sizeof(rc->low_level), "%s", cfg->low_level);
+		return 0;
+	}
+	return find_low_level(rc->low_level, sizeof(rc->low_level), err);
 }
 
 int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
@@ -134,12 +142,15 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 	json_t *config = nvb_oci_config_load(args->bundle, err);
 	if (!config)
 		return -1;
+	const struct nvb_config *c = cfg->cfg;
 	struct nvb_runtime_opts opts = {
-		.host_root = cfg->host_root,
-		.spec_dirs = cfg->spec_dirs,
-		.n_spec_dirs = cfg->n_spec_dirs,
+		.host_root = c->root,
+		.spec_dirs = (const char *const *)c->spec_dirs,
+		.n_spec_dirs = c->n_spec_dirs,
 		.hook_path = cfg->hook_path,
-		.env_when_unprivileged = cfg->env_when_unprivileged,
+		.env_when_unprivileged = c->env_when_unprivileged,
+		.allowed = c->n_allowed_devices ? (const char *const *)c->allowed_devices : NULL,
+		.n_allowed = c->n_allowed_devices,
 	};
 	struct nvb_runtime_result res;
 	int r = nvb_runtime_prepare(config, &opts, &res, err);

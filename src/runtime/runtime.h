@@ -14,14 +14,12 @@ struct nvb_runtime_args {
 	const char *log_format; /* runc's --log-format: text (default) or json */
 };
 
+struct nvb_config;
+
 struct nvb_runtime_config {
+	struct nvb_config *cfg;    /* the configuration file's settings (nvb_config_load) */
 	char low_level[PATH_MAX];  /* runc or crun, absolute */
-	const char *host_root;
-	const char *spec_dirs[8];
-	size_t n_spec_dirs;
 	char hook_path[PATH_MAX];
-	bool env_when_unprivileged;
-	const char *log_file;
 };
 
 void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *args);

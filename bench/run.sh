@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# nvbind benchmark suite: one command, one table (docs/benchmarks.md explains every figure).
+#
+#   bench/run.sh [--quick] [--out FILE]
+#
+# Builds a release tree (build-bench/: meson --buildtype=release, ninja), builds the fixture
+# roots it needs (h100-host from ../shared/fixtures, and the scaling roots of
+# bench/gen-manifests.py), then measures, each figure interleaved with its baseline (rounds
+# alternate target and baseline, ABBA order) in the same run:
+#
+#   1  nvbind info --json [--no-nvml], nvbind cdi generate (to a file, and to stdout) on the
+#      h100-host root; baseline: ldconfig -p -C ROOT/etc/ld.so.cache (merely reading the cache).
+#   2  nvbind-runtime create: alone (a stub "runc" first in PATH, so the wrapper's own time and
+#      peak RSS), and with the real runc against `runc create` on the same bundle and on the
+#      config.json nvbind writes (runc delete -f between runs, untimed); a whole `runc run` of
+#      true with and without nvbind. The GPU is requested with NVIDIA_VISIBLE_DEVICES=0. The CDI
+#      spec is installed in a private mount namespace (tests/e2e/helpers/with-cdi-specs), so the
+#      machine's /etc/cdi is never touched; runc state lives under build-bench/, bundles on a
+#      tmpfs under /dev/shm (as containerd's), plus "on disk" variants under build-bench/.
+#   3  in-process nvb_oci_apply_edits and nvb_runtime_prepare (bench/bench_apply.c), 10,000
+#      iterations; baseline: reading and parsing the same config.json.
+#   4  scaling: cdi generate and apply with 1, 8 and 64 GPUs and with 300 libraries.
+#
+# Every timed run is checked (exit status, the spec written, the GPU found by info, the device
+# node inside each created container, the edit in config.json): work that did not happen exits
+# non-zero with what went wrong. Slowness never fails: the table says which budgets are met.
+# Wall time per run and peak RSS come from bench/measure.c (fork/exec, CLOCK_MONOTONIC, wait4's
+# ru_maxrss), per process.
+#
+# Needs: root (mknod in fixture roots, runc, unshare -m), runc, jq, python3, cc, meson, ninja,
+# busybox. Takes about 2 minutes on 2 cores (--quick: fewer runs, for a smoke test).
+# Output: the table on stdout and in build-bench/bench-work/report.md (or --out FILE); raw
+# samples in build-bench/bench-work/samples.tsv ("label round ns maxrss_kib").
+# Side effects outside build-bench/: runc cgroups while containers exist, and one line per
+# wrapper run in /var/log/nvbind-runtime.log (the wrapper's fixed log file).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${NVB_BENCH_BUILD:-$REPO/build-bench}
+WORK=$BUILD/bench-work
+OUT=
+QUICK=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--out) OUT=$2; shift ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: bench/run.sh [--quick] [--out FILE]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+# runs per figure
+if [ "$QUICK" = 1 ]; then
+	N_CLI=30 N_WRAP=40 N_RUNC=10 N_APPLY=1000 N_SCALE_GEN=20 N_SCALE_APPLY=300
+else
+	N_CLI=200 N_WRAP=200 N_RUNC=100 N_APPLY=10000 N_SCALE_GEN=100 N_SCALE_APPLY=2000
+fi
+
+die() { echo "bench: error: $*" >&2; exit 1; }
+step() { echo "== $*" >&2; }
+T_START=$(date +%s)
+
+[ "$(id -u)" = 0 ] || die "run as root: fixture roots need mknod, runc and unshare -m need root"
+for tool in runc jq python3 cc meson ninja unshare busybox ldconfig; do
+	command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+
+# ------------------------------------------------------------------------------ build
+step "release build in $BUILD"
+mkdir -p "$BUILD"
+if [ -f "$BUILD/build.ninja" ]; then
+	meson configure "$BUILD" -Dbuildtype=release -Dtests=false >"$BUILD/bench-build.log" 2>&1
+else
+	rm -rf "$BUILD/meson-private" "$BUILD/meson-info" # an earlier setup that failed half-way
+	meson setup "$BUILD" --buildtype=release -Dtests=false >"$BUILD/bench-build.log" 2>&1
+fi || { tail -20 "$BUILD/bench-build.log" >&2; die "meson setup failed"; }
+ninja -C "$BUILD" >>"$BUILD/bench-build.log" 2>&1 || { tail -40 "$BUILD/bench-build.log" >&2; die "build failed"; }
+NVBIND=$BUILD/src/nvbind
+RUNTIME=$BUILD/src/nvbind-runtime
+MEASURE=$BUILD/bench/measure
+APPLY=$BUILD/bench/bench_apply
+STUB=$BUILD/bench/stub-runc
+for f in "$NVBIND" "$RUNTIME" "$MEASURE" "$APPLY" "$STUB"; do
+	[ -x "$f" ] || die "$f was not built (is subdir('bench') in meson.build?)"
+done
+
+STATE=$WORK/runc-state
+BT=
+cleanup() {
+	local id
+	if [ -d "$STATE" ]; then
+		for id in $(runc --root "$STATE" list -q 2>/dev/null); do
+			runc --root "$STATE" delete -f "$id" >/dev/null 2>&1 || true
+		done
+	fi
+	case $BT in /dev/shm/nvbind-bench.*) rm -rf "$BT" ;; esac
+}
+trap cleanup EXIT
+cleanup
+rm -rf "$WORK"
+mkdir -p "$WORK"/{roots,specs,bundles,configs,bin,stubbin,logs}
+SAMPLES=$WORK/samples.tsv
+ROWS=$WORK/rows.tsv
+: >"$SAMPLES"
+: >"$ROWS"
+export TMPDIR=$WORK/logs
+
+# row FIG WHAT TARGET_LABEL BASELINE_LABEL BASELINE_WHAT UNIT BUDGET
+row() { local IFS=$'\t'; echo "$*" >>"$ROWS"; }
+
+# ------------------------------------------------------------------------------ machine
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+[ -n "$cpu" ] || cpu=$(uname -m)
+{
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "cpu: $cpu"
+	echo "cores: $(nproc) online ($(grep -c ^processor /proc/cpuinfo) listed)"
+	echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+	echo "kernel: $(uname -sr)"
+	echo "os: $(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")"
+	echo "runc: $(runc --version | head -1)"
+	echo "cc: $(cc --version | head -1)"
+	echo "nvbind: $("$NVBIND" --version 2>&1 | head -1), release build ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include 2>/dev/null || echo ', src modified'))"
+	echo "mode: $([ "$QUICK" = 1 ] && echo "quick (fewer runs)" || echo full)"
+} >"$WORK/machine.txt"
+sed 's/^/   /' "$WORK/machine.txt" >&2
+
+# ------------------------------------------------------------------------------ fixture roots
+step "fixture roots"
+CC_CACHE=$BUILD/bench-standin-cache # compiled stand-ins, kept between runs
+FIXTURE=(python3 "$REPO/tests/fixtures/nvbind-fixture" -q --cache "$CC_CACHE")
+export NVB_SHARED_FIXTURES=${NVB_SHARED_FIXTURES:-$REPO/../shared/fixtures}
+"${FIXTURE[@]}" build h100-host "$WORK/roots/h100-host" >"$WORK/logs/fixture-h100.log" 2>&1 ||
+	{ cat "$WORK/logs/fixture-h100.log" >&2; die "building the h100-host root failed"; }
+python3 "$REPO/bench/gen-manifests.py" "$WORK/manifests"
+diff -q <(grep -v '^#' "$REPO/bench/roots/gpus-1.toml") <(grep -v '^#' "$WORK/manifests/gpus-1.toml") >/dev/null ||
+	echo "   note: bench/roots/gpus-1.toml differs from what gen-manifests.py writes; the latter is used" >&2
+SCALE_ROOTS=(gpus-1 gpus-8 gpus-64 libs-300)
+for r in "${SCALE_ROOTS[@]}"; do
+	"${FIXTURE[@]}" build "$WORK/manifests/$r.toml" "$WORK/roots/$r" >"$WORK/logs/fixture-$r.log" 2>&1 ||
+		{ cat "$WORK/logs/fixture-$r.log" >&2; die "building the $r root failed"; }
+done
+H100=$WORK/roots/h100-host
+for r in h100-host "${SCALE_ROOTS[@]}"; do
+	dn=$(jq -r .device_nodes "$WORK/roots/$r/.nvbind-fixture")
+	[ "$dn" = created ] || die "$r: device nodes were not created ($dn)"
+done
+H100_UUID=$(jq -r '.gpus[0].uuid' "$H100/.nvbind-fixture")
+[ -n "$H100_UUID" ] && [ "$H100_UUID" != null ] || die "h100-host has no GPU in its marker"
+
+# ------------------------------------------------------------------------------ 1: CLI
+step "1: info and cdi generate on h100-host ($N_CLI runs each, interleaved)"
+GEN_OUT=$WORK/specs/gen-h100.json
+"$MEASURE" -n "$N_CLI" -w 3 -o "$SAMPLES" \
+	true -- /bin/true --- \
+	static-exit -- "$STUB" --- \
+	version --expect-stdout "nvbind" -- "$NVBIND" --version --- \
+	info --expect-stdout "\"uuid\": \"$H100_UUID\"" -- "$NVBIND" --root "$H100" info --json --- \
+	info-nonvml --expect-stdout "\"uuid\": \"$H100_UUID\"" -- "$NVBIND" --root "$H100" info --json --no-nvml --- \
+	generate --rm "$GEN_OUT" --expect-file "$GEN_OUT" -- "$NVBIND" --root "$H100" cdi generate --output "$GEN_OUT" --- \
+	generate-stdout --expect-stdout "nvidia.com/gpu" -- "$NVBIND" --root "$H100" cdi generate --output - --- \
+	ldconfig --expect-stdout "libcuda.so.1 " -- ldconfig -p -C "$H100/etc/ld.so.cache"
+# the last spec written must be a complete one: one GPU by index and UUID, plus "all"
+jq -e --arg u "$H100_UUID" '[.devices[].name] | index("0") != null and index($u) != null and index("all") != null' \
+	"$GEN_OUT" >/dev/null || die "cdi generate wrote a spec without the H100: $GEN_OUT"
+"$NVBIND" cdi validate "$GEN_OUT" >/dev/null || die "the generated spec does not validate"
+[ "$("$NVBIND" --root "$H100" info --json | jq '.gpus | length')" = 1 ] || die "info does not find the one H100"
+row 0 "process floor: /bin/true (dynamic, libc only)" true static-exit "a static program that exits at once (stub-runc)" ms "-"
+row 1 "nvbind --version (start-up: loader, libc, jansson, libyaml)" version ldconfig "ldconfig -p -C ROOT/etc/ld.so.cache" ms "-"
+row 1 "nvbind info --json (h100-host)" info ldconfig "ldconfig -p -C ROOT/etc/ld.so.cache" ms "time:2,rss:4"
+row 1 "nvbind info --json --no-nvml" info-nonvml ldconfig "ldconfig -p -C ROOT/etc/ld.so.cache" ms "time:2,rss:4"
+row 1 "nvbind cdi generate --output FILE (fsync, rename)" generate ldconfig "ldconfig -p -C ROOT/etc/ld.so.cache" ms "time:2,rss:4"
+row 1 "nvbind cdi generate --output - (stdout)" generate-stdout ldconfig "ldconfig -p -C ROOT/etc/ld.so.cache" ms "time:2,rss:4"
+
+# ------------------------------------------------------------------------------ 2: runtime wrapper
+step "2: nvbind-runtime (spec installed in a private mount namespace)"
+SPEC=$WORK/specs/nvidia.com-gpu.json
+cp "$GEN_OUT" "$SPEC"
+export E2E_DIR=$REPO/tests/e2e
+# shellcheck source=../tests/e2e/helpers/image.bash
+. "$REPO/tests/e2e/helpers/image.bash"
+make_rootfs "$WORK/rootfs"
+WITH_SPECS=$REPO/tests/e2e/helpers/with-cdi-specs
+
+# A typical config.json: runc spec, a shared rootfs, a few env vars of a CUDA image, the GPU
+# requested with NVIDIA_VISIBLE_DEVICES=0 (docker run -e / --gpus path).
+mkdir -p "$WORK/configs/spec"
+(cd "$WORK/configs/spec" && runc spec)
+jq --arg r "$WORK/rootfs" '.root.path = $r | .root.readonly = false | .process.terminal = false |
+	.process.args = ["/bin/true"] |
+	.process.env += ["NVIDIA_VISIBLE_DEVICES=0", "NVIDIA_DRIVER_CAPABILITIES=compute,utility",
+		"CUDA_VERSION=12.4.1", "LANG=C.UTF-8", "LD_LIBRARY_PATH=/usr/local/nvidia/lib64",
+		"NV_CUDA_LIB_VERSION=12.4.1-1", "NVARCH=x86_64"]' \
+	"$WORK/configs/spec/config.json" >"$WORK/configs/orig.json"
+# the same without a GPU request (figure 3 asks by CDI annotation instead)
+jq '.process.env |= map(select(startswith("NVIDIA_VISIBLE_DEVICES=") | not))' \
+	"$WORK/configs/orig.json" >"$WORK/configs/nogpu.json"
+
+# Bundles: config.json is rewritten from configs/ before every run (the wrapper edits it in
+# place). They live on tmpfs, as containerd's do (/run/containerd/...; /run is a tmpfs on most
+# hosts), except the "-disk" ones on build-bench's file system (podman keeps config.json under
+# /var/lib/containers): there the wrapper's atomic save pays for its fsync()s.
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+	BT=$(mktemp -d /dev/shm/nvbind-bench.XXXXXX)
+	BT_FS=tmpfs
+else
+	BT=$WORK/bundles-mem
+	BT_FS="$(stat -f -c %T "$WORK") (no tmpfs at /dev/shm)"
+fi
+DISK_FS=$(stat -f -c %T "$WORK")
+echo "   bundles: $BT ($BT_FS); -disk bundles: $WORK/bundles ($DISK_FS)" >&2
+echo "bundles: $BT_FS (containerd-like); \"on disk\" rows: $DISK_FS" >>"$WORK/machine.txt"
+for b in wrap stub nvb runc runc-edited run-nvb run-runc run-runc-edited probe edit; do
+	mkdir -p "$BT/$b"
+done
+mkdir -p "$WORK/bundles/wrap-disk" "$WORK/bundles/nvb-disk"
+cp "$STUB" "$WORK/stubbin/runc"
+STUBPATH=$WORK/stubbin:$PATH
+
+# the config nvbind writes: the wrapper once with the stub runc
+cp "$WORK/configs/orig.json" "$BT/edit/config.json"
+"$WITH_SPECS" "$SPEC" -- env PATH="$STUBPATH" STUB_EXPECT=/dev/nvidia0 \
+	"$RUNTIME" --root "$STATE" create -b "$BT/edit" c-edit ||
+	die "nvbind-runtime did not edit the bundle"
+cp "$BT/edit/config.json" "$WORK/configs/edited.json"
+jq -e '[.linux.devices[].path] | index("/dev/nvidia0") != null' "$WORK/configs/edited.json" >/dev/null ||
+	die "the edited config.json has no /dev/nvidia0"
+
+# the container really gets the GPU: device node and the stand-in libcuda through ld.so.cache
+jq '.process.args = ["/bin/sh", "-c", "test -c /dev/nvidia0 && probe-cuda"]' "$WORK/configs/orig.json" \
+	>"$BT/probe/config.json"
+probe_out=$("$WITH_SPECS" "$SPEC" -- "$RUNTIME" --root "$STATE" run -b "$BT/probe" c-probe 2>&1 </dev/null) ||
+	die "a container run through nvbind-runtime failed: $probe_out"
+[[ "$probe_out" == *"nvbind-standin libcuda"* ]] || die "the container did not load the injected libcuda: $probe_out"
+echo "   container check: $probe_out" >&2
+
+# check-created ID 1|0: the created container's init sees /dev/nvidia0 (1) or not (0); delete it
+cat >"$WORK/bin/check-created" <<EOF
+#!/bin/sh
+id=\$1 want=\$2
+pid=\$(runc --root "$STATE" state "\$id" 2>/dev/null | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+rc=0
+if [ -z "\$pid" ] || [ "\$pid" = 0 ]; then
+	echo "container \$id was not created" >&2; rc=1
+elif [ "\$want" = 1 ] && [ ! -c /proc/\$pid/root/dev/nvidia0 ]; then
+	echo "container \$id does not see /dev/nvidia0" >&2; rc=1
+elif [ "\$want" = 0 ] && [ -e /proc/\$pid/root/dev/nvidia0 ]; then
+	echo "container \$id sees /dev/nvidia0 without asking" >&2; rc=1
+fi
+runc --root "$STATE" delete -f "\$id" >/dev/null 2>&1 || { echo "runc delete \$id failed" >&2; rc=1; }
+exit \$rc
+EOF
+chmod +x "$WORK/bin/check-created"
+CHECK=$WORK/bin/check-created
+B=$BT
+BD=$WORK/bundles
+C=$WORK/configs
+
+step "2a: wrapper alone, stub runc ($N_WRAP runs each)"
+"$WITH_SPECS" "$SPEC" -- "$MEASURE" -n "$N_WRAP" -w 3 -o "$SAMPLES" \
+	wrapper-stub --before "cp $C/orig.json $B/wrap/config.json" --env "PATH=$STUBPATH" --env STUB_EXPECT=/dev/nvidia0 \
+	-- "$RUNTIME" --root "$STATE" create -b "$B/wrap" c-wrap --- \
+	wrapper-stub-disk --before "cp $C/orig.json $BD/wrap-disk/config.json" --env "PATH=$STUBPATH" --env STUB_EXPECT=/dev/nvidia0 \
+	-- "$RUNTIME" --root "$STATE" create -b "$BD/wrap-disk" c-wrap --- \
+	stub --before "cp $C/edited.json $B/stub/config.json" --env STUB_EXPECT=/dev/nvidia0 \
+	-- "$STUB" --root "$STATE" create -b "$B/stub" c-stub --- \
+	wrapper-passthrough --env "PATH=$STUBPATH" -- "$RUNTIME" --root "$STATE" state c-stub
+row 2 "nvbind-runtime create, stub runc (wrapper alone)" wrapper-stub stub "the stub runc alone (edited bundle)" ms "added:1,rss:2"
+row 2 "the same, bundle on disk (atomic save: 2 fsyncs)" wrapper-stub-disk stub "the stub runc alone (edited bundle)" ms "added:1,rss:2"
+row 2 "nvbind-runtime state, stub runc (pass-through: start-up + exec)" wrapper-passthrough stub "the stub runc alone" ms "-"
+
+step "2b: create with the real runc ($N_RUNC runs each)"
+"$WITH_SPECS" "$SPEC" -- "$MEASURE" -n "$N_RUNC" -w 2 -o "$SAMPLES" \
+	nvb-create --before "cp $C/orig.json $B/nvb/config.json" --after "$CHECK c-nvb 1" \
+	-- "$RUNTIME" --root "$STATE" create -b "$B/nvb" c-nvb --- \
+	nvb-create-disk --before "cp $C/orig.json $BD/nvb-disk/config.json" --after "$CHECK c-nvb-disk 1" \
+	-- "$RUNTIME" --root "$STATE" create -b "$BD/nvb-disk" c-nvb-disk --- \
+	runc-create --before "cp $C/orig.json $B/runc/config.json" --after "$CHECK c-runc 0" \
+	-- runc --root "$STATE" create -b "$B/runc" c-runc --- \
+	runc-create-edited --before "cp $C/edited.json $B/runc-edited/config.json" --after "$CHECK c-runc-edited 1" \
+	-- runc --root "$STATE" create -b "$B/runc-edited" c-runc-edited
+row 2 "nvbind-runtime create (GPU 0: wrapper, runc, mounts, hooks)" nvb-create runc-create "runc create, same bundle (no GPU)" ms "-"
+row 2 "nvbind-runtime create (GPU 0)" nvb-create runc-create-edited "runc create of the config.json nvbind writes" ms "added:1"
+row 2 "nvbind-runtime create (GPU 0), bundle on disk" nvb-create-disk runc-create-edited "runc create of the config.json nvbind writes" ms "added:1"
+
+step "2c: runc run of true ($N_RUNC runs each)"
+"$WITH_SPECS" "$SPEC" -- "$MEASURE" -n "$N_RUNC" -w 2 -o "$SAMPLES" \
+	nvb-run --before "cp $C/orig.json $B/run-nvb/config.json" \
+	-- "$RUNTIME" --root "$STATE" run -b "$B/run-nvb" c-run-nvb --- \
+	runc-run --before "cp $C/orig.json $B/run-runc/config.json" \
+	-- runc --root "$STATE" run -b "$B/run-runc" c-run-runc --- \
+	runc-run-edited --before "cp $C/edited.json $B/run-runc-edited/config.json" \
+	-- runc --root "$STATE" run -b "$B/run-runc-edited" c-run-runc-edited
+row 2 "nvbind-runtime run true (GPU 0)" nvb-run runc-run "runc run true, same bundle (no GPU)" ms "-"
+row 2 "nvbind-runtime run true (GPU 0)" nvb-run runc-run-edited "runc run of the config.json nvbind writes" ms "added:1"
+
+# ------------------------------------------------------------------------------ 3: in-process apply
+step "3: in-process apply and prepare ($N_APPLY iterations)"
+mkdir -p "$WORK/bundles/apply" "$WORK/specs/h100"
+cp "$C/nogpu.json" "$WORK/bundles/apply/config.json"
+cp "$SPEC" "$WORK/specs/h100/"
+"$APPLY" --bundle "$WORK/bundles/apply" --spec-dir "$WORK/specs/h100" --device nvidia.com/gpu=0 \
+	-n "$N_APPLY" -o "$SAMPLES" --label h100 >&2
+row 3 "nvb_oci_apply_edits, nvidia.com/gpu=0 (h100-host spec)" h100-apply h100-load "nvb_oci_config_load (read + parse config.json)" us "p99:100"
+row 3 "nvb_runtime_prepare (registry load + resolve + apply)" h100-prepare h100-load "nvb_oci_config_load (read + parse config.json)" us "-"
+
+# ------------------------------------------------------------------------------ 4: scaling
+step "4: scaling: 1, 8, 64 GPUs and 300 libraries"
+for r in "${SCALE_ROOTS[@]}"; do
+	R=$WORK/roots/$r
+	F=$WORK/specs/gen-$r.json
+	n_gpus=$(jq '.gpus | length' "$R/.nvbind-fixture")
+	"$MEASURE" -n "$N_SCALE_GEN" -w 2 -o "$SAMPLES" \
+		"gen-$r" --rm "$F" --expect-file "$F" -- "$NVBIND" --root "$R" cdi generate --output "$F" --- \
+		"ldconfig-$r" --expect-stdout "libcuda.so.1 " -- ldconfig -p -C "$R/etc/ld.so.cache"
+	got=$(jq '[.devices[] | select(.name != "all")] | length' "$F")
+	[ "$got" = $((2 * n_gpus)) ] || die "$r: the spec has $got devices, expected $((2 * n_gpus))"
+	libs=$(ldconfig -p -C "$R/etc/ld.so.cache" | head -1 | awk '{print $1}')
+	mounts=$(jq '.containerEdits.mounts | length' "$F")
+	row 4 "cdi generate --output FILE, $r ($n_gpus GPU, $libs libs in cache, $((2 * n_gpus + 1)) devices, $mounts mounts)" \
+		"gen-$r" "ldconfig-$r" "ldconfig -p -C ROOT/etc/ld.so.cache" ms "time:2,rss:4"
+done
+for r in "${SCALE_ROOTS[@]}"; do
+	mkdir -p "$WORK/specs/scale-$r"
+	cp "$WORK/specs/gen-$r.json" "$WORK/specs/scale-$r/nvidia.com-gpu.json"
+	dev=nvidia.com/gpu=all
+	[ "$r" = libs-300 ] && dev=nvidia.com/gpu=0
+	"$APPLY" --bundle "$WORK/bundles/apply" --spec-dir "$WORK/specs/scale-$r" --device "$dev" \
+		-n "$N_SCALE_APPLY" -o "$SAMPLES" --label "scale-$r" >&2
+	row 4 "nvb_oci_apply_edits, $dev, $r" "scale-$r-apply" "scale-$r-load" "nvb_oci_config_load" us "p99:100"
+	row 4 "nvb_runtime_prepare, $dev, $r" "scale-$r-prepare" "scale-$r-load" "nvb_oci_config_load" us "-"
+done
+
+# ------------------------------------------------------------------------------ report
+T_END=$(date +%s)
+echo "suite: $((T_END - T_START)) s wall, including build and fixture roots" >>"$WORK/machine.txt"
+step "report"
+python3 "$REPO/bench/report.py" "$WORK/machine.txt" "$ROWS" "$SAMPLES" >"$WORK/report.md"
+[ -n "$OUT" ] && cp "$WORK/report.md" "$OUT"
+cat "$WORK/report.md"

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nvbind config init | show | validate */
+#include <getopt.h>
+
+#include "cdi/cdi.h"
+#include "cli/cli.h"
+#include "config/config.h"
+
+static void config_usage(FILE *out)
+{
+	fprintf(out, "Usage: nvbind [--config FILE] config init [--output FILE|-] [--force]\n"
+		     "       nvbind [--config FILE] config show\n"
+		     "       nvbind [--config FILE] config validate [FILE]\n"
+		     "\n"
+		     "init writes a commented file with every key at its default (default output\n"
+		     "/etc/nvbind/config.toml; refuses to replace a file without --force).\n"
+		     "show prints the effective configuration and where each value came from.\n"
+		     "validate checks a file (default: the one nvbind would read).\n");
+}
+
+static int config_init(int argc, char **argv)
+{
+	const char *output = "/etc/nvbind/config.toml";
+	bool force = false;
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "o:f", opts, NULL)) != -1) {
+		if (c == 'o')
+			output = optarg;
+		else if (c == 'f')
+			force = true;
+		else
+			return nvb_cli_usage_error("config init: unknown option");
+	}
+	const char *text = nvb_config_template();
+	if (!strcmp(output, "-")) {
+		fputs(text, stdout);
+		return NVB_EXIT_OK;
+	}
+	if (!force && access(output, F_OK) == 0)
+		return nvb_cli_usage_error("config init: %s exists (use --force to replace it)", output);
+	struct nvb_error err;
+	if (nvb_write_file_atomic(output, text, strlen(text), 0644, &err) < 0)
+		return nvb_cli_fail(&err);
+	fprintf(stderr, "nvbind: wrote %s\n", output);
+	return NVB_EXIT_OK;
+}
+
+int nvb_cmd_config(struct nvb_cli *cli, int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		config_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? NVB_EXIT_USAGE : NVB_EXIT_OK;
+	}
+	const char *sub = argv[1];
+	optind = 2;
+	if (!strcmp(sub, "init"))
+		return config_init(argc, argv);
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	if (!strcmp(sub, "validate")) {
+		if (argc > 3)
+			return nvb_cli_usage_error("config validate: one file at most");
+		const char *path = argc == 3 ? argv[2] : cli->config_path;
+		struct nvb_config *cfg = nvb_config_load(path, &err);
+		if (!cfg)
+			return nvb_cli_fail(&err);
+		printf("%s: valid\n", cfg->path ? cfg->path : "no configuration file: defaults");
+		nvb_config_free(cfg);
+		return NVB_EXIT_OK;
+	}
+	if (!strcmp(sub, "show")) {
+		if (argc > 2)
+			return nvb_cli_usage_error("config show: unexpected argument '%s'", argv[2]);
+		struct nvb_config *cfg = nvb_cli_config(cli, &err);
+		if (!cfg)
+			return nvb_cli_fail(&err);
+		char *text = nvb_config_show(cfg);
+		fputs(text ? text : "", stdout);
+		free(text);
+		return NVB_EXIT_OK;
+	}
+	return nvb_cli_usage_error("unknown config command '%s' (use init, show or validate)", sub);
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nvbind run: build the engine's command line for a GPU container, then exec it. */
+#include <getopt.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+
+#include "cdi/cdi.h"
+#include "cli/cli.h"
+#include "config/config.h"
+
+#define MAX_ARGS 512
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: nvbind run [--runtime docker|podman|bolt] [--gpu all|none|LIST]\n"
+		"                  [--profile NAME] [--env K=V]... [--dry-run] IMAGE [CMD...]\n"
+		"\n"
+		"  --runtime   engine (default: runtime.engine of the configuration, podman)\n"
+		"  --gpu       all, none, or a comma list of indices, MIG indices (0:1), GPU-/MIG-\n"
+		"              UUIDs or CDI names (default: gpu.devices, all)\n"
+		"  --profile   gaming, ai-ml, video, compute, or one of the configuration\n"
+		"  --env K=V   environment for the container (after the profile's)\n"
+		"  --dry-run   print the exact command instead of running it\n"
+		"podman gets CDI --device names; docker gets --runtime nvbind with\n"
+		"NVIDIA_VISIBLE_DEVICES (CDI --device on Docker 25+); bolt gets --runtime nvbind --gpu.\n");
+}
+
+struct argv_buf {
+	char *v[MAX_ARGS + 1];
+	size_t n;
+	char *owned[MAX_ARGS];
+	size_t n_owned;
+};
+
+static int push(struct argv_buf *a, const char *s)
+{
+	if (a->n >= MAX_ARGS)
+		return -1;
+	a->v[a->n++] = (char *)s;
+	a->v[a->n] = NULL;
+	return 0;
+}
+
+static int pushf(struct argv_buf *a, const char *fmt, ...) NVB_PRINTF(2, 3);
+static int pushf(struct argv_buf *a, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0 || a->n_owned >= MAX_ARGS || push(a, s) < 0) {
+		free(s);
+		return -1;
+	}
+	a->owned[a->n_owned++] = s;
+	return 0;
+}
+
+static void argv_free(struct argv_buf *a)
+{
+	for (size_t i = 0; i < a->n_owned; i++)
+		free(a->owned[i]);
+}
+
+/* NAME=VALUE list where a later NAME replaces an earlier one */
+struct envs {
+	const char *v[NVB_CONFIG_MAX_ENV * 2 + 8];
+	size_t n;
+};
+
+static int env_put(struct envs *e, const char *kv)
+{
+	size_t name_len = strcspn(kv, "=");
+	if (!kv[name_len] || name_len == 0)
+		return -1;
+	for (size_t i = 0; i < e->n; i++)
+		if (!strncmp(e->v[i], kv, name_len) && e->v[i][name_len] == '=') {
+			e->v[i] = kv;
+			return 0;
+		}
+	if (e->n == NVB_ARRAY_SIZE(e->v))
+		return -1;
+	e->v[e->n++] = kv;
+	return 0;
+}
+
+static bool device_item_ok(const char *item)
+{
+	char buf[300];
+	const char *k, *n;
+	if (nvb_cdi_parse_qualified(item, buf, sizeof(buf), &k, &n) == 0)
+		return true;
+	return *item && strspn(item, "0123456789:") == strlen(item) ? true
+		: nvb_str_has_prefix(item, "GPU-") || nvb_str_has_prefix(item, "MIG-");
+}
+
+/* Docker 25 and later resolve CDI devices themselves. */
+static int docker_major(const struct nvb_config *cfg)
+{
+	struct argv_buf a = {.n = 0};
+	for (size_t i = 0; i < cfg->n_engine_cmd[NVB_ENGINE_DOCKER]; i++)
+		push(&a, cfg->engine_cmd[NVB_ENGINE_DOCKER][i]);
+	push(&a, "version");
+	push(&a, "--format");
+	push(&a, "{{.Server.Version}}");
+	int fds[2];
+	if (pipe(fds) < 0)
+		return 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		int devnull = open("/dev/null", O_WRONLY);
+		if (devnull >= 0)
+			dup2(devnull, STDERR_FILENO);
+		execvp(a.v[0], a.v);
+		_exit(127);
+	}
+	close(fds[1]);
+	char buf[64] = "";
+	ssize_t n = pid > 0 ? read(fds[0], buf, sizeof(buf) - 1) : -1;
+	close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return atoi(buf);
+}
+
+struct run_opts {
+	enum nvb_engine_id engine;
+	const char *gpu;
+	const char *caps;
+	struct envs env;
+	bool dry_run;
+};
+
+static int build(const struct nvb_config *cfg, struct run_opts *o, int argc, char **argv,
+		 struct argv_buf *a)
+{
+	for (size_t i = 0; i < cfg->n_engine_cmd[o->engine]; i++)
+		if (push(a, cfg->engine_cmd[o->engine][i]) < 0)
+			return -1;
+	if (push(a, "run") < 0)
+		return -1;
+	bool none = !strcmp(o->gpu, "none") || !*o->gpu;
+	bool use_cdi = o->engine == NVB_ENGINE_PODMAN ||
+		       (o->engine == NVB_ENGINE_DOCKER && !none && docker_major(cfg) >= 25);
+	_cleanup_free_ char *list = strdup(o->gpu);
+	if (!list)
+		return -1;
+	if (o->engine == NVB_ENGINE_BOLT) {
+		if (push(a, "--runtime") < 0 || push(a, "nvbind") < 0 ||
+		    (!none && (push(a, "--gpu") < 0 || push(a, o->gpu) < 0)))
+			return -1;
+	} else if (use_cdi) {
+		char *save = NULL;
+		for (char *d = none ? NULL : strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save))
+			if (push(a, "--device") < 0 ||
+			    (strchr(d, '=') ? pushf(a, "%s", d) : pushf(a, "%s=%s", cfg->cdi_kind, d)) < 0)
+				return -1;
+		/* the CDI edits decide; an NVIDIA_VISIBLE_DEVICES from the image must not add GPUs
+		 * through a runtime wrapper */
+		if (push(a, "-e") < 0 || push(a, "NVIDIA_VISIBLE_DEVICES=void") < 0)
+			return -1;
+	} else {
+		if (!none && (push(a, "--runtime") < 0 || push(a, "nvbind") < 0))
+			return -1;
+		if (push(a, "-e") < 0 || pushf(a, "NVIDIA_VISIBLE_DEVICES=%s", none ? "void" : o->gpu) < 0)
+			return -1;
+	}
+	if (!none && (push(a, "-e") < 0 || pushf(a, "NVIDIA_DRIVER_CAPABILITIES=%s", o->caps) < 0))
+		return -1;
+	for (size_t i = 0; i < o->env.n; i++)
+		if (push(a, "-e") < 0 || push(a, o->env.v[i]) < 0)
+			return -1;
+	for (int i = optind; i < argc; i++)
+		if (push(a, argv[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static void print_quoted(const struct argv_buf *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const char *s = a->v[i];
+		bool plain = *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					     "0123456789-_./=:,+@%") == strlen(s);
+		if (i)
+			putchar(' ');
+		if (plain) {
+			fputs(s, stdout);
+			continue;
+		}
+		putchar('\'');
+		for (; *s; s++)
+			if (*s == '\'')
+				fputs("'\\''", stdout);
+			else
+				putchar(*s);
+		putchar('\'');
+	}
+	putchar('\n');
+}
+
+int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
+{
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	struct nvb_config *cfg = nvb_cli_config(cli, &err);
+	if (!cfg)
+		return nvb_cli_fail(&err);
+	struct run_opts o = {.gpu = cfg->devices, .caps = cfg->capabilities};
+	if (nvb_engine_parse(cfg->engine, &o.engine) < 0)
+		return nvb_cli_usage_error("runtime.engine '%s' is not docker, podman or bolt", cfg->engine);
+	const char *profile_name = NULL, *gpu_flag = NULL;
+	const char *extra_env[NVB_CONFIG_MAX_ENV];
+	size_t n_extra = 0;
+	static const struct option opts[] = {
+		{"runtime", required_argument, NULL, 'r'},
+		{"gpu", required_argument, NULL, 'g'},
+		{"profile", required_argument, NULL, 'p'},
+		{"env", required_argument, NULL, 'e'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "+he:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (nvb_engine_parse(optarg, &o.engine) < 0)
+				return nvb_cli_usage_error("run: --runtime '%s' is not docker, podman or bolt", optarg);
+			break;
+		case 'g': gpu_flag = optarg; break;
+		case 'p': profile_name = optarg; break;
+		case 'e':
+			if (n_extra == NVB_ARRAY_SIZE(extra_env) || !strchr(optarg, '=') || optarg[0] == '=')
+				return nvb_cli_usage_error("run: --env '%s' is not NAME=VALUE", optarg);
+			extra_env[n_extra++] = optarg;
+			break;
+		case 'n': o.dry_run = true; break;
+		case 'h': run_usage(stdout); return NVB_EXIT_OK;
+		default: run_usage(stderr); return NVB_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return nvb_cli_usage_error("run: no IMAGE given");
+	if (profile_name) {
+		const struct nvb_profile *p = nvb_config_profile(cfg, profile_name);
+		if (!p)
+			return nvb_cli_usage_error("run: unknown profile '%s' (built-in: gaming, ai-ml, "
+						   "video, compute; see 'nvbind config show')", profile_name);
+		if (p->capabilities)
+			o.caps = p->capabilities;
+		if (p->devices)
+			o.gpu = p->devices;
+		for (size_t i = 0; i < p->n_env; i++)
+			env_put(&o.env, p->env[i]);
+	}
+	for (size_t i = 0; i < n_extra; i++)
+		if (env_put(&o.env, extra_env[i]) < 0)
+			return nvb_cli_usage_error("run: too many --env");
+	if (gpu_flag)
+		o.gpu = gpu_flag;
+	if (strcmp(o.gpu, "all") && strcmp(o.gpu, "none")) {
+		_cleanup_free_ char *copy = strdup(o.gpu);
+		char *save = NULL;
+		for (char *d = copy ? strtok_r(copy, ",", &save) : NULL; d; d = strtok_r(NULL, ",", &save))
+			if (!device_item_ok(d))
+				return nvb_cli_usage_error("run: --gpu: '%s' is not a GPU (use all, none, 0,1, "
+							   "0:1, GPU-..., MIG-... or nvidia.com/gpu=...)", d);
+	}
+	unsigned caps;
+	if (nvb_caps_parse(o.caps, &caps, &err) < 0) {
+		err.code = NVB_ERR_USAGE;
+		return nvb_cli_fail(&err);
+	}
+	struct argv_buf a = {.n = 0};
+	if (build(cfg, &o, argc, argv, &a) < 0) {
+		argv_free(&a);
+		return nvb_cli_usage_error("run: command line too long");
+	}
+	if (o.dry_run) {
+		print_quoted(&a);
+		argv_free(&a);
+		return NVB_EXIT_OK;
+	}
+	fflush(NULL);
+	execvp(a.v[0], a.v);
+	nvb_error_errno(&err, errno, "install it, or set engines.<name> in the configuration",
+			"cannot run %s", a.v[0]);
+	argv_free(&a);
+	return nvb_cli_fail(&err);
+}
