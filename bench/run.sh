@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # nvbind benchmark suite: one command, one table (docs/benchmarks.md explains every figure).
 #
-#   bench/run.sh [--quick] [--out FILE]
+#   bench/run.sh [--quick] [--real-host] [--out FILE]
+#
+#   --quick      fewer runs per figure (a smoke test of the suite, about 30 s)
+#   --real-host  also figure 1 on this machine's own root (/): for real GPU hosts; fails unless
+#                nvbind info finds a GPU there
+#   --out FILE   also write the table (Markdown) to FILE
 #
 # Builds a release tree (build-bench/: meson --buildtype=release, ninja), builds the fixture
 # roots it needs (h100-host from ../shared/fixtures, and the scaling roots of
@@ -29,10 +34,11 @@
 #
 # Needs: root (mknod in fixture roots, runc, unshare -m), runc, jq, python3, cc, meson, ninja,
 # busybox. Takes about 2 minutes on 2 cores (--quick: fewer runs, for a smoke test).
-# Output: the table on stdout and in build-bench/bench-work/report.md (or --out FILE); raw
+# Output: the table on stdout and in build-bench/bench-work/report.md (and --out FILE); raw
 # samples in build-bench/bench-work/samples.tsv ("label round ns maxrss_kib").
-# Side effects outside build-bench/: runc cgroups while containers exist, and one line per
-# wrapper run in /var/log/nvbind-runtime.log (the wrapper's fixed log file).
+# Side effects outside build-bench/: a temporary /dev/shm/nvbind-bench.* (removed on exit),
+# runc cgroups while containers exist, and one line per wrapper run in
+# /var/log/nvbind-runtime.log (the wrapper's fixed log file). NVB_BENCH_BUILD=DIR: another tree.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,12 +46,14 @@ BUILD=${NVB_BENCH_BUILD:-$REPO/build-bench}
 WORK=$BUILD/bench-work
 OUT=
 QUICK=0
+REAL_HOST=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
+	--real-host) REAL_HOST=1 ;;
 	--out) OUT=$2; shift ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: bench/run.sh [--quick] [--out FILE]" >&2; exit 2 ;;
+	*) echo "usage: bench/run.sh [--quick] [--real-host] [--out FILE]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -110,7 +118,7 @@ export TMPDIR=$WORK/logs
 row() { local IFS=$'\t'; echo "$*" >>"$ROWS"; }
 
 # ------------------------------------------------------------------------------ machine
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+cpu=$(awk -F': ' '/^model name/ && !n++ {print $2}' /proc/cpuinfo)
 [ -n "$cpu" ] || cpu=$(uname -m)
 {
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -119,10 +127,11 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 	echo "kernel: $(uname -sr)"
 	echo "os: $(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")"
-	echo "runc: $(runc --version | head -1)"
-	echo "cc: $(cc --version | head -1)"
-	echo "nvbind: $("$NVBIND" --version 2>&1 | head -1), release build ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include 2>/dev/null || echo ', src modified'))"
+	echo "runc: $(runc --version | awk 'NR == 1')"
+	echo "cc: $(cc --version | awk 'NR == 1')"
+	echo "nvbind: $("$NVBIND" --version 2>&1 | awk 'NR == 1'), release build ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include 2>/dev/null || echo ', src modified'))"
 	echo "mode: $([ "$QUICK" = 1 ] && echo "quick (fewer runs)" || echo full)"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/machine.txt"
 sed 's/^/   /' "$WORK/machine.txt" >&2
 
@@ -147,7 +156,7 @@ for r in h100-host "${SCALE_ROOTS[@]}"; do
 	[ "$dn" = created ] || die "$r: device nodes were not created ($dn)"
 done
 H100_UUID=$(jq -r '.gpus[0].uuid' "$H100/.nvbind-fixture")
-[ -n "$H100_UUID" ] && [ "$H100_UUID" != null ] || die "h100-host has no GPU in its marker"
+case $H100_UUID in GPU-*) ;; *) die "h100-host has no GPU in its marker" ;; esac
 
 # ------------------------------------------------------------------------------ 1: CLI
 step "1: info and cdi generate on h100-host ($N_CLI runs each, interleaved)"
@@ -173,12 +182,28 @@ row 1 "nvbind info --json --no-nvml" info-nonvml ldconfig "ldconfig -p -C ROOT/e
 row 1 "nvbind cdi generate --output FILE (fsync, rename)" generate ldconfig "ldconfig -p -C ROOT/etc/ld.so.cache" ms "time:2,rss:4"
 row 1 "nvbind cdi generate --output - (stdout)" generate-stdout ldconfig "ldconfig -p -C ROOT/etc/ld.so.cache" ms "time:2,rss:4"
 
+if [ "$REAL_HOST" = 1 ]; then
+	step "1 (real host): info and cdi generate on / ($N_CLI runs each, interleaved)"
+	n_real=$({ "$NVBIND" info --json 2>/dev/null || true; } | jq '.gpus | length' 2>/dev/null || true)
+	[ "$n_real" -ge 1 ] 2>/dev/null || die "--real-host: nvbind info finds no GPU on this machine"
+	REAL_OUT=$WORK/specs/gen-real-host.json
+	"$MEASURE" -n "$N_CLI" -w 3 -o "$SAMPLES" \
+		real-info --expect-stdout '"uuid": "GPU-' -- "$NVBIND" info --json --- \
+		real-info-nonvml --expect-stdout '"uuid": "GPU-' -- "$NVBIND" info --json --no-nvml --- \
+		real-generate --rm "$REAL_OUT" --expect-file "$REAL_OUT" -- "$NVBIND" cdi generate --output "$REAL_OUT" --- \
+		real-ldconfig --expect-stdout "libcuda.so.1 " -- ldconfig -p
+	jq -e '[.devices[].name] | index("all") != null' "$REAL_OUT" >/dev/null || die "--real-host: the spec has no devices"
+	row 1 "real host: nvbind info --json ($n_real GPU)" real-info real-ldconfig "ldconfig -p" ms "time:2,rss:4"
+	row 1 "real host: nvbind info --json --no-nvml" real-info-nonvml real-ldconfig "ldconfig -p" ms "time:2,rss:4"
+	row 1 "real host: nvbind cdi generate --output FILE" real-generate real-ldconfig "ldconfig -p" ms "time:2,rss:4"
+fi
+
 # ------------------------------------------------------------------------------ 2: runtime wrapper
 step "2: nvbind-runtime (spec installed in a private mount namespace)"
 SPEC=$WORK/specs/nvidia.com-gpu.json
 cp "$GEN_OUT" "$SPEC"
 export E2E_DIR=$REPO/tests/e2e
-# shellcheck source=../tests/e2e/helpers/image.bash
+# shellcheck source=tests/e2e/helpers/image.bash
 . "$REPO/tests/e2e/helpers/image.bash"
 make_rootfs "$WORK/rootfs"
 WITH_SPECS=$REPO/tests/e2e/helpers/with-cdi-specs
@@ -281,8 +306,8 @@ step "2b: create with the real runc ($N_RUNC runs each)"
 	runc-create-edited --before "cp $C/edited.json $B/runc-edited/config.json" --after "$CHECK c-runc-edited 1" \
 	-- runc --root "$STATE" create -b "$B/runc-edited" c-runc-edited
 row 2 "nvbind-runtime create (GPU 0: wrapper, runc, mounts, hooks)" nvb-create runc-create "runc create, same bundle (no GPU)" ms "-"
-row 2 "nvbind-runtime create (GPU 0)" nvb-create runc-create-edited "runc create of the config.json nvbind writes" ms "added:1"
-row 2 "nvbind-runtime create (GPU 0), bundle on disk" nvb-create-disk runc-create-edited "runc create of the config.json nvbind writes" ms "added:1"
+row 2 "nvbind-runtime create (GPU 0)" nvb-create runc-create-edited "runc create of the config.json nvbind writes" ms "-"
+row 2 "nvbind-runtime create (GPU 0), bundle on disk" nvb-create-disk runc-create-edited "runc create of the config.json nvbind writes" ms "-"
 
 step "2c: runc run of true ($N_RUNC runs each)"
 "$WITH_SPECS" "$SPEC" -- "$MEASURE" -n "$N_RUNC" -w 2 -o "$SAMPLES" \
@@ -293,7 +318,7 @@ step "2c: runc run of true ($N_RUNC runs each)"
 	runc-run-edited --before "cp $C/edited.json $B/run-runc-edited/config.json" \
 	-- runc --root "$STATE" run -b "$B/run-runc-edited" c-run-runc-edited
 row 2 "nvbind-runtime run true (GPU 0)" nvb-run runc-run "runc run true, same bundle (no GPU)" ms "-"
-row 2 "nvbind-runtime run true (GPU 0)" nvb-run runc-run-edited "runc run of the config.json nvbind writes" ms "added:1"
+row 2 "nvbind-runtime run true (GPU 0)" nvb-run runc-run-edited "runc run of the config.json nvbind writes" ms "-"
 
 # ------------------------------------------------------------------------------ 3: in-process apply
 step "3: in-process apply and prepare ($N_APPLY iterations)"
@@ -316,7 +341,7 @@ for r in "${SCALE_ROOTS[@]}"; do
 		"ldconfig-$r" --expect-stdout "libcuda.so.1 " -- ldconfig -p -C "$R/etc/ld.so.cache"
 	got=$(jq '[.devices[] | select(.name != "all")] | length' "$F")
 	[ "$got" = $((2 * n_gpus)) ] || die "$r: the spec has $got devices, expected $((2 * n_gpus))"
-	libs=$(ldconfig -p -C "$R/etc/ld.so.cache" | head -1 | awk '{print $1}')
+	libs=$(ldconfig -p -C "$R/etc/ld.so.cache" | awk 'NR == 1 {print $1}') # awk reads it all: no SIGPIPE
 	mounts=$(jq '.containerEdits.mounts | length' "$F")
 	row 4 "cdi generate --output FILE, $r ($n_gpus GPU, $libs libs in cache, $((2 * n_gpus + 1)) devices, $mounts mounts)" \
 		"gen-$r" "ldconfig-$r" "ldconfig -p -C ROOT/etc/ld.so.cache" ms "time:2,rss:4"
@@ -334,6 +359,7 @@ done
 
 # ------------------------------------------------------------------------------ report
 T_END=$(date +%s)
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/machine.txt"
 echo "suite: $((T_END - T_START)) s wall, including build and fixture roots" >>"$WORK/machine.txt"
 step "report"
 python3 "$REPO/bench/report.py" "$WORK/machine.txt" "$ROWS" "$SAMPLES" >"$WORK/report.md"

@@ -3,6 +3,7 @@
  * Toolkit to nvbind (docs/migration.md). */
 #include <getopt.h>
 
+#include "cdi/cdi.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "config/engines.h"
@@ -99,8 +100,10 @@ static int migrate_command(struct nvb_cli *cli, int argc, char **argv)
 	struct nvb_strv words = {0};
 	int rc = NVB_EXIT_OK;
 	if (argc - optind == 1 && strpbrk(argv[optind], " \t\n")) {
-		if (nvb_shell_split(argv[optind], &words, &err) < 0)
+		if (nvb_shell_split(argv[optind], &words, &err) < 0) {
+			nvb_strv_free(&words);
 			return nvb_cli_fail(&err);
+		}
 	} else {
 		for (int i = optind; i < argc; i++)
 			if (nvb_strv_add(&words, argv[i]) < 0) {
@@ -254,6 +257,29 @@ static int migrate_docker(struct nvb_cli *cli, int argc, char **argv)
 		       explicit_config && qc ? " --config " : "", explicit_config && qc ? qc : "",
 		       explicit_runtime && qr ? " --runtime-path " : "", explicit_runtime && qr ? qr : "");
 	}
+
+	if (report.nvidia_runtime)
+		printf("\nnote: nvbind installs nvidia-container-runtime-hook as a link to nvbind-runtime; "
+		       "dockerd runs the first one on its PATH for --gpus, so once nvbind's comes first, "
+		       "containers started with --gpus need --runtime nvbind (or nvbind as the default "
+		       "runtime) even where NVIDIA's runtime is named.\n");
+
+	/* an nvidia-ctk spec of the same kind beside nvbind's breaks both */
+	struct nvb_error cerr;
+	struct nvb_cdi_registry *reg =
+		nvb_cdi_registry_load((const char *const *)cfg->spec_dirs, cfg->n_spec_dirs, &cerr);
+	struct nvb_strv foreign = {0};
+	if (reg && nvb_migrate_foreign_specs(reg, cfg->cdi_kind, &foreign) == 0 && foreign.n) {
+		printf("\nCDI specs of kind %s that nvbind did not write:\n", cfg->cdi_kind);
+		for (size_t i = 0; i < foreign.n; i++)
+			printf("  %s\n", foreign.v[i]);
+		printf("Move them away (and stop what regenerates them, e.g. systemctl disable --now "
+		       "nvidia-cdi-refresh.path nvidia-cdi-refresh.service) before nvbind cdi generate: the "
+		       "engines drop a device two specs of one directory define, and a spec in a later "
+		       "directory hides nvbind's.\n");
+	}
+	nvb_strv_free(&foreign);
+	nvb_cdi_registry_free(reg);
 
 	snippet = nvb_migrate_config_snippet(&report);
 	if (snippet && *snippet)

@@ -586,8 +586,7 @@ int nvb_docker_gpus_parse(const char *value, char **devices, char **caps, struct
 			buf_add(&b, "%s%ld", i ? "," : "", i);
 		if (!(*devices = buf_take(&b)))
 			goto oom;
-	} else if (nvb_strv_addf(warnings, "--gpus %s: a count of 0 asks for no GPU; docker then sets no "
-					   "NVIDIA_VISIBLE_DEVICES and the image's decides", value) < 0) {
+	} else if (!(*devices = strdup("void"))) { /* count 0: docker sets void (older ones nothing) */
 		goto oom;
 	}
 	/* docker passes the NVIDIA capabilities among those requested, "gpu" being its own */
@@ -1764,6 +1763,45 @@ int nvb_migrate_inspect_toolkit(struct nvb_migrate_report *r, const char *text, 
 	nvb_config_free(defs);
 	nvb_toml_free(root);
 	return rc;
+}
+
+static const char *base_of(const char *p)
+{
+	const char *b = p ? strrchr(p, '/') : NULL;
+	return b ? b + 1 : p ? p : "";
+}
+
+/* who wrote a spec, from the program its hooks run: "nvbind", "nvidia-ctk", or NULL */
+static const char *spec_writer(const struct nvb_cdi_edits *e)
+{
+	for (size_t i = 0; i < e->n_hooks; i++) {
+		const struct nvb_cdi_hook *h = &e->hooks[i];
+		const char *prog = h->n_args ? base_of(h->args[0]) : base_of(h->path);
+		if (!strcmp(prog, "nvbind") || !strcmp(base_of(h->path), "nvbind"))
+			return "nvbind";
+		if (!strcmp(prog, "nvidia-ctk") || !strcmp(prog, "nvidia-cdi-hook") ||
+		    !strcmp(base_of(h->path), "nvidia-ctk") || !strcmp(base_of(h->path), "nvidia-cdi-hook"))
+			return "nvidia-ctk";
+	}
+	return NULL;
+}
+
+int nvb_migrate_foreign_specs(const struct nvb_cdi_registry *reg, const char *kind, struct nvb_strv *out)
+{
+	for (size_t i = 0; i < reg->n_specs; i++) {
+		const struct nvb_cdi_spec *spec = reg->specs[i];
+		if (!spec->kind || strcmp(spec->kind, kind))
+			continue;
+		const char *who = spec_writer(&spec->edits);
+		for (size_t d = 0; !who && d < spec->n_devices; d++)
+			who = spec_writer(&spec->devices[d].edits);
+		if (who && !strcmp(who, "nvbind"))
+			continue;
+		if ((who ? nvb_strv_addf(out, "%s (written by %s)", spec->origin, who)
+			 : nvb_strv_add(out, spec->origin)) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 char *nvb_migrate_report_format(const struct nvb_migrate_report *r)

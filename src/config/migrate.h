@@ -62,6 +62,13 @@ NVB_INTERNAL char *nvb_migrate_report_format(const struct nvb_migrate_report *r)
 /* An nvbind configuration file fragment (TOML, grouped by table) holding the items that
  * differ from nvbind's defaults; "" when there are none. */
 NVB_INTERNAL char *nvb_migrate_config_snippet(const struct nvb_migrate_report *r);
+struct nvb_cdi_registry;
+/* Specs of kind in the registry that nvbind did not write (their hooks do not run
+ * `nvbind hook`): an nvidia-ctk spec beside nvbind's makes the engines drop the devices both
+ * define (same directory) or hides nvbind's (a later directory). One line per file is added to
+ * out: "FILE (written by nvidia-ctk)" or "FILE". */
+NVB_INTERNAL int nvb_migrate_foreign_specs(const struct nvb_cdi_registry *reg, const char *kind,
+					   struct nvb_strv *out);
 /* The item for setting, or NULL. */
 NVB_INTERNAL const struct nvb_migrate_item *nvb_migrate_find(const struct nvb_migrate_report *r,
 							     const char *setting);
@@ -124,9 +131,8 @@ NVB_INTERNAL void nvb_docker_run_free(struct nvb_docker_run *r);
 NVB_INTERNAL int nvb_docker_gpus_parse(const char *value, char **devices, char **caps,
 				       struct nvb_strv *warnings, struct nvb_error *err);
 
-/* The equivalent command as argv (NULL-terminated in out->v[out->n] is not guaranteed: use
- * out->n). kind is the CDI kind (nvidia.com/gpu). What the target cannot express is added
- * to warnings. */
+/* The equivalent command, one word per item of out (not NULL-terminated: use out->n). kind is
+ * the CDI kind (nvidia.com/gpu). What the target cannot express is added to warnings. */
 NVB_INTERNAL int nvb_docker_run_translate(const struct nvb_docker_run *r, enum nvb_migrate_target to,
 					  const char *kind, struct nvb_strv *out,
 					  struct nvb_strv *warnings, struct nvb_error *err);
