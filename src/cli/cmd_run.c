@@ -171,7 +171,11 @@ static int build(const struct nvb_config *cfg, struct run_opts *o, int argc, cha
 		if (push(a, "-e") < 0 || pushf(a, "NVIDIA_VISIBLE_DEVICES=%s", none ? "void" : o->gpu) < 0)
 			return -1;
 	}
-	if (!none && (push(a, "-e") < 0 || pushf(a, "NVIDIA_DRIVER_CAPABILITIES=%s", o->caps) < 0))
+	bool caps_in_env = false; /* an --env NVIDIA_DRIVER_CAPABILITIES=... wins */
+	for (size_t i = 0; i < o->env.n; i++)
+		caps_in_env = caps_in_env || nvb_str_has_prefix(o->env.v[i], "NVIDIA_DRIVER_CAPABILITIES=");
+	if (!none && !caps_in_env &&
+	    (push(a, "-e") < 0 || pushf(a, "NVIDIA_DRIVER_CAPABILITIES=%s", o->caps) < 0))
 		return -1;
 	for (size_t i = 0; i < o->env.n; i++)
 		if (push(a, "-e") < 0 || push(a, o->env.v[i]) < 0)

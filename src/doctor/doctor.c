@@ -315,9 +315,6 @@ int nvb_doctor_check_driver(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 		bad = true;
 	}
 	if (version && !bad) {
-		size_t nodes = 0;
-		for (size_t i = 0; i < inv->n_gpus; i++)
-			nodes += inv->gpus[i].n_nodes;
 		if (ADD(ctx, NVB_DOCTOR_OK, check, "driver-ok", NULL,
 			"NVIDIA driver %s (%s kernel module), %zu GPU(s), %zu driver files of "
 			"this version",

@@ -172,10 +172,38 @@ void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **arg
 		strerror(errno));
 }
 
+/* Another nvidia-container-runtime-hook on PATH (NVIDIA's own), not this program. */
+static bool find_other_hook(char *out, size_t cap)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	char *save = NULL;
+	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		char cand[PATH_MAX], real[PATH_MAX];
+		snprintf(cand, sizeof(cand), "%s/nvidia-container-runtime-hook", dir);
+		if (access(cand, X_OK) == 0 && realpath(cand, real) && strcmp(real, self) != 0) {
+			snprintf(out, cap, "%s", cand);
+			return true;
+		}
+	}
+	return false;
+}
+
 int nvb_runtime_legacy_hook(int argc, char **argv)
 {
 	(void)argc;
-	(void)argv;
+	/* A container started with --gpus but not through nvbind-runtime (--runtime nvidia, or
+	 * runc): where NVIDIA's toolkit is still installed, its hook does the work as before. */
+	char other[PATH_MAX];
+	if (find_other_hook(other, sizeof(other))) {
+		execv(other, argv);
+		fprintf(stderr, "nvidia-container-runtime-hook (nvbind): cannot run %s: %s\n", other,
+			strerror(errno));
+		return 1;
+	}
 	fprintf(stderr,
 		"nvidia-container-runtime-hook (nvbind): this container was started without the nvbind "
 		"runtime, so its GPU request cannot be honoured.\n"

@@ -251,3 +251,16 @@ teardown() {
 		runc --root "$STATE" delete --force "$c" >/dev/null 2>&1 || true
 	done
 }
+
+@test "nvidia-container-runtime-hook: hands over to NVIDIA's own hook when installed, else explains" {
+	mkdir -p "$BATS_TEST_TMPDIR/ours" "$BATS_TEST_TMPDIR/nvidia"
+	ln -s "$(readlink -f "$RUNTIME")" "$BATS_TEST_TMPDIR/ours/nvidia-container-runtime-hook"
+	run env PATH="$BATS_TEST_TMPDIR/ours:/usr/bin:/bin" nvidia-container-runtime-hook prestart
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"started without the nvbind runtime"* ]]
+	printf '#!/bin/sh\necho "nvidia hook ran: $*"\n' >"$BATS_TEST_TMPDIR/nvidia/nvidia-container-runtime-hook"
+	chmod +x "$BATS_TEST_TMPDIR/nvidia/nvidia-container-runtime-hook"
+	run env PATH="$BATS_TEST_TMPDIR/ours:$BATS_TEST_TMPDIR/nvidia:/usr/bin:/bin" nvidia-container-runtime-hook prestart
+	[ "$status" -eq 0 ]
+	[ "$output" = "nvidia hook ran: prestart" ]
+}
