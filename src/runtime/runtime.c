@@ -69,26 +69,32 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 	}
 }
 
-/* The first runc or crun on PATH that is not this wrapper. */
-static int find_low_level(char *out, size_t cap, struct nvb_error *err)
+/* The first executable `name` on PATH that is not this program (the wrapper may be installed
+ * under the name it looks for). */
+static bool path_search(const char *name, char *out, size_t cap)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
 	const char *path = getenv("PATH");
-	static const char *const names[] = {"runc", "crun"};
-	for (size_t k = 0; k < NVB_ARRAY_SIZE(names); k++) {
-		_cleanup_free_ char *copy = strdup(path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-		char *save = NULL;
-		for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
-			char cand[PATH_MAX], real[PATH_MAX];
-			snprintf(cand, sizeof(cand), "%s/%s", dir, names[k]);
-			if (access(cand, X_OK) != 0 || !realpath(cand, real) || !strcmp(real, self))
-				continue;
-			snprintf(out, cap, "%s", cand);
-			return 0;
-		}
+	_cleanup_free_ char *copy =
+		strdup(path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		char cand[PATH_MAX], real[PATH_MAX];
+		snprintf(cand, sizeof(cand), "%s/%s", dir, name);
+		if (access(cand, X_OK) != 0 || !realpath(cand, real) || !strcmp(real, self))
+			continue;
+		snprintf(out, cap, "%s", cand);
+		return true;
 	}
+	return false;
+}
+
+static int find_low_level(char *out, size_t cap, struct nvb_error *err)
+{
+	if (path_search("runc", out, cap) || path_search("crun", out, cap))
+		return 0;
 	return nvb_error_set(err, NVB_ERR_NOT_FOUND, 0,
 			     "install runc or crun, or set runtime.low_level in the nvbind configuration",
 			     "no low-level OCI runtime (runc, crun) found in PATH");
@@ -172,33 +178,13 @@ void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **arg
 		strerror(errno));
 }
 
-/* Another nvidia-container-runtime-hook on PATH (NVIDIA's own), not this program. */
-static bool find_other_hook(char *out, size_t cap)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	char *save = NULL;
-	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
-		char cand[PATH_MAX], real[PATH_MAX];
-		snprintf(cand, sizeof(cand), "%s/nvidia-container-runtime-hook", dir);
-		if (access(cand, X_OK) == 0 && realpath(cand, real) && strcmp(real, self) != 0) {
-			snprintf(out, cap, "%s", cand);
-			return true;
-		}
-	}
-	return false;
-}
-
 int nvb_runtime_legacy_hook(int argc, char **argv)
 {
 	(void)argc;
 	/* A container started with --gpus but not through nvbind-runtime (--runtime nvidia, or
 	 * runc): where NVIDIA's toolkit is still installed, its hook does the work as before. */
 	char other[PATH_MAX];
-	if (find_other_hook(other, sizeof(other))) {
+	if (path_search("nvidia-container-runtime-hook", other, sizeof(other))) {
 		execv(other, argv);
 		fprintf(stderr, "nvidia-container-runtime-hook (nvbind): cannot run %s: %s\n", other,
 			strerror(errno));
