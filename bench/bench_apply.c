@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 	const char *bundle = NULL, *spec_dir = NULL, *device = NULL, *samples = NULL;
 	const char *label = "apply", *expect_node = "/dev/nvidia0";
 	long iterations = 10000;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* option and value */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			goto usage;
@@ -94,7 +94,6 @@ int main(int argc, char **argv)
 			expect_node = v;
 		else
 			goto usage;
-		i++;
 	}
 	if (!bundle || !spec_dir || !device || iterations < 1)
 		goto usage;

@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 			die("at most %d commands", MAX_SPECS);
 		struct spec *s = &specs[n_specs++];
 		s->label = argv[i++];
-		for (; i < argc && strcmp(argv[i], "--"); i++) {
+		while (i < argc && strcmp(argv[i], "--")) {
 			const char *o = argv[i];
 			const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 			if (!v)
@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 				s->env[s->n_env++] = v;
 			else
 				usage();
-			i++;
+			i += 2; /* option and value */
 		}
 		if (i >= argc)
 			usage();
