@@ -69,8 +69,8 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 	}
 }
 
-/* The first executable `name` on PATH that is not this program (the wrapper may be installed
- * under the name it looks for). */
+/* The first executable `name` on PATH that is not nvbind-runtime (this one or another copy:
+ * the wrapper is installed under names it looks for). */
 static bool path_search(const char *name, char *out, size_t cap)
 {
 	char self[PATH_MAX];
@@ -85,6 +85,9 @@ static bool path_search(const char *name, char *out, size_t cap)
 		snprintf(cand, sizeof(cand), "%s/%s", dir, name);
 		if (access(cand, X_OK) != 0 || !realpath(cand, real) || !strcmp(real, self))
 			continue;
+		const char *base = strrchr(real, '/');
+		if (base && !strcmp(base + 1, "nvbind-runtime"))
+			continue; /* another installed copy of this program */
 		snprintf(out, cap, "%s", cand);
 		return true;
 	}
@@ -184,7 +187,10 @@ int nvb_runtime_legacy_hook(int argc, char **argv)
 	/* A container started with --gpus but not through nvbind-runtime (--runtime nvidia, or
 	 * runc): where NVIDIA's toolkit is still installed, its hook does the work as before. */
 	char other[PATH_MAX];
-	if (path_search("nvidia-container-runtime-hook", other, sizeof(other))) {
+	/* the guard stops any chain of hand-overs between copies after one step */
+	if (!getenv("NVBIND_HOOK_HANDOVER") &&
+	    path_search("nvidia-container-runtime-hook", other, sizeof(other))) {
+		setenv("NVBIND_HOOK_HANDOVER", "1", 1);
 		execv(other, argv);
 		fprintf(stderr, "nvidia-container-runtime-hook (nvbind): cannot run %s: %s\n", other,
 			strerror(errno));

@@ -264,3 +264,13 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "nvidia hook ran: prestart" ]
 }
+
+@test "nvidia-container-runtime-hook: two installed copies of nvbind never hand over to each other" {
+	mkdir -p "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	cp "$(readlink -f "$RUNTIME")" "$BATS_TEST_TMPDIR/b/nvbind-runtime"
+	ln -s "$(readlink -f "$RUNTIME")" "$BATS_TEST_TMPDIR/a/nvidia-container-runtime-hook"
+	ln -s nvbind-runtime "$BATS_TEST_TMPDIR/b/nvidia-container-runtime-hook"
+	run timeout 10 env PATH="$BATS_TEST_TMPDIR/a:$BATS_TEST_TMPDIR/b:/usr/bin:/bin" nvidia-container-runtime-hook prestart
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"started without the nvbind runtime"* ]]
+}
