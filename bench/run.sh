@@ -36,9 +36,10 @@
 # busybox. Takes about 2 minutes on 2 cores (--quick: fewer runs, for a smoke test).
 # Output: the table on stdout and in build-bench/bench-work/report.md (and --out FILE); raw
 # samples in build-bench/bench-work/samples.tsv ("label round ns maxrss_kib").
-# Side effects outside build-bench/: a temporary /dev/shm/nvbind-bench.* (removed on exit),
-# runc cgroups while containers exist, and one line per wrapper run in
-# /var/log/nvbind-runtime.log (the wrapper's fixed log file). NVB_BENCH_BUILD=DIR: another tree.
+# nvbind runs with a configuration file of the suite's own (NVBIND_CONFIG): defaults, except
+# the wrapper's log file, build-bench/bench-work/logs/nvbind-runtime.log.
+# Side effects outside build-bench/: a temporary /dev/shm/nvbind-bench.* (removed on exit) and
+# runc cgroups while containers exist. NVB_BENCH_BUILD=DIR: another build tree.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -108,6 +109,14 @@ trap cleanup EXIT
 cleanup
 rm -rf "$WORK"
 mkdir -p "$WORK"/{roots,specs,bundles,configs,bin,stubbin,logs}
+# nvbind's configuration: a file of the suite's own, so that a /etc/nvbind/config.toml on this
+# machine changes nothing measured, and the wrapper logs under bench-work/ instead of /var/log.
+cat >"$WORK/config.toml" <<CONFIG
+[runtime]
+log_file = "$WORK/logs/nvbind-runtime.log"
+CONFIG
+export NVBIND_CONFIG=$WORK/config.toml
+unset NVBIND_ROOT NVBIND_LOG_LEVEL XDG_CONFIG_HOME
 SAMPLES=$WORK/samples.tsv
 ROWS=$WORK/rows.tsv
 : >"$SAMPLES"
@@ -294,6 +303,10 @@ step "2a: wrapper alone, stub runc ($N_WRAP runs each)"
 row 2 "nvbind-runtime create, stub runc (wrapper alone)" wrapper-stub stub "the stub runc alone (edited bundle)" ms "added:1,rss:2"
 row 2 "the same, bundle on disk (atomic save: 2 fsyncs)" wrapper-stub-disk stub "the stub runc alone (edited bundle)" ms "added:1,rss:2"
 row 2 "nvbind-runtime state, stub runc (pass-through: start-up + exec)" wrapper-passthrough stub "the stub runc alone" ms "-"
+
+logged=$(grep -c "create .*devices: nvidia.com/gpu=0" "$WORK/logs/nvbind-runtime.log" || true)
+[ "$logged" -ge $((2 * N_WRAP)) ] ||
+	die "the wrapper logged $logged GPU creates, expected at least $((2 * N_WRAP)) ($WORK/logs/nvbind-runtime.log)"
 
 step "2b: create with the real runc ($N_RUNC runs each)"
 "$WITH_SPECS" "$SPEC" -- "$MEASURE" -n "$N_RUNC" -w 2 -o "$SAMPLES" \
