@@ -97,6 +97,13 @@ enum nvb_resolve_flags {
  * what names the tree in messages ("host", "container"). */
 NVB_INTERNAL int nvb_resolve_in_root(int rootfd, const char *what, const char *path, unsigned flags,
 				     char **resolved, struct nvb_error *err);
+/* The same, when the caller knows the root's own absolute path (saves a readlink a lookup). */
+NVB_INTERNAL int nvb_resolve_in_known_root(int rootfd, const char *root_path, const char *what,
+					   const char *path, unsigned flags, char **resolved,
+					   struct nvb_error *err);
+NVB_INTERNAL int nvb_open_in_known_root(int rootfd, const char *root_path, const char *what,
+					const char *path, int open_flags, char **resolved,
+					struct nvb_error *err);
 /* Tests: force the user-space walk (false) or allow openat2 again (true). */
 NVB_INTERNAL void nvb_resolve_use_openat2(bool enable);
 /* Open path inside rootfd with open_flags (O_RDONLY, O_DIRECTORY ...), resolved as above. */

@@ -56,13 +56,13 @@ const char *nvb_host_root(const struct nvb_host *host)
 int nvb_host_open_file(struct nvb_host *host, const char *path, int flags, char **resolved,
 		       struct nvb_error *err)
 {
-	return nvb_open_in_root(host->rootfd, "host", path, flags, resolved, err);
+	return nvb_open_in_known_root(host->rootfd, host->root, "host", path, flags, resolved, err);
 }
 
 int nvb_host_resolve(struct nvb_host *host, const char *path, unsigned flags, char **resolved,
 		     struct nvb_error *err)
 {
-	return nvb_resolve_in_root(host->rootfd, "host", path, flags, resolved, err);
+	return nvb_resolve_in_known_root(host->rootfd, host->root, "host", path, flags, resolved, err);
 }
 
 int nvb_host_read(struct nvb_host *host, const char *path, size_t max, char **data, size_t *len,

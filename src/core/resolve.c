@@ -190,8 +190,8 @@ static int fd_path(int fd, char *buf, size_t cap)
 	return 0;
 }
 
-static int kernel_resolve(int rootfd, const char *what, const char *path, unsigned flags,
-			  int open_flags, char **resolved, struct nvb_error *err)
+static int kernel_resolve(int rootfd, const char *root_path, const char *what, const char *path,
+			  unsigned flags, int open_flags, char **resolved, struct nvb_error *err)
 {
 	if (!openat2_available)
 		return NO_OPENAT2;
@@ -216,7 +216,9 @@ static int kernel_resolve(int rootfd, const char *what, const char *path, unsign
 	if (!resolved)
 		return fd;
 	char root[NVB_PATH_MAX], full[NVB_PATH_MAX];
-	if (fd_path(rootfd, root, sizeof(root)) < 0 || fd_path(fd, full, sizeof(full)) < 0) {
+	if (root_path) /* the caller knows it (the host handle): one readlink less per lookup */
+		snprintf(root, sizeof(root), "%s", root_path);
+	if ((!root_path && fd_path(rootfd, root, sizeof(root)) < 0) || fd_path(fd, full, sizeof(full)) < 0) {
 		close(fd);
 		return NO_OPENAT2;
 	}
@@ -244,10 +246,16 @@ static int resolved_copy(const struct walk *w, char **resolved, struct nvb_error
 int nvb_resolve_in_root(int rootfd, const char *what, const char *path, unsigned flags,
 			char **resolved, struct nvb_error *err)
 {
+	return nvb_resolve_in_known_root(rootfd, NULL, what, path, flags, resolved, err);
+}
+
+int nvb_resolve_in_known_root(int rootfd, const char *root_path, const char *what, const char *path,
+			      unsigned flags, char **resolved, struct nvb_error *err)
+{
 	if (strlen(path) >= NVB_PATH_MAX)
 		return nvb_error_set(err, NVB_ERR_INVALID, ENAMETOOLONG, NULL,
 				     "%s path is too long: %.64s...", what, path);
-	int kfd = kernel_resolve(rootfd, what, path, flags, O_PATH, resolved, err);
+	int kfd = kernel_resolve(rootfd, root_path, what, path, flags, O_PATH, resolved, err);
 	if (kfd != NO_OPENAT2)
 		return kfd;
 	struct walk w;
@@ -268,14 +276,14 @@ int nvb_resolve_in_root(int rootfd, const char *what, const char *path, unsigned
 	return fd;
 }
 
-static int open_walk(int rootfd, const char *what, const char *path, unsigned mkdir_mode,
-		     int open_flags, char **resolved, struct nvb_error *err)
+static int open_walk(int rootfd, const char *root_path, const char *what, const char *path,
+		     unsigned mkdir_mode, int open_flags, char **resolved, struct nvb_error *err)
 {
 	if (strlen(path) >= NVB_PATH_MAX)
 		return nvb_error_set(err, NVB_ERR_INVALID, ENAMETOOLONG, NULL,
 				     "%s path is too long: %.64s...", what, path);
 	if (!mkdir_mode) {
-		int kfd = kernel_resolve(rootfd, what, path, 0, open_flags, resolved, err);
+		int kfd = kernel_resolve(rootfd, root_path, what, path, 0, open_flags, resolved, err);
 		if (kfd != NO_OPENAT2)
 			return kfd;
 	}
@@ -309,13 +317,19 @@ out:
 int nvb_open_in_root(int rootfd, const char *what, const char *path, int open_flags,
 		     char **resolved, struct nvb_error *err)
 {
-	return open_walk(rootfd, what, path, 0, open_flags, resolved, err);
+	return open_walk(rootfd, NULL, what, path, 0, open_flags, resolved, err);
+}
+
+int nvb_open_in_known_root(int rootfd, const char *root_path, const char *what, const char *path,
+			   int open_flags, char **resolved, struct nvb_error *err)
+{
+	return open_walk(rootfd, root_path, what, path, 0, open_flags, resolved, err);
 }
 
 int nvb_mkdir_in_root(int rootfd, const char *what, const char *path, unsigned mode,
 		      struct nvb_error *err)
 {
-	return open_walk(rootfd, what, path, mode ? mode : 0755, O_RDONLY | O_DIRECTORY, NULL, err);
+	return open_walk(rootfd, NULL, what, path, mode ? mode : 0755, O_RDONLY | O_DIRECTORY, NULL, err);
 }
 
 int nvb_read_fd(int fd, const char *name, size_t max, char **data, size_t *len,
