@@ -95,9 +95,12 @@ static int apply_node(json_t *config, const struct nvb_cdi_device_node *n, struc
 	if (!devices || !rules)
 		return bad_config(err, "linux.devices or linux.resources.devices");
 	char t[2] = {type, 0};
-	json_t *dev = json_pack("{s:s, s:s}", "path", n->path, "type", t);
+	/* json_object + set_new, not json_pack: apply is on the container start path */
+	json_t *dev = json_object();
 	if (!dev)
 		return nvb_error_nomem(err);
+	json_object_set_new(dev, "path", json_string(n->path));
+	json_object_set_new(dev, "type", json_string(t));
 	if (type != 'p') {
 		json_object_set_new(dev, "major", json_integer(major));
 		json_object_set_new(dev, "minor", json_integer(minor));
@@ -123,11 +126,14 @@ static int apply_node(json_t *config, const struct nvb_cdi_device_node *n, struc
 		json_array_append(devices, dev);
 	json_decref(dev);
 	if (type == 'c' || type == 'b') {
-		json_t *rule = json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", t, "major",
-					 (json_int_t)major, "minor", (json_int_t)minor, "access",
-					 n->permissions ? n->permissions : "rwm");
+		json_t *rule = json_object();
 		if (!rule || json_array_append_new(rules, rule) < 0)
 			return nvb_error_nomem(err);
+		json_object_set_new(rule, "allow", json_true());
+		json_object_set_new(rule, "type", json_string(t));
+		json_object_set_new(rule, "major", json_integer(major));
+		json_object_set_new(rule, "minor", json_integer(minor));
+		json_object_set_new(rule, "access", json_string(n->permissions ? n->permissions : "rwm"));
 	}
 	return 0;
 }
@@ -140,15 +146,40 @@ static json_t *strv(char *const *v, size_t n)
 	return a;
 }
 
-static int apply_mount(json_t *mounts, const struct nvb_cdi_mount *m, struct nvb_error *err)
+/* Generated specs give every mount the same options: one shared (reference-counted) array
+ * instead of one per mount saves most of apply's allocations. */
+struct opts_cache {
+	char *const *src;
+	size_t n;
+	json_t *json;
+};
+
+static json_t *options_json(struct opts_cache *c, char *const *v, size_t n)
 {
-	json_t *mo = json_pack("{s:s, s:s}", "destination", m->container_path, "source", m->host_path);
+	bool same = c->json && c->n == n;
+	for (size_t i = 0; same && i < n; i++)
+		same = c->src[i] == v[i] || !strcmp(c->src[i], v[i]);
+	if (!same) {
+		json_decref(c->json);
+		c->json = strv(v, n);
+		c->src = v;
+		c->n = n;
+	}
+	return json_incref(c->json);
+}
+
+static int apply_mount(json_t *mounts, const struct nvb_cdi_mount *m, struct opts_cache *oc,
+		       struct nvb_error *err)
+{
+	json_t *mo = json_object();
 	if (!mo)
 		return nvb_error_nomem(err);
+	json_object_set_new(mo, "destination", json_string(m->container_path));
+	json_object_set_new(mo, "source", json_string(m->host_path));
 	if (m->type)
 		json_object_set_new(mo, "type", json_string(m->type));
 	if (m->n_options)
-		json_object_set_new(mo, "options", strv(m->options, m->n_options));
+		json_object_set_new(mo, "options", options_json(oc, m->options, m->n_options));
 	size_t idx;
 	json_t *e;
 	json_array_foreach(mounts, idx, e) {
@@ -210,9 +241,10 @@ static int apply_hook(json_t *config, const struct nvb_cdi_hook *h, struct nvb_e
 	json_t *list = hooks ? child(hooks, h->hook_name, true) : NULL;
 	if (!list)
 		return bad_config(err, "hooks");
-	json_t *ho = json_pack("{s:s}", "path", h->path);
+	json_t *ho = json_object();
 	if (!ho)
 		return nvb_error_nomem(err);
+	json_object_set_new(ho, "path", json_string(h->path));
 	if (h->n_args)
 		json_object_set_new(ho, "args", strv(h->args, h->n_args));
 	if (h->n_env)
@@ -248,29 +280,36 @@ int nvb_oci_apply_edits(json_t *config, const struct nvb_cdi_edits *const *edits
 	json_t *mounts = child(config, "mounts", true);
 	if (!mounts)
 		return bad_config(err, "mounts");
+	struct opts_cache oc = {.json = NULL};
+	int r = -1;
 	for (size_t k = 0; k < n; k++) {
 		const struct nvb_cdi_edits *e = edits[k];
 		if (apply_env(config, e->env, e->n_env, err) < 0)
-			return -1;
+			goto out;
 		for (size_t i = 0; i < e->n_nodes; i++)
 			if (apply_node(config, &e->nodes[i], err) < 0)
-				return -1;
+				goto out;
 		for (size_t i = 0; i < e->n_mounts; i++)
-			if (apply_mount(mounts, &e->mounts[i], err) < 0)
-				return -1;
+			if (apply_mount(mounts, &e->mounts[i], &oc, err) < 0)
+				goto out;
 		for (size_t i = 0; i < e->n_hooks; i++)
 			if (apply_hook(config, &e->hooks[i], err) < 0)
-				return -1;
+				goto out;
 		if (apply_gids(config, e, err) < 0)
-			return -1;
+			goto out;
 		if (e->intel_rdt) {
 			json_t *linux_ = child(config, "linux", false);
-			if (!linux_)
-				return bad_config(err, "linux");
+			if (!linux_) {
+				bad_config(err, "linux");
+				goto out;
+			}
 			json_object_set(linux_, "intelRdt", e->intel_rdt);
 		}
 	}
-	return sort_mounts(mounts, err);
+	r = sort_mounts(mounts, err);
+out:
+	json_decref(oc.json);
+	return r;
 }
 
 int nvb_oci_config_save(const char *bundle, json_t *config, struct nvb_error *err)
