@@ -62,20 +62,7 @@ out:
 
 char *nvb_default_runtime_path(const char *bindir)
 {
-	char self[NVB_PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			char *p = nvb_asprintf("%s/nvbind-runtime", self);
-			if (p && access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return nvb_asprintf("%s/nvbind-runtime", bindir);
+	return nvb_sibling_program("nvbind-runtime", bindir);
 }
 
 int nvb_engine_config_read(const char *path, char **text, unsigned *mode, bool *exists,

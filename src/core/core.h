@@ -128,6 +128,9 @@ NVB_INTERNAL int nvb_host_resolve(struct nvb_host *host, const char *path, unsig
 /* Read a small host file (at most max bytes). */
 NVB_INTERNAL int nvb_host_read(struct nvb_host *host, const char *path, size_t max, char **data,
 			       size_t *len, struct nvb_error *err);
+/* name beside this program's own executable when it is there (a build tree, an install), else
+ * fallback_dir/name. malloc'ed. */
+NVB_INTERNAL char *nvb_sibling_program(const char *name, const char *fallback_dir);
 /* The host path as seen from this process (root prefix + path), for hostPath fields. */
 NVB_INTERNAL char *nvb_host_outside_path(const struct nvb_host *host, const char *inside);
 

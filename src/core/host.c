@@ -10,6 +10,25 @@ const char *nvb_version(void)
 	return NVBIND_VERSION_STRING;
 }
 
+char *nvb_sibling_program(const char *name, const char *fallback_dir)
+{
+	char self[NVB_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash = NULL;
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+	}
+	if (slash) {
+		*slash = '\0';
+		char *p = nvb_asprintf("%s/%s", self, name);
+		if (p && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return nvb_asprintf("%s/%s", fallback_dir, name);
+}
+
 struct nvb_host *nvb_host_open(const char *root, struct nvb_error *err)
 {
 	if (!root || !*root)

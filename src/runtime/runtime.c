@@ -122,19 +122,6 @@ int nvb_runtime_config_load(struct nvb_runtime_config *rc, const struct nvb_runt
 	struct nvb_error lerr;
 	if (nvb_log_setup(level, NVB_LOG_TEXT, cfg->runtime_log_file, &lerr) < 0)
 		nvb_log_setup(NVB_LOG_ERROR, NVB_LOG_TEXT, "/dev/null", &lerr);
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash)
-			*slash = '\0';
-		snprintf(rc->hook_path, sizeof(rc->hook_path), "%s/nvbind", self);
-	}
-	if (cfg->cdi_hook_path[0])
-		snprintf(rc->hook_path, sizeof(rc->hook_path), "%s", cfg->cdi_hook_path);
-	else if (access(rc->hook_path, X_OK) != 0)
-		snprintf(rc->hook_path, sizeof(rc->hook_path), "%s/nvbind", NVBIND_BINDIR);
 	if (cfg->low_level[0]) {
 		if (access(cfg->low_level, X_OK) != 0)
 			return nvb_error_errno(err, errno, "fix runtime.low_level in the configuration",
@@ -152,11 +139,18 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 	if (!config)
 		return -1;
 	const struct nvb_config *c = cfg->cfg;
+	/* only create and run need it (for a spec generated in memory): not on the pass-through path */
+	_cleanup_free_ char *hook = c->cdi_hook_path[0] ? strdup(c->cdi_hook_path)
+						       : nvb_sibling_program("nvbind", NVBIND_BINDIR);
+	if (!hook) {
+		json_decref(config);
+		return nvb_error_nomem(err);
+	}
 	struct nvb_runtime_opts opts = {
 		.host_root = c->root,
 		.spec_dirs = (const char *const *)c->spec_dirs,
 		.n_spec_dirs = c->n_spec_dirs,
-		.hook_path = cfg->hook_path,
+		.hook_path = hook,
 		.env_when_unprivileged = c->env_when_unprivileged,
 		.allowed = c->n_allowed_devices ? (const char *const *)c->allowed_devices : NULL,
 		.n_allowed = c->n_allowed_devices,

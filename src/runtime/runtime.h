@@ -19,7 +19,6 @@ struct nvb_config;
 struct nvb_runtime_config {
 	struct nvb_config *cfg;    /* the configuration file's settings (nvb_config_load) */
 	char low_level[PATH_MAX];  /* runc or crun, absolute */
-	char hook_path[PATH_MAX];
 };
 
 void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *args);
