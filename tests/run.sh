@@ -6,6 +6,11 @@
 #
 #   NVB_TEST_FILTER=REGEX   only run unit binaries / bats files whose name matches
 #   NVB_FUZZ_SECONDS=N      seconds per fuzz target (default 10; 0 skips fuzzing)
+#   CI=true                 a suite whose real engine (runc, podman, dockerd) is missing fails
+#                           instead of skipping (tests/e2e/helpers/common.bash: need_engine)
+#
+# Before anything starts, every program the suites need is checked; when one is missing it
+# stops with the Debian packages to install (tools/install-deps.sh installs them all).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -42,6 +47,54 @@ count_tap() { # name file rc
 	grep -E '^not ok |^ok .*# skip' "$file" | while IFS= read -r l; do echo "  [$name] $l"; done
 	echo "$name: $p passed, $f failed, $s skipped"
 }
+
+# Every program the build, the fixture builder, the suites and their helpers run, with the
+# Debian package that has it (the list tools/install-deps.sh installs). Checked before anything
+# starts: a fresh machine gets one message naming the packages, not six failed suites.
+required=(
+	cc:build-essential meson:meson ninja:ninja-build pkg-config:pkg-config
+	bats:bats jq:jq python3:python3 file:file readelf:binutils ldconfig:libc-bin
+	runc:runc podman:podman docker:docker.io dockerd:docker.io newuidmap:uidmap
+	/bin/busybox:busybox-static unshare:util-linux setsid:util-linux flock:util-linux
+	mount:mount umount:mount mknod:coreutils sha256sum:coreutils timeout:coreutils
+	cmp:diffutils diff:diffutils find:findutils xargs:findutils tar:tar awk:mawk
+	apt-get:apt dpkg-deb:dpkg
+)
+# libraries the build links (pkg-config names)
+required_pc=(jansson:libjansson-dev yaml-0.1:libyaml-dev cmocka:libcmocka-dev)
+[ "$fuzz_seconds" -gt 0 ] && required+=(clang:clang)
+
+missing_packages() {
+	local entry prog pkg miss=()
+	for entry in "${required[@]}"; do
+		prog=${entry%%:*} pkg=${entry#*:}
+		if [[ $prog == /* ]]; then
+			[ -x "$prog" ] && continue
+		else
+			PATH=$PATH:/usr/sbin:/sbin command -v "$prog" >/dev/null 2>&1 && continue
+		fi
+		miss+=("$pkg ($prog)")
+	done
+	if command -v pkg-config >/dev/null 2>&1; then
+		for entry in "${required_pc[@]}"; do
+			pkg-config --exists "${entry%%:*}" || miss+=("${entry#*:} (${entry%%:*}.pc)")
+		done
+	fi
+	local -A seen=()
+	for entry in "${miss[@]}"; do
+		[ -n "${seen[$entry]:-}" ] || echo "$entry"
+		seen[$entry]=1
+	done
+}
+
+missing=$(missing_packages)
+if [ -n "$missing" ]; then
+	echo "tests/run.sh: programs the suites need are missing; Debian packages to install:"
+	sed 's/^/  /' <<<"$missing"
+	echo "hint: run tools/install-deps.sh as root (it installs every one of them)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 
 echo "== build (ASan + UBSan) in $build"
 if [ ! -f "$build/build.ninja" ]; then

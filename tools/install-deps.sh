@@ -7,8 +7,11 @@ packages=(
 	build-essential meson ninja-build pkg-config libjansson-dev libyaml-dev
 	# unit tests, fuzzing, 32-bit fixture libraries
 	libcmocka-dev clang libclang-rt-14-dev gcc-multilib
-	# end-to-end tests and fixture roots
-	bats jq python3 runc podman docker.io uidmap iproute2 util-linux kmod file binutils
+	# end-to-end tests and fixture roots (tests/run.sh checks their programs before it starts:
+	# keep its list in step): busybox-static is the shell of every test image, mount and
+	# util-linux give the private mount namespaces, apt and dpkg build real_hosts' Debian image
+	bats jq python3 runc podman docker.io uidmap iproute2 util-linux mount kmod file binutils
+	busybox-static diffutils findutils tar coreutils apt dpkg
 	# benchmarks
 	hyperfine time
 )

@@ -11,7 +11,7 @@ load helpers/podman
 WITH_SPECS="$BATS_TEST_DIRNAME/helpers/with-cdi-specs"
 
 setup_file() {
-	command -v podman >/dev/null || skip "podman is not installed"
+	need_engine podman || return 0
 	ensure_roots
 	export ROOTS
 	podman_setup
@@ -28,6 +28,7 @@ teardown_file() {
 }
 
 setup() {
+	engine_skip
 	podman_setup_vars=1
 	export CONTAINERS_CONF="$BATS_FILE_TMPDIR/podman/containers.conf"
 	PODMAN_DIR="$BATS_FILE_TMPDIR/podman"

@@ -10,7 +10,7 @@ load helpers/podman
 RUNTIME="${NVBIND_RUNTIME:-$(dirname "$NVBIND")/nvbind-runtime}"
 
 setup_file() {
-	[ -x /usr/sbin/dockerd ] || skip "dockerd is not installed"
+	need_engine dockerd || return 0
 	ensure_roots
 	export ROOTS
 	make_rootfs "$BATS_FILE_TMPDIR/rootfs"
@@ -35,6 +35,7 @@ teardown_file() {
 }
 
 setup() {
+	engine_skip
 	DOCKER_DIR=$(cat "$BATS_FILE_TMPDIR/docker-dir")
 }
 

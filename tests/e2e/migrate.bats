@@ -386,7 +386,7 @@ devices_of() {
 }
 
 @test "translation end to end: the translated podman command runs in podman and gets exactly the requested GPUs" {
-	command -v podman >/dev/null || skip "podman is not installed"
+	need_engine podman
 	load helpers/image
 	load helpers/podman
 	podman_setup

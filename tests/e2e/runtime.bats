@@ -10,7 +10,7 @@ WITH_SPECS="$BATS_TEST_DIRNAME/helpers/with-cdi-specs"
 RUNTIME="${NVBIND_RUNTIME:-$(dirname "$NVBIND")/nvbind-runtime}"
 
 setup_file() {
-	command -v runc >/dev/null || skip "runc is not installed"
+	need_engine runc || return 0
 	ensure_roots
 	export ROOTS
 	make_rootfs "$BATS_FILE_TMPDIR/rootfs"
@@ -20,6 +20,7 @@ setup_file() {
 }
 
 setup() {
+	engine_skip
 	STATE="$BATS_TEST_TMPDIR/runc-state"
 	B="$BATS_TEST_TMPDIR/bundle"
 	export NVBIND_LOG_LEVEL=debug

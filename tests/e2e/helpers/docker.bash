@@ -1,6 +1,8 @@
 # A dockerd of the test's own (REFERENCE.md s.4): own data/exec roots, socket and pidfile, no
 # iptables or bridge, vfs storage, in a private mount namespace where /etc/cdi is a tmpfs
 # holding the given specs, with nvidia-container-runtime-hook on its PATH (enables --gpus).
+# DOCKER_NS_SETUP: shell commands run in that namespace before dockerd starts (real_hosts.bats
+# mounts its Ubuntu-like /usr/sbin there); dockerd, its containerd, shims and runtimes inherit it.
 
 # docker_start DIR RUNTIME SPEC...
 docker_start() {
@@ -21,6 +23,7 @@ mount -t tmpfs nvbind-test-cdi /var/run/cdi
 cp $dir/specs/* /etc/cdi/ 2>/dev/null || true
 export PATH=$dir/hookbin:\$PATH
 ${NVBIND_ROOT:+export NVBIND_ROOT=$NVBIND_ROOT}
+${DOCKER_NS_SETUP:-}
 exec /usr/sbin/dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver vfs \
 	--data-root $dir/data --exec-root $dir/exec --pidfile $dir/dockerd.pid \
 	-H unix://$dir/docker.sock --config-file $dir/daemon.json
