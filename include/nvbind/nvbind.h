@@ -137,6 +137,15 @@ struct nvb_driver_file {
 	int elf_class;        /* 32 or 64 for libraries and ELF binaries, 0 otherwise */
 };
 
+/* A driver file found where the catalogue looks but not used: a wrapper script in place of a
+ * program, a text file where a shared library should be. Never mounted. */
+struct nvb_skipped_file {
+	char *path;           /* resolved path on the host (inside the host root) */
+	enum nvb_file_kind kind; /* what the catalogue expected it to be */
+	char *reason;         /* "shell script", "not an ELF file", "linker script" ... */
+	char *chosen;         /* the file used instead (a path in inv->files), NULL when none */
+};
+
 struct nvb_mig_device {
 	unsigned gi;         /* GPU instance id */
 	unsigned ci;         /* compute instance id */
@@ -203,6 +212,8 @@ struct nvb_inventory {
 	size_t n_missing;
 	struct nvb_problem *problems;
 	size_t n_problems;
+	struct nvb_skipped_file *skipped; /* files of a catalogued name that are not used, and why */
+	size_t n_skipped;
 };
 
 enum nvb_probe_flags {

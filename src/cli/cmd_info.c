@@ -80,6 +80,18 @@ static void print_files(const struct nvb_inventory *inv)
 	printf("\n");
 }
 
+/* Files of a driver name that are not mounted: wrapper scripts in place of programs ... */
+static void print_skipped(const struct nvb_inventory *inv)
+{
+	if (!inv->n_skipped)
+		return;
+	printf("Skipped:      %zu file(s) not used (never mounted)\n", inv->n_skipped);
+	for (size_t i = 0; i < inv->n_skipped; i++) {
+		const struct nvb_skipped_file *s = &inv->skipped[i];
+		printf("  %s (%s) -> %s\n", s->path, s->reason, s->chosen ? s->chosen : "none");
+	}
+}
+
 static void print_problems(const struct nvb_inventory *inv)
 {
 	static const char *const sev[] = {"info", "warning", "error"};
@@ -119,8 +131,10 @@ static void print_text(const struct nvb_inventory *inv, const char *root)
 		print_nodes(inv->control_nodes, inv->n_control_nodes);
 		printf("\n");
 	}
-	if (d->version)
+	if (d->version) {
 		print_files(inv);
+		print_skipped(inv);
+	}
 	print_problems(inv);
 	if (!d->version && inv->n_gpus == 0 && !has_errors(inv))
 		printf("No NVIDIA GPU found on this host.\n");

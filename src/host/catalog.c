@@ -156,6 +156,12 @@ static const char *path_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+static bool is_32bit_dir(const char *path)
+{
+	return strstr(path, "/i386-linux-gnu/") || strstr(path, "/lib32/") ||
+	       strstr(path, "/i686-linux-gnu/") || strstr(path, "/opengl-driver-32/");
+}
+
 static struct nvb_driver_file *find_file(struct nvb_inventory *inv, const char *path)
 {
 	for (size_t i = 0; i < inv->n_files; i++)
@@ -189,29 +195,165 @@ static void stale_join(const struct stale_set *stale, char *out, size_t cap)
 		o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", stale->versions[i]);
 }
 
+/* ---- what a catalogued file really is ---- */
+
+#define ET_EXEC 2
+#define ET_DYN 3
+/* Wrapper scripts are about 500 bytes; their exec lines are looked for in this much of one. */
+#define SCRIPT_HEAD_MAX (16u * 1024u)
+/* Directories named by a wrapper's exec lines that are searched, per program. */
+#define MAX_EXEC_DIRS 8
+
+struct examined {
+	struct nvb_elf_info elf;
+	char reason[96];                /* empty: a usable ELF object of the kind expected */
+	char damage[NVB_ERROR_MSG_MAX]; /* an unreadable file or a damaged ELF: the reader's message */
+	char *head;                     /* the beginning of a non-ELF file (NUL-terminated), else NULL */
+};
+
+static bool is_shell(const char *interp)
+{
+	static const char *const shells[] = {"sh", "bash", "dash", "ash", "ksh", "mksh", "zsh", "busybox"};
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(shells); i++)
+		if (strcmp(interp, shells[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Copy the next word of p into out (quotes removed, a quoted part may hold blanks); returns the
+ * position after it. out is empty at the end of the line. */
+static const char *next_word(const char *p, char *out, size_t cap)
+{
+	size_t o = 0;
+	char quote = 0;
+	p += strspn(p, " \t");
+	for (; *p && *p != '\n' && (quote || (*p != ' ' && *p != '\t')); p++) {
+		if ((*p == '"' || *p == '\'') && (!quote || quote == *p)) {
+			quote = quote ? 0 : *p;
+			continue;
+		}
+		if (o + 1 < cap)
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+	return p;
+}
+
+/* "#!/bin/sh" -> "shell script", "#!/usr/bin/env python3" -> "script (python3)". */
+static void script_reason(const char *head, char *out, size_t cap)
+{
+	char word[256];
+	const char *p = next_word(head + 2, word, sizeof(word));
+	const char *interp = path_basename(word);
+	if (strcmp(interp, "env") == 0) {
+		do
+			p = next_word(p, word, sizeof(word));
+		while (word[0] == '-' || strchr(word, '='));
+		interp = path_basename(word);
+	}
+	if (is_shell(interp))
+		snprintf(out, cap, "shell script");
+	else
+		snprintf(out, cap, "script (%.40s)", interp[0] ? interp : "no interpreter");
+}
+
+static void examine_elf(int fd, const char *path, enum nvb_file_kind kind, int want_class,
+			struct examined *ex)
+{
+	struct nvb_error eerr;
+	if (nvb_elf_read_fd(fd, path, &ex->elf, &eerr) < 0) {
+		snprintf(ex->reason, sizeof(ex->reason), "damaged ELF file");
+		snprintf(ex->damage, sizeof(ex->damage), "%s", eerr.message);
+	} else if (kind == NVB_FILE_LIBRARY && ex->elf.type != ET_DYN) {
+		snprintf(ex->reason, sizeof(ex->reason), "ELF file that is not a shared library");
+	} else if (kind == NVB_FILE_BINARY && ex->elf.type != ET_EXEC && ex->elf.type != ET_DYN) {
+		snprintf(ex->reason, sizeof(ex->reason), "ELF file that is not a program");
+	} else if (want_class && ex->elf.elf_class != want_class) {
+		/* the loader cache typed the file when ldconfig ran: it was replaced since */
+		snprintf(ex->reason, sizeof(ex->reason), "%d-bit ELF, listed as %d-bit",
+			 ex->elf.elf_class, want_class);
+	}
+}
+
+/* Classify path (inside the host root) as a usable ELF object of kind, or say why it is not one.
+ * Only the ELF headers, or the first SCRIPT_HEAD_MAX bytes of a non-ELF file, are read.
+ * want_class: 32 or 64 when the loader cache says which, else 0. -1 only when out of memory. */
+static int examine(struct nvb_host *host, const char *path, enum nvb_file_kind kind, int want_class,
+		   struct examined *ex, struct nvb_error *err)
+{
+	memset(ex, 0, sizeof(*ex));
+	struct nvb_error oerr;
+	_cleanup_close_ int fd = nvb_host_open_file(host, path, O_RDONLY, NULL, &oerr);
+	unsigned char magic[4];
+	ssize_t n = -1;
+	if (fd < 0)
+		snprintf(ex->damage, sizeof(ex->damage), "%s", oerr.message);
+	else if ((n = pread(fd, magic, sizeof(magic), 0)) < 0)
+		snprintf(ex->damage, sizeof(ex->damage), "%s: %s", path, strerror(errno));
+	if (n < 0) {
+		snprintf(ex->reason, sizeof(ex->reason), "unreadable");
+		return 0;
+	}
+	if (n == (ssize_t)sizeof(magic) && memcmp(magic, "\177ELF", 4) == 0) {
+		examine_elf(fd, path, kind, want_class, ex);
+		return 0;
+	}
+	if (!(ex->head = malloc(SCRIPT_HEAD_MAX + 1)))
+		return nvb_error_nomem(err);
+	n = pread(fd, ex->head, SCRIPT_HEAD_MAX, 0);
+	ex->head[n > 0 ? n : 0] = '\0';
+	if (nvb_str_has_prefix(ex->head, "#!"))
+		script_reason(ex->head, ex->reason, sizeof(ex->reason));
+	else if (kind == NVB_FILE_LIBRARY && (strstr(ex->head, "GROUP") || strstr(ex->head, "INPUT")))
+		snprintf(ex->reason, sizeof(ex->reason), "linker script");
+	else
+		snprintf(ex->reason, sizeof(ex->reason), "not an ELF file");
+	return 0;
+}
+
+static void examined_clear(struct examined *ex)
+{
+	free(ex->head);
+	ex->head = NULL;
+}
+
+static bool is_skipped(const struct nvb_inventory *inv, const char *path)
+{
+	for (size_t i = 0; i < inv->n_skipped; i++)
+		if (strcmp(inv->skipped[i].path, path) == 0)
+			return true;
+	return false;
+}
+
 static int add_library(struct nvb_host *host, struct nvb_inventory *inv,
 		       const struct nvb_lib_entry *e, const struct nvb_catalog_entry *cat,
 		       const char *resolved, struct nvb_error *err)
 {
-	struct nvb_error eerr;
-	struct nvb_elf_info elf;
-	_cleanup_close_ int fd = nvb_host_open_file(host, resolved, O_RDONLY, NULL, &eerr);
-	if (fd < 0 || nvb_elf_read_fd(fd, resolved, &elf, &eerr) < 0) {
-		nvb_inventory_add_problem(inv, NVB_PROBLEM_WARNING, "unreadable-library",
-					  "reinstall the driver's user-space package", "%s",
-					  eerr.message);
+	struct examined ex;
+	if (examine(host, resolved, NVB_FILE_LIBRARY, e->elf_class, &ex, err) < 0)
+		return -1;
+	examined_clear(&ex);
+	if (ex.reason[0]) {
+		/* damage is a problem to fix; a text file in its place is just not a library */
+		if (ex.damage[0])
+			nvb_inventory_add_problem(inv, NVB_PROBLEM_WARNING, "unreadable-library",
+						  "reinstall the driver's user-space package", "%s",
+						  ex.damage);
+		if (nvb_inventory_add_skipped(inv, NVB_FILE_LIBRARY, resolved, ex.reason, NULL) < 0)
+			return nvb_error_nomem(err);
 		return 0;
 	}
+	const struct nvb_elf_info *elf = &ex.elf;
 	struct nvb_driver_file *f = nvb_inventory_add_file(inv);
 	if (!f)
 		return nvb_error_nomem(err);
 	f->kind = NVB_FILE_LIBRARY;
 	f->path = strdup(resolved);
 	f->link_path = strdup(e->path);
-	f->soname = elf.soname[0] ? strdup(elf.soname) : NULL;
-	f->elf_class = elf.elf_class;
-	f->caps = cat->caps | (elf.elf_class == 32 ? NVB_CAP_COMPAT32 : 0);
-	if (!f->path || !f->link_path || (elf.soname[0] && !f->soname))
+	f->soname = elf->soname[0] ? strdup(elf->soname) : NULL;
+	f->elf_class = elf->elf_class;
+	f->caps = cat->caps | (elf->elf_class == 32 ? NVB_CAP_COMPAT32 : 0);
+	if (!f->path || !f->link_path || (elf->soname[0] && !f->soname))
 		return nvb_error_nomem(err);
 	return 0;
 }
@@ -247,7 +389,7 @@ static int select_libraries(struct nvb_host *host, const struct nvb_libset *libs
 			stale_note(stale, suffix);
 			continue;
 		}
-		if (find_file(inv, resolved))
+		if (find_file(inv, resolved) || is_skipped(inv, resolved))
 			continue;
 		if (add_library(host, inv, e, cat, resolved, err) < 0)
 			return -1;
@@ -283,23 +425,118 @@ static bool host_lookup(struct nvb_host *host, const char *path, char **resolved
 	return true;
 }
 
+/* The directory of the program a wrapper script's line execs by absolute path, when that program
+ * is called name: "exec /usr/local/nvidia/bin/nvidia-smi "$@"" gives /usr/local/nvidia/bin.
+ * malloc'ed, NULL when the line is no such exec. */
+static char *exec_line_dir(const char *line, const char *name)
+{
+	char word[NVB_PATH_MAX];
+	const char *p = next_word(line, word, sizeof(word));
+	if (strcmp(word, "exec") != 0)
+		return NULL;
+	do {
+		bool takes_arg = strcmp(word, "-a") == 0; /* exec -a ARGV0 PROGRAM */
+		p = next_word(p, word, sizeof(word));
+		if (takes_arg)
+			p = next_word(p, word, sizeof(word));
+	} while (word[0] == '-');
+	char *slash = strrchr(word, '/');
+	if (word[0] != '/' || strchr(word, '$') || strcmp(slash + 1, name) != 0)
+		return NULL;
+	return slash == word ? strdup("/") : strndup(word, (size_t)(slash - word));
+}
+
+struct search {
+	const char *name;
+	char *exec_dirs[MAX_EXEC_DIRS]; /* from wrapper scripts met so far, searched first */
+	size_t n_exec, next_exec, next_std;
+	char *chosen;                   /* resolved path of the program selected */
+};
+
+static void search_add_exec_dirs(struct search *s, char *text)
+{
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		_cleanup_free_ char *dir = exec_line_dir(line, s->name);
+		if (!dir)
+			continue;
+		bool known = s->n_exec == MAX_EXEC_DIRS;
+		for (size_t i = 0; i < s->n_exec && !known; i++)
+			known = strcmp(s->exec_dirs[i], dir) == 0;
+		if (!known)
+			s->exec_dirs[s->n_exec++] = NVB_TAKE_PTR(dir);
+	}
+}
+
+/* Look at dir/name: select it when it is an ELF program, else record it as skipped (and learn
+ * where a wrapper script says the program is). */
+static int try_binary(struct nvb_host *host, struct nvb_inventory *inv,
+		      const struct nvb_catalog_entry *bin, struct search *s, const char *dir,
+		      struct nvb_error *err)
+{
+	_cleanup_free_ char *path = nvb_asprintf("%s/%s", strcmp(dir, "/") ? dir : "", bin->name);
+	_cleanup_free_ char *resolved = NULL;
+	struct stat st;
+	if (!path)
+		return nvb_error_nomem(err);
+	/* /bin/x may be /usr/bin/x again (usrmerge): each file is looked at once */
+	if (!host_lookup(host, path, &resolved, &st) || !S_ISREG(st.st_mode) ||
+	    is_skipped(inv, resolved))
+		return 0;
+	struct examined ex;
+	if (examine(host, resolved, NVB_FILE_BINARY, 0, &ex, err) < 0)
+		return -1;
+	int r = 0;
+	if (!ex.reason[0]) {
+		bool known = find_file(inv, resolved); /* another name linked to the same program */
+		r = add_plain_file(inv, NVB_FILE_BINARY, resolved, path, bin->caps, err);
+		if (r == 0 && !known)
+			inv->files[inv->n_files - 1].elf_class = ex.elf.elf_class;
+		if (r == 0)
+			s->chosen = NVB_TAKE_PTR(resolved);
+	} else {
+		if (ex.head)
+			search_add_exec_dirs(s, ex.head);
+		if (nvb_inventory_add_skipped(inv, NVB_FILE_BINARY, resolved, ex.reason, NULL) < 0)
+			r = nvb_error_nomem(err);
+	}
+	examined_clear(&ex);
+	return r;
+}
+
+/* A driver program is used only as an ELF file: hosts often put a wrapper script at
+ * /usr/bin/nvidia-smi that sets LD_LIBRARY_PATH and execs the real one elsewhere, and such a
+ * script mounted into a container runs there without its target. */
+static int select_binary(struct nvb_host *host, struct nvb_inventory *inv,
+			 const struct nvb_catalog_entry *bin, struct nvb_error *err)
+{
+	struct search s = {.name = bin->name};
+	size_t first_skipped = inv->n_skipped;
+	int r = 0;
+	while (r == 0 && !s.chosen) {
+		const char *dir;
+		if (s.next_exec < s.n_exec)
+			dir = s.exec_dirs[s.next_exec++];
+		else if (s.next_std < NVB_ARRAY_SIZE(bin_dirs))
+			dir = bin_dirs[s.next_std++];
+		else
+			break;
+		r = try_binary(host, inv, bin, &s, dir, err);
+	}
+	for (size_t i = first_skipped; r == 0 && s.chosen && i < inv->n_skipped; i++)
+		if (!(inv->skipped[i].chosen = strdup(s.chosen)))
+			r = nvb_error_nomem(err);
+	for (size_t i = 0; i < s.n_exec; i++)
+		free(s.exec_dirs[i]);
+	free(s.chosen);
+	return r;
+}
+
 static int select_binaries(struct nvb_host *host, struct nvb_inventory *inv, struct nvb_error *err)
 {
-	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_bins); i++) {
-		for (size_t d = 0; d < NVB_ARRAY_SIZE(bin_dirs); d++) {
-			_cleanup_free_ char *path = nvb_asprintf("%s/%s", bin_dirs[d], nvidia_bins[i].name);
-			_cleanup_free_ char *resolved = NULL;
-			struct stat st;
-			if (!path)
-				return nvb_error_nomem(err);
-			if (!host_lookup(host, path, &resolved, &st) || !S_ISREG(st.st_mode))
-				continue;
-			if (add_plain_file(inv, NVB_FILE_BINARY, resolved, path, nvidia_bins[i].caps,
-					   err) < 0)
-				return -1;
-			break;
-		}
-	}
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(nvidia_bins); i++)
+		if (select_binary(host, inv, &nvidia_bins[i], err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -415,12 +652,36 @@ static size_t count_kind(const struct nvb_inventory *inv, enum nvb_file_kind kin
 	return n;
 }
 
+/* A library skipped while another file of its name and class was selected (two cache entries for
+ * libcuda.so.1, one of them a text file): say which. */
+static int skipped_libraries_chosen(struct nvb_inventory *inv, struct nvb_error *err)
+{
+	for (size_t i = 0; i < inv->n_skipped; i++) {
+		struct nvb_skipped_file *sk = &inv->skipped[i];
+		char stem[256], other[256];
+		if (sk->kind != NVB_FILE_LIBRARY || sk->chosen ||
+		    nvb_lib_stem(path_basename(sk->path), stem, sizeof(stem)) < 0)
+			continue;
+		for (size_t f = 0; f < inv->n_files && !sk->chosen; f++) {
+			const struct nvb_driver_file *file = &inv->files[f];
+			if (file->kind != NVB_FILE_LIBRARY ||
+			    (file->elf_class == 32) != is_32bit_dir(sk->path) ||
+			    nvb_lib_stem(path_basename(file->path), other, sizeof(other)) < 0 ||
+			    strcmp(stem, other) != 0)
+				continue;
+			if (!(sk->chosen = strdup(file->path)))
+				return nvb_error_nomem(err);
+		}
+	}
+	return 0;
+}
+
 int nvb_catalog_select_nvidia(struct nvb_host *host, const struct nvb_libset *libs,
 			      const char *version, struct nvb_inventory *inv, struct nvb_error *err)
 {
 	struct stale_set stale = {.n = 0, .files = 0};
 	if (select_libraries(host, libs, version, inv, &stale, err) < 0 ||
-	    select_binaries(host, inv, err) < 0 || select_configs(host, inv, err) < 0 ||
+	    skipped_libraries_chosen(inv, err) < 0 || select_binaries(host, inv, err) < 0 || select_configs(host, inv, err) < 0 ||
 	    select_sockets(host, inv, err) < 0 || report_missing(inv, err) < 0)
 		return -1;
 
@@ -474,12 +735,6 @@ char *nvb_catalog_guess_version(struct nvb_host *host, const struct nvb_libset *
 		}
 	}
 	return NULL;
-}
-
-static bool is_32bit_dir(const char *path)
-{
-	return strstr(path, "/i386-linux-gnu/") || strstr(path, "/lib32/") ||
-	       strstr(path, "/i686-linux-gnu/") || strstr(path, "/opengl-driver-32/");
 }
 
 unsigned nvb_catalog_caps_for_path(const char *path)

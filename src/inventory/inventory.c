@@ -46,6 +46,21 @@ int nvb_inventory_add_missing(struct nvb_inventory *inv, const char *what)
 	return 0;
 }
 
+int nvb_inventory_add_skipped(struct nvb_inventory *inv, enum nvb_file_kind kind, const char *path,
+			      const char *reason, const char *chosen)
+{
+	struct nvb_skipped_file *s = nvb_array_push(&inv->skipped, &inv->n_skipped, sizeof(*s));
+	if (!s)
+		return -1;
+	s->kind = kind;
+	s->path = strdup(path);
+	s->reason = strdup(reason);
+	s->chosen = chosen ? strdup(chosen) : NULL;
+	nvb_log(NVB_LOG_DEBUG, "probe", "skipping %s (%s), using %s", path, reason,
+		chosen ? chosen : "nothing");
+	return (s->path && s->reason && (!chosen || s->chosen)) ? 0 : -1;
+}
+
 int nvb_device_node_stat(struct nvb_host *host, const char *path, struct nvb_device_node *node,
 			 struct nvb_error *err)
 {
@@ -125,6 +140,12 @@ void nvb_inventory_free(struct nvb_inventory *inv)
 		free(inv->problems[i].hint);
 	}
 	free(inv->problems);
+	for (size_t i = 0; i < inv->n_skipped; i++) {
+		free(inv->skipped[i].path);
+		free(inv->skipped[i].reason);
+		free(inv->skipped[i].chosen);
+	}
+	free(inv->skipped);
 	free(inv);
 }
 

@@ -10,6 +10,10 @@ NVB_INTERNAL int nvb_inventory_add_problem(struct nvb_inventory *inv, enum nvb_p
 	NVB_PRINTF(5, 6);
 NVB_INTERNAL struct nvb_driver_file *nvb_inventory_add_file(struct nvb_inventory *inv);
 NVB_INTERNAL int nvb_inventory_add_missing(struct nvb_inventory *inv, const char *what);
+/* Record a file that was found but is not used (chosen: what is used instead, may be NULL). */
+NVB_INTERNAL int nvb_inventory_add_skipped(struct nvb_inventory *inv, enum nvb_file_kind kind,
+					   const char *path, const char *reason,
+					   const char *chosen);
 NVB_INTERNAL bool nvb_inventory_has_problem(const struct nvb_inventory *inv, const char *code);
 /* stat a device node inside the host root, without following a final symlink. */
 NVB_INTERNAL int nvb_device_node_stat(struct nvb_host *host, const char *path,

@@ -109,6 +109,13 @@ static json_t *file_json(const struct nvb_driver_file *f)
 	return o;
 }
 
+static json_t *skipped_json(const struct nvb_skipped_file *s)
+{
+	return json_pack("{s:s, s:s, s:s, s:o}", "path", s->path, "kind",
+			 nvb_file_kind_name(s->kind), "reason", s->reason, "chosen",
+			 str_or_null(s->chosen));
+}
+
 static json_t *problem_json(const struct nvb_problem *p)
 {
 	static const char *const sev[] = {"info", "warning", "error"};
@@ -144,6 +151,10 @@ static json_t *inventory_json(const struct nvb_inventory *inv)
 	for (size_t i = 0; i < inv->n_missing; i++)
 		json_array_append_new(missing, json_string(inv->missing[i]));
 	json_object_set_new(root, "missing", missing);
+	json_t *skipped = json_array();
+	for (size_t i = 0; i < inv->n_skipped; i++)
+		json_array_append_new(skipped, skipped_json(&inv->skipped[i]));
+	json_object_set_new(root, "skipped_files", skipped);
 	json_t *problems = json_array();
 	for (size_t i = 0; i < inv->n_problems; i++)
 		json_array_append_new(problems, problem_json(&inv->problems[i]));

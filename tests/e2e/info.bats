@@ -6,6 +6,9 @@ load helpers/common
 
 setup_file() {
 	ensure_roots
+	# roots built by an older builder run may lack the newest manifest
+	[ -f "$ROOTS/wrapper-scripts/.nvbind-fixture" ] ||
+		python3 "$FIXTURE_BUILDER" -q build wrapper-scripts "$ROOTS/wrapper-scripts"
 	export ROOTS
 }
 
@@ -162,6 +165,58 @@ setup_file() {
 	[ "$status" -eq 0 ]
 	[ "$(jqo '.files[] | select(.soname=="libcuda.so.1") | .path')" = /usr/local/nvidia/lib64/libcuda.so.580.159.04 ]
 	[ "$(jqo '[.files[] | select(.path | contains("580.95.05"))] | length')" = 0 ]
+}
+
+@test "wrapper-scripts: the ELF programs are selected, the /usr/bin wrapper scripts skipped (JSON)" {
+	info_json wrapper-scripts
+	[ "$status" -eq 0 ]
+	[ "$(jqo '.missing | length')" = 0 ]
+	for p in nvidia-smi nvidia-debugdump nvidia-persistenced nvidia-cuda-mps-control nvidia-cuda-mps-server; do
+		[ "$(jqo ".files[] | select(.kind==\"binary\" and (.path | endswith(\"/$p\"))) | .path")" = "/usr/local/nvidia/bin/$p" ]
+		[ "$(jqo ".skipped_files[] | select(.path==\"/usr/bin/$p\") | \"\(.kind) \(.reason) \(.chosen)\"")" = \
+			"binary shell script /usr/local/nvidia/bin/$p" ]
+	done
+	# only the wrapper's exec line says where the fabric manager is
+	[ "$(jqo '.skipped_files[] | select(.path=="/usr/bin/nv-fabricmanager") | .chosen')" = \
+		/opt/nvidia-fabricmanager/bin/nv-fabricmanager ]
+	[ "$(jqo '.skipped_files | length')" = 6 ]
+	# no script is a driver file; every binary is an ELF
+	[ "$(jqo '[.files[] | select(.path | startswith("/usr/bin/"))] | length')" = 0 ]
+	[ "$(jqo '[.files[] | select(.kind=="binary" and .elf_class != 64)] | length')" = 0 ]
+	[ "$(jqo '.files[] | select(.soname=="libcuda.so.1" and .elf_class==64) | .path')" = /usr/local/nvidia/lib64/libcuda.so.580.95.05 ]
+	[ "$(jqo '.files[] | select(.soname=="libcuda.so.1" and .elf_class==32) | .path')" = /usr/local/nvidia/lib/libcuda.so.580.95.05 ]
+}
+
+@test "wrapper-scripts: nvbind info lists the skipped scripts and what is used instead (text)" {
+	run "$NVBIND" --root "$ROOTS/wrapper-scripts" info
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Skipped:      6 file(s) not used (never mounted)"* ]]
+	[[ "$output" == *"  /usr/bin/nvidia-smi (shell script) -> /usr/local/nvidia/bin/nvidia-smi"* ]]
+	[[ "$output" == *"  /usr/bin/nv-fabricmanager (shell script) -> /opt/nvidia-fabricmanager/bin/nv-fabricmanager"* ]]
+	[[ "$output" == *"Missing:      nothing"* ]]
+	# a host without skipped files has no such section
+	run "$NVBIND" --root "$ROOTS/debian-4gpu" info
+	[[ "$output" != *"Skipped:"* ]]
+	info_json debian-4gpu
+	[ "$(jqo '.skipped_files | length')" = 0 ]
+}
+
+@test "a script with no ELF program behind it, a linker script as a library: skipped, reported missing" {
+	cp -a "$ROOTS/wrapper-scripts" "$BATS_TEST_TMPDIR/root"
+	r="$BATS_TEST_TMPDIR/root"
+	rm "$r/usr/local/nvidia/bin/nvidia-smi"
+	# without a cache (NixOS-style scan) the text file in the library directory is looked at
+	rm "$r/etc/ld.so.cache"
+	printf '/* GNU ld script */\nGROUP ( libnvidia-cfg.so.1 )\n' >"$r/usr/local/nvidia/lib64/libnvidia-cfg.so.580.95.05"
+	run "$NVBIND" --root "$r" info --json
+	[ "$(jqo '.skipped_files[] | select(.path=="/usr/bin/nvidia-smi") | "\(.reason) \(.chosen)"')" = "shell script null" ]
+	[ "$(jqo '.skipped_files[] | select(.path=="/usr/local/nvidia/lib64/libnvidia-cfg.so.580.95.05") | "\(.kind) \(.reason) \(.chosen)"')" = \
+		"library linker script null" ]
+	[ "$(jqo '[.files[] | select(.path | contains("libnvidia-cfg"))] | length')" = 0 ]
+	[ "$(jqo '.missing | sort | join(",")')" = "libnvidia-cfg.so,nvidia-smi" ]
+	run "$NVBIND" --root "$r" info
+	[[ "$output" == *"  /usr/bin/nvidia-smi (shell script) -> none"* ]]
+	[[ "$output" == *"(linker script) -> none"* ]]
 }
 
 @test "usage errors exit 2 with error and hint; a missing root exits 1" {

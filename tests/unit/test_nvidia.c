@@ -8,7 +8,10 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include "host/catalog.h"
+#include "inventory/inventory.h"
 #include "vendor/vendor.h"
 
 static char *fixture(const char *rel)
@@ -279,6 +282,171 @@ static void test_probe_bus_order(void **state)
 	(void)state;
 }
 
+/* ---- the catalogue: ELF programs and libraries, never wrapper scripts or text files ---- */
+
+/* An ELF executable (this test program, a PIE: ET_DYN like a shared object) at rel in the root. */
+static void put_elf(const char *rel)
+{
+	char path[512], cmd[1200];
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && cp /proc/%d/exe '%s'", path,
+		 (int)getpid(), path);
+	assert_int_equal(system(cmd), 0);
+}
+
+static struct nvb_inventory *select_in_root(struct nvb_lib_entry *entries, size_t n)
+{
+	struct nvb_error err;
+	struct nvb_host *host = nvb_host_open(root, &err);
+	assert_non_null(host);
+	struct nvb_libset libs = {.entries = entries, .n = n, .from_cache = true,
+				  .source = (char *)"/etc/ld.so.cache"};
+	struct nvb_inventory *inv = calloc(1, sizeof(*inv));
+	assert_non_null(inv);
+	assert_int_equal(nvb_catalog_select_nvidia(host, &libs, "550.54.14", inv, &err), 0);
+	nvb_host_free(host);
+	return inv;
+}
+
+static const struct nvb_driver_file *file_named(const struct nvb_inventory *inv,
+						enum nvb_file_kind kind, const char *base)
+{
+	for (size_t i = 0; i < inv->n_files; i++) {
+		const char *slash = strrchr(inv->files[i].path, '/');
+		if (inv->files[i].kind == kind && strcmp(slash + 1, base) == 0)
+			return &inv->files[i];
+	}
+	return NULL;
+}
+
+static const struct nvb_skipped_file *skipped(const struct nvb_inventory *inv, const char *path)
+{
+	for (size_t i = 0; i < inv->n_skipped; i++)
+		if (strcmp(inv->skipped[i].path, path) == 0)
+			return &inv->skipped[i];
+	return NULL;
+}
+
+static void test_catalog_wrapper_scripts(void **state)
+{
+	/* the wrapper execs a program in a directory no search list has */
+	put("/usr/bin/nvidia-smi",
+	    "#!/bin/sh\nexport LD_LIBRARY_PATH=/opt/vendor/lib64\n"
+	    "  exec -a nvidia-smi \"/opt/vendor/bin/nvidia-smi\" \"$@\"\n");
+	put_elf("/opt/vendor/bin/nvidia-smi");
+	/* a python wrapper, then the program in a standard directory searched after /usr/bin */
+	put("/usr/bin/nvidia-persistenced", "#!/usr/bin/env python3\nimport os\n");
+	put_elf("/usr/local/nvidia/bin/nvidia-persistenced");
+	/* only a text file: nothing is chosen, and the program is missing */
+	put("/usr/sbin/nvidia-debugdump", "echo not a program\n");
+	/* wrappers that exec something else, or a variable, lead nowhere */
+	put("/usr/bin/nvidia-cuda-mps-control",
+	    "#!/bin/bash\nexec /opt/other/bin/mps-control-real \"$@\"\nexec $NVDIR/nvidia-cuda-mps-control\n");
+	put_elf("/opt/other/bin/mps-control-real");
+
+	struct nvb_inventory *inv = select_in_root(NULL, 0);
+	const struct nvb_driver_file *smi = file_named(inv, NVB_FILE_BINARY, "nvidia-smi");
+	assert_non_null(smi);
+	assert_string_equal(smi->path, "/opt/vendor/bin/nvidia-smi");
+	assert_int_equal(smi->elf_class, (int)sizeof(void *) * 8);
+	const struct nvb_skipped_file *sk = skipped(inv, "/usr/bin/nvidia-smi");
+	assert_non_null(sk);
+	assert_int_equal(sk->kind, NVB_FILE_BINARY);
+	assert_string_equal(sk->reason, "shell script");
+	assert_string_equal(sk->chosen, "/opt/vendor/bin/nvidia-smi");
+
+	const struct nvb_driver_file *pd = file_named(inv, NVB_FILE_BINARY, "nvidia-persistenced");
+	assert_non_null(pd);
+	assert_string_equal(pd->path, "/usr/local/nvidia/bin/nvidia-persistenced");
+	sk = skipped(inv, "/usr/bin/nvidia-persistenced");
+	assert_non_null(sk);
+	assert_string_equal(sk->reason, "script (python3)");
+	assert_string_equal(sk->chosen, "/usr/local/nvidia/bin/nvidia-persistenced");
+
+	assert_null(file_named(inv, NVB_FILE_BINARY, "nvidia-debugdump"));
+	sk = skipped(inv, "/usr/sbin/nvidia-debugdump");
+	assert_non_null(sk);
+	assert_string_equal(sk->reason, "not an ELF file");
+	assert_null(sk->chosen);
+
+	assert_null(file_named(inv, NVB_FILE_BINARY, "nvidia-cuda-mps-control"));
+	assert_null(file_named(inv, NVB_FILE_BINARY, "mps-control-real"));
+	sk = skipped(inv, "/usr/bin/nvidia-cuda-mps-control");
+	assert_non_null(sk);
+	assert_null(sk->chosen);
+
+	/* no script is ever a selected file, and each skipped file is listed once */
+	for (size_t i = 0; i < inv->n_files; i++)
+		assert_null(skipped(inv, inv->files[i].path));
+	assert_int_equal(inv->n_skipped, 4);
+	bool smi_missing = false;
+	for (size_t i = 0; i < inv->n_missing; i++)
+		smi_missing = smi_missing || strcmp(inv->missing[i], "nvidia-smi") == 0;
+	assert_false(smi_missing);
+	nvb_inventory_free(inv);
+	(void)state;
+}
+
+static void test_catalog_text_library(void **state)
+{
+	put("/usr/lib/x86_64-linux-gnu/libnvidia-cfg.so.550.54.14",
+	    "/* GNU ld script */\nGROUP ( /usr/lib/x86_64-linux-gnu/libnvidia-cfg.so.1 )\n");
+	put("/opt/old/lib64/libcuda.so.550.54.14", "garbage, not a library\n");
+	put_elf("/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.14");
+	put_elf("/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.54.14");
+	struct nvb_lib_entry e[] = {
+		{(char *)"libnvidia-cfg.so.1", (char *)"/usr/lib/x86_64-linux-gnu/libnvidia-cfg.so.550.54.14", 64},
+		{(char *)"libcuda.so.1", (char *)"/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.14", 64},
+		{(char *)"libcuda.so.1", (char *)"/opt/old/lib64/libcuda.so.550.54.14", 64},
+		/* the cache typed it 32-bit: the file was replaced by a 64-bit one since */
+		{(char *)"libnvidia-ml.so.1", (char *)"/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.54.14", 32},
+		/* a second name of the same text file: still one skipped entry */
+		{(char *)"libnvidia-cfg.so", (char *)"/usr/lib/x86_64-linux-gnu/libnvidia-cfg.so.550.54.14", 64},
+	};
+	struct nvb_inventory *inv = select_in_root(e, NVB_ARRAY_SIZE(e));
+	const struct nvb_driver_file *cuda = file_named(inv, NVB_FILE_LIBRARY, "libcuda.so.550.54.14");
+	assert_non_null(cuda);
+	assert_string_equal(cuda->path, "/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.14");
+	assert_null(file_named(inv, NVB_FILE_LIBRARY, "libnvidia-cfg.so.550.54.14"));
+	assert_null(file_named(inv, NVB_FILE_LIBRARY, "libnvidia-ml.so.550.54.14"));
+
+	const struct nvb_skipped_file *sk =
+		skipped(inv, "/usr/lib/x86_64-linux-gnu/libnvidia-cfg.so.550.54.14");
+	assert_non_null(sk);
+	assert_int_equal(sk->kind, NVB_FILE_LIBRARY);
+	assert_string_equal(sk->reason, "linker script");
+	assert_null(sk->chosen);
+	sk = skipped(inv, "/opt/old/lib64/libcuda.so.550.54.14");
+	assert_non_null(sk);
+	assert_string_equal(sk->reason, "not an ELF file");
+	assert_string_equal(sk->chosen, "/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.14");
+	char want[64];
+	snprintf(want, sizeof(want), "%d-bit ELF, listed as 32-bit", (int)sizeof(void *) * 8);
+	sk = skipped(inv, "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.54.14");
+	assert_non_null(sk);
+	assert_string_equal(sk->reason, want);
+	assert_int_equal(inv->n_skipped, 3);
+	/* a text file is not damage: no unreadable-library problem */
+	assert_false(nvb_inventory_has_problem(inv, "unreadable-library"));
+	nvb_inventory_free(inv);
+	(void)state;
+}
+
+static void test_catalog_damaged_library(void **state)
+{
+	/* ELF magic, then nothing: damage, reported as a problem as well as skipped */
+	put("/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.14", "\177ELF\002\001\001");
+	struct nvb_lib_entry e[] = {
+		{(char *)"libcuda.so.1", (char *)"/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.14", 64},
+	};
+	struct nvb_inventory *inv = select_in_root(e, NVB_ARRAY_SIZE(e));
+	assert_true(nvb_inventory_has_problem(inv, "unreadable-library"));
+	assert_int_equal(inv->n_skipped, 1);
+	assert_string_equal(inv->skipped[0].reason, "damaged ELF file");
+	nvb_inventory_free(inv);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +461,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_probe_nouveau, root_setup, root_teardown),
 		cmocka_unit_test_setup_teardown(test_probe_garbage_proc, root_setup, root_teardown),
 		cmocka_unit_test_setup_teardown(test_probe_bus_order, root_setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_wrapper_scripts, root_setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_text_library, root_setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_damaged_library, root_setup, root_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
