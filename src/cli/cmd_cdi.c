@@ -31,7 +31,9 @@ static void cdi_usage(FILE *out)
 		"  --hook-path PATH             nvbind executable the hooks run (default: this one)\n"
 		"  --kind VENDOR/CLASS          default nvidia.com/gpu\n"
 		"  --if-changed                 write only when the driver version or GPU set changed\n"
-		"                               since the last write (exit 4 when nothing changed)\n"
+		"                               since the last write, or the installed spec is not\n"
+		"                               byte for byte what would be written (exit 4 when\n"
+		"                               nothing changed)\n"
 		"validate: checks FILEs, or every spec in the spec directories; exit 1 on any error.\n"
 		"list: qualified device names from the spec directories (default /etc/cdi then\n"
 		"      /var/run/cdi; a later directory wins).\n");
@@ -114,6 +116,30 @@ static bool unchanged(const char *output, const char *fp)
 	if (nvb_read_fd(fd, side, 1 << 20, &old, NULL, &ignored) < 0)
 		return false;
 	return strcmp(old, fp) == 0;
+}
+
+/* Why the installed spec must be rewritten although the driver and GPUs did not change, or NULL
+ * when its bytes are exactly text (what would be written now). A spec that does not parse or
+ * fails the validator of `cdi validate` is said to be so; any other difference (an edit, another
+ * nvbind's output) is a mismatch. */
+static char *installed_spec_fault(const char *output, const char *text)
+{
+	struct nvb_error err;
+	struct nvb_cdi_spec *spec = nvb_cdi_spec_load(output, &err);
+	if (!spec)
+		return nvb_asprintf("does not parse (%s)", err.message);
+	int problems = nvb_cdi_validate(spec, NULL, NULL, &err);
+	nvb_cdi_spec_free(spec);
+	if (problems > 0)
+		return nvb_asprintf("is not valid (%s)", err.message);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	_cleanup_close_ int fd = open(output, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || nvb_read_fd(fd, output, NVB_CDI_SPEC_MAX, &data, &len, &err) < 0)
+		return nvb_asprintf("cannot be read back");
+	if (len != strlen(text) || memcmp(data, text, len) != 0)
+		return nvb_asprintf("differs from the spec generated now");
+	return NULL;
 }
 
 static int resolve_output(struct gen_args *a, enum nvb_cdi_format *fmt, char **output,
@@ -204,10 +230,14 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 	}
 	fp = fingerprint(inv, text);
 	if (a->if_changed && fp && unchanged(output, fp)) {
-		fprintf(stderr, "nvbind: %s is up to date (driver %s, %zu GPU(s))\n", output,
-			inv->driver.version, inv->n_gpus);
-		rc = EXIT_UNCHANGED;
-		goto out;
+		_cleanup_free_ char *fault = installed_spec_fault(output, text);
+		if (!fault) {
+			fprintf(stderr, "nvbind: %s is up to date (driver %s, %zu GPU(s))\n",
+				output, inv->driver.version, inv->n_gpus);
+			rc = EXIT_UNCHANGED;
+			goto out;
+		}
+		fprintf(stderr, "nvbind: %s %s: rewriting it\n", output, fault);
 	}
 	if (nvb_write_file_atomic(output, text, strlen(text), 0644, &err) < 0) {
 		rc = nvb_cli_fail(&err);
