@@ -4,6 +4,8 @@
  * what discovery found and the options.
  */
 #include "cdi/cdi.h"
+#include "hooks/hooks.h"
+#include "host/ldcache_write.h"
 
 static const char *const mount_options[] = {"ro", "nosuid", "nodev", "bind"};
 /* An explicit, non-empty environment for every hook (CVE-2025-23266: an empty env let the
@@ -154,67 +156,72 @@ static int add_mount(struct gen *g, const struct nvb_driver_file *f)
 	return 0;
 }
 
-static int hook_new(struct gen *g, const char *name, struct nvb_cdi_hook **out)
+/* ld.so.cache flags of a driver library: the class comes from its ELF header, the machine is
+ * the host's (a driver's libraries are built for the machine it runs on; 32-bit ones exist
+ * only beside x86-64). */
+static uint32_t library_flags(const struct nvb_driver_file *f)
 {
-	struct nvb_cdi_hook *h = nvb_cdi_edits_add_hook(&g->spec->edits);
-	if (!h || !(h->hook_name = strdup("createContainer")) || !(h->path = strdup(g->o->hook_path)) ||
-	    nvb_strv_push(&h->args, &h->n_args, "nvbind") < 0 ||
-	    nvb_strv_push(&h->args, &h->n_args, "hook") < 0 ||
-	    nvb_strv_push(&h->args, &h->n_args, name) < 0)
-		return nvb_error_nomem(g->err);
-	for (size_t i = 0; i < NVB_ARRAY_SIZE(hook_env); i++)
-		if (nvb_strv_push(&h->env, &h->n_env, hook_env[i]) < 0)
-			return nvb_error_nomem(g->err);
-	*out = h;
-	return 0;
+	int elf_class = f->elf_class == 32 ? 1 : 2;
+#if defined(__x86_64__)
+	int machine = elf_class == 1 ? 3 /* EM_386 */ : 62 /* EM_X86_64 */;
+#elif defined(__aarch64__)
+	int machine = 183; /* EM_AARCH64 */
+#elif defined(__powerpc64__)
+	int machine = 21; /* EM_PPC64 */
+#else
+	int machine = 0;
+#endif
+	uint32_t flags = NVB_LDCACHE_ELF_LIBC6;
+	nvb_ldcache_elf_flags(elf_class, machine, &flags);
+	return flags;
 }
 
-static int push_arg_pair(struct gen *g, struct nvb_cdi_hook *h, const char *flag, const char *value)
-{
-	if (nvb_strv_push(&h->args, &h->n_args, flag) < 0 ||
-	    nvb_strv_push(&h->args, &h->n_args, value) < 0)
-		return nvb_error_nomem(g->err);
-	return 0;
-}
-
-static int add_link(struct gen *g, struct nvb_cdi_hook *h, const char *dir, const char *target,
-		    const char *link)
-{
-	_cleanup_free_ char *arg = nvb_asprintf("%s::%s/%s", target, dir, link);
-	if (!arg)
-		return nvb_error_nomem(g->err);
-	return push_arg_pair(g, h, "--link", arg);
-}
-
-/* SONAME links, libcuda.so for build tools, libGLX_indirect.so.0 for indirect GLX. */
-static int library_links(struct gen *g, struct nvb_cdi_hook *h, const struct nvb_driver_file *f)
+/* The libraries' plan: each library under its SONAME (the hook makes the SONAME link), plus
+ * libcuda.so for build tools and libGLX_indirect.so.0 for indirect GLX where the image lacks
+ * them. */
+static int library_plan(struct gen *g, const struct nvb_driver_file *f, struct nvb_libplan *plan)
 {
 	_cleanup_free_ char *dir = strdup(f->path);
 	if (!dir)
 		return nvb_error_nomem(g->err);
 	*strrchr(dir, '/') = '\0';
 	const char *base = base_name(f->path);
-	if (f->soname && strcmp(f->soname, base) != 0 && add_link(g, h, dir, base, f->soname) < 0)
+	const char *soname = f->soname && *f->soname ? f->soname : base;
+	if (nvb_libplan_add_lib(plan, f->path, soname, library_flags(f), g->err) < 0)
 		return -1;
-	if (f->soname && strcmp(f->soname, "libcuda.so.1") == 0 &&
-	    add_link(g, h, dir, "libcuda.so.1", "libcuda.so") < 0)
+	_cleanup_free_ char *dev = nvb_asprintf("%s/libcuda.so", dir);
+	_cleanup_free_ char *glx = nvb_asprintf("%s/libGLX_indirect.so.0", dir);
+	if (!dev || !glx)
+		return nvb_error_nomem(g->err);
+	if (!strcmp(soname, "libcuda.so.1") && nvb_libplan_add_link(plan, "libcuda.so.1", dev, g->err) < 0)
 		return -1;
 	if (nvb_str_has_prefix(base, "libGLX_nvidia.so.") &&
-	    add_link(g, h, dir, base, "libGLX_indirect.so.0") < 0)
+	    nvb_libplan_add_link(plan, soname, glx, g->err) < 0)
 		return -1;
 	return 0;
 }
 
-static int add_folder(struct gen *g, struct nvb_cdi_hook *h, const char *path)
+/* One createContainer hook, the static nvbind-hook, for links and the loader cache. */
+static int libraries_hook(struct gen *g, const struct nvb_libplan *plan)
 {
-	_cleanup_free_ char *dir = strdup(path);
-	if (!dir)
+	struct nvb_cdi_hook *h = nvb_cdi_edits_add_hook(&g->spec->edits);
+	if (!h || !(h->hook_name = strdup("createContainer")) || !(h->path = strdup(g->o->hook_path)) ||
+	    nvb_strv_push(&h->args, &h->n_args, NVB_HOOK_PROGRAM) < 0 ||
+	    nvb_strv_push(&h->args, &h->n_args, NVB_HOOK_LIBRARIES) < 0)
 		return nvb_error_nomem(g->err);
-	*strrchr(dir, '/') = '\0';
-	for (size_t i = 4; i < h->n_args; i += 2) /* args: nvbind hook update-ldcache --folder DIR ... */
-		if (strcmp(h->args[i], dir) == 0)
-			return 0;
-	return push_arg_pair(g, h, "--folder", dir);
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(hook_env); i++)
+		if (nvb_strv_push(&h->env, &h->n_env, hook_env[i]) < 0)
+			return nvb_error_nomem(g->err);
+	char **args = NULL;
+	size_t n = 0;
+	int r = nvb_libplan_args(plan, &args, &n, g->err);
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0 && nvb_strv_push(&h->args, &h->n_args, args[i]) < 0)
+			r = nvb_error_nomem(g->err);
+		free(args[i]);
+	}
+	free(args);
+	return r;
 }
 
 static int common_edits(struct gen *g)
@@ -230,38 +237,20 @@ static int common_edits(struct gen *g)
 		if (add_node(g, e, n) < 0)
 			return -1;
 	}
-	struct nvb_cdi_hook *links = NULL, *ldcache = NULL;
-	bool any_lib = false;
-	for (size_t i = 0; i < g->inv->n_files; i++) {
+	struct nvb_libplan plan = {0};
+	int r = 0;
+	for (size_t i = 0; i < g->inv->n_files && r == 0; i++) {
 		const struct nvb_driver_file *f = &g->inv->files[i];
 		if (!nvb_file_wanted(f, g->caps))
 			continue;
-		if (add_mount(g, f) < 0)
-			return -1;
-		any_lib = any_lib || f->kind == NVB_FILE_LIBRARY;
+		r = add_mount(g, f);
+		if (r == 0 && f->kind == NVB_FILE_LIBRARY)
+			r = library_plan(g, f, &plan);
 	}
-	if (!any_lib)
-		return 0;
-	if (hook_new(g, "create-symlinks", &links) < 0)
-		return -1;
-	size_t n_hooks = e->n_hooks;
-	for (size_t i = 0; i < g->inv->n_files; i++) {
-		const struct nvb_driver_file *f = &g->inv->files[i];
-		if (f->kind == NVB_FILE_LIBRARY && nvb_file_wanted(f, g->caps) &&
-		    library_links(g, &e->hooks[n_hooks - 1], f) < 0)
-			return -1;
-	}
-	if (hook_new(g, "update-ldcache", &ldcache) < 0)
-		return -1;
-	for (size_t i = 0; i < g->inv->n_files; i++) {
-		const struct nvb_driver_file *f = &g->inv->files[i];
-		if (f->kind == NVB_FILE_LIBRARY && nvb_file_wanted(f, g->caps) &&
-		    add_folder(g, &e->hooks[e->n_hooks - 1], f->path) < 0)
-			return -1;
-	}
-	(void)links;
-	(void)ldcache;
-	return 0;
+	if (r == 0 && plan.n_libs > 0)
+		r = libraries_hook(g, &plan);
+	nvb_libplan_clear(&plan);
+	return r;
 }
 
 static struct nvb_cdi_device *device_new(struct gen *g, const char *fmt, ...) NVB_PRINTF(2, 3);

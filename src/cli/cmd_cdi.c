@@ -10,6 +10,7 @@
 
 #include "cdi/cdi.h"
 #include "cli/cli.h"
+#include "hooks/hooks.h"
 #include "config/config.h"
 
 #define DEFAULT_OUTPUT "/etc/cdi/nvidia.com-gpu.json"
@@ -53,14 +54,8 @@ struct gen_args {
 
 static char *default_hook_path(void)
 {
-	char buf[PATH_MAX];
-	/* our own executable: the hooks must run the same nvbind that wrote the spec */
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n > 0) {
-		buf[n] = '\0';
-		return strdup(buf);
-	}
-	return strdup(NVBIND_BINDIR "/nvbind");
+	/* the hook program installed beside this nvbind: the hook must match the spec's writer */
+	return nvb_sibling_program(NVB_HOOK_PROGRAM, NVBIND_BINDIR);
 }
 
 /* The facts --if-changed compares: driver, GPUs and MIG devices, and the options. */

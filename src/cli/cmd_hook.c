@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nvbind hook create-symlinks | update-ldcache: run by the engine with the state on stdin. */
-#include <getopt.h>
-
+/* nvbind hook libraries | create-symlinks | update-ldcache: run by the engine with the state on
+ * stdin. Specs nvbind generates name the static nvbind-hook program instead; these stay for
+ * specs written by earlier versions. */
 #include "cli/cli.h"
 #include "hooks/hooks.h"
 #include "oci/oci.h"
@@ -10,26 +10,35 @@ extern char **environ;
 
 static void hook_usage(FILE *out)
 {
-	fprintf(out, "Usage: nvbind hook create-symlinks [--link TARGET::LINK]...\n"
-		     "       nvbind hook update-ldcache [--folder DIR]... [--ldconfig PATH]\n"
+	fprintf(out, "Usage: nvbind hook libraries [--lib PATH::SONAME::ARCH]... [--link TARGET::LINK]...\n"
+		     "       nvbind hook create-symlinks [--link TARGET::LINK]...\n"
+		     "       nvbind hook update-ldcache [--folder DIR]...\n"
 		     "\n"
 		     "CDI createContainer hooks: the OCI runtime runs them with the container state\n"
-		     "on stdin. Every path is resolved inside the container root.\n");
+		     "on stdin. Every path is resolved inside the container root, and no other\n"
+		     "program runs: the loader cache is written by nvbind itself. Generated specs\n"
+		     "use the statically linked nvbind-hook program for 'libraries'.\n");
 }
 
-/* Hooks run on the host as root: nothing from the container's environment may steer them. */
+/* Hooks run on the host as root: nothing from the container's environment may steer them
+ * (what the dynamic loader already did cannot be undone: generated specs use the static
+ * nvbind-hook, and apply always gives hooks an explicit environment). */
 static void clear_ld_env(void)
 {
-	for (char **e = environ; e && *e;) {
-		if (strncmp(*e, "LD_", 3) == 0) {
-			char name[128];
-			size_t len = strcspn(*e, "=");
-			snprintf(name, sizeof(name), "%.*s", (int)(len < 127 ? len : 127), *e);
-			unsetenv(name);
-			e = environ; /* unsetenv shifted the array */
-		} else {
-			e++;
+	for (size_t i = 0; environ && environ[i];) {
+		if (strncmp(environ[i], "LD_", 3) != 0) {
+			i++;
+			continue;
 		}
+		/* unsetenv needs the bare name, of any length */
+		char *entry = environ[i];
+		char *eq = strchr(entry, '=');
+		_cleanup_free_ char *name = eq ? strndup(entry, (size_t)(eq - entry)) : strdup(entry);
+		if (name)
+			unsetenv(name);
+		if (environ[i] == entry) /* not removable by name (no '='): drop the pointer */
+			for (size_t k = i; environ[k]; k++)
+				environ[k] = environ[k + 1];
 	}
 }
 
@@ -49,23 +58,6 @@ static void leave_if_foreign_proc(int rc)
 	_exit(rc);
 }
 
-static int open_container_root(struct nvb_error *err)
-{
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
-	if (nvb_read_fd(STDIN_FILENO, "container state on stdin", NVB_OCI_STATE_MAX, &data, &len,
-			err) < 0)
-		return -1;
-	struct nvb_oci_state state;
-	if (nvb_oci_state_parse(data, len, &state, err) < 0)
-		return -1;
-	json_t *config = nvb_oci_config_load(state.bundle, err);
-	int fd = config ? nvb_oci_rootfs_open(state.bundle, config, NULL, err) : -1;
-	json_decref(config);
-	nvb_oci_state_clear(&state);
-	return fd;
-}
-
 int nvb_cmd_hook(struct nvb_cli *cli, int argc, char **argv)
 {
 	(void)cli;
@@ -79,56 +71,63 @@ int nvb_cmd_hook(struct nvb_cli *cli, int argc, char **argv)
 		hook_usage(stdout);
 		return NVB_EXIT_OK;
 	}
-	bool symlinks = strcmp(name, "create-symlinks") == 0;
-	if (!symlinks && strcmp(name, "update-ldcache") != 0)
-		return nvb_cli_usage_error("unknown hook '%s' (use create-symlinks or update-ldcache)",
-					   name);
-	static const struct option opts[] = {
-		{"link", required_argument, NULL, 'l'},
-		{"folder", required_argument, NULL, 'f'},
-		{"ldconfig", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	char **values = calloc((size_t)argc, sizeof(char *));
-	size_t n = 0;
-	int rootfd = -1;
-	const char *ldconfig = nvb_host_ldconfig();
-	int c, rc = NVB_EXIT_OK;
-	optind = 2;
-	while (values && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if ((c == 'l' && !symlinks) || ((c == 'f' || c == 'c') && symlinks)) {
-			rc = nvb_cli_usage_error("hook %s: option not valid here", name);
-			goto out;
-		}
-		if (c == 'l' || c == 'f') {
-			values[n++] = optarg;
-		} else if (c == 'c') {
-			ldconfig = optarg;
-		} else if (c == 'h') {
+	enum { LIBRARIES, SYMLINKS, LDCACHE } kind;
+	if (!strcmp(name, NVB_HOOK_LIBRARIES))
+		kind = LIBRARIES;
+	else if (!strcmp(name, "create-symlinks"))
+		kind = SYMLINKS;
+	else if (!strcmp(name, "update-ldcache"))
+		kind = LDCACHE;
+	else
+		return nvb_cli_usage_error("unknown hook '%s' (use libraries, create-symlinks or "
+					   "update-ldcache)", name);
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			hook_usage(stdout);
-			goto out;
-		} else {
-			hook_usage(stderr);
-			rc = NVB_EXIT_USAGE;
-			goto out;
+			return NVB_EXIT_OK;
 		}
-	}
 	struct nvb_error err;
 	nvb_error_clear(&err);
-	rootfd = values ? open_container_root(&err) : -1;
+	struct nvb_libplan plan = {0};
+	char **values = calloc((size_t)argc, sizeof(char *));
+	size_t n = 0;
+	int rootfd = -1, r = 0;
 	if (!values)
-		nvb_error_nomem(&err);
-	if (rootfd < 0 ||
-	    (symlinks ? nvb_hook_create_symlinks(rootfd, values, n, &err)
-		      : nvb_hook_update_ldcache(rootfd, values, n, ldconfig, &err)) < 0) {
+		r = nvb_error_nomem(&err);
+	else if (kind == LIBRARIES)
+		r = nvb_libplan_parse(&plan, argc - 2, argv + 2, &err);
+	for (int i = 2; r == 0 && kind != LIBRARIES && i < argc; i++) {
+		const char *want = kind == SYMLINKS ? "--link" : "--folder";
+		if (kind == LDCACHE && !strcmp(argv[i], "--ldconfig") && i + 1 < argc) {
+			/* specs of earlier versions: nvbind no longer runs any ldconfig */
+			nvb_warn("hook", "--ldconfig %s ignored: nvbind writes the loader cache itself",
+				 argv[++i]);
+		} else if (!strcmp(argv[i], want) && i + 1 < argc) {
+			values[n++] = argv[++i];
+		} else {
+			r = nvb_error_set(&err, NVB_ERR_USAGE, 0, "see 'nvbind hook --help'",
+					  "unknown or incomplete argument '%s'", argv[i]);
+		}
+	}
+	if (r == 0)
+		r = rootfd = nvb_hook_open_container_root(STDIN_FILENO, &err);
+	if (r >= 0) {
+		if (kind == LIBRARIES)
+			r = nvb_libplan_apply(rootfd, &plan, &err);
+		else if (kind == SYMLINKS)
+			r = nvb_hook_create_symlinks(rootfd, values, n, &err);
+		else
+			r = nvb_hook_update_ldcache(rootfd, values, n, &err);
+	}
+	int rc = NVB_EXIT_OK;
+	if (r < 0) {
 		nvb_error_prefix(&err, "hook %s", name);
 		rc = nvb_cli_fail(&err);
 	}
-out:
 	if (rootfd >= 0)
 		close(rootfd);
 	free(values);
+	nvb_libplan_clear(&plan);
 	leave_if_foreign_proc(rc);
 	return rc;
 }

@@ -1,16 +1,404 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Driver libraries inside a container root (REFERENCE.md section 5): every write goes through a
+ * directory descriptor resolved inside the root, links are made with symlinkat, and nothing is
+ * executed. Earlier versions ran the host's ldconfig chrooted into the rootfs: that broke on
+ * Ubuntu (its /sbin/ldconfig is a shell script) and let an image's /etc/ld.so.conf point it at
+ * /proc/1/root while the container's /proc was mounted. The loader cache is written instead.
+ */
+#include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "host/elf.h"
+#include "host/ldcache_write.h"
 #include "hooks/hooks.h"
+#include "oci/oci.h"
 
-#define LDCONF_NAME "00-nvbind.conf"
+void nvb_libplan_clear(struct nvb_libplan *plan)
+{
+	for (size_t i = 0; i < plan->n_libs; i++) {
+		free(plan->libs[i].path);
+		free(plan->libs[i].soname);
+	}
+	for (size_t i = 0; i < plan->n_links; i++) {
+		free(plan->links[i].target);
+		free(plan->links[i].link);
+	}
+	free(plan->libs);
+	free(plan->links);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static bool abs_path_ok(const char *p)
+{
+	return p[0] == '/' && !strstr(p, "/../") && !nvb_str_has_suffix(p, "/..") &&
+	       !strchr(p, '\n') && strlen(p) < NVB_PATH_MAX / 2;
+}
+
+static bool name_ok(const char *s)
+{
+	return *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '\n') &&
+	       strlen(s) < 256;
+}
+
+int nvb_libplan_add_lib(struct nvb_libplan *plan, const char *path, const char *soname,
+			uint32_t flags, struct nvb_error *err)
+{
+	if (!abs_path_ok(path) || !name_ok(soname))
+		return nvb_error_set(err, NVB_ERR_USAGE, 0,
+				     "use --lib /ABSOLUTE/PATH::SONAME::ARCH (no '..')",
+				     "invalid library %s (SONAME %s)", path, soname);
+	struct nvb_lib *l = nvb_array_push(&plan->libs, &plan->n_libs, sizeof(*l));
+	if (!l || !(l->path = strdup(path)) || !(l->soname = strdup(soname)))
+		return nvb_error_nomem(err);
+	l->flags = flags;
+	return 0;
+}
+
+int nvb_libplan_add_link(struct nvb_libplan *plan, const char *target, const char *link,
+			 struct nvb_error *err)
+{
+	if (!*target || strchr(target, '\n') || !abs_path_ok(link))
+		return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --link TARGET::/ABSOLUTE/LINK",
+				     "invalid link %s -> %s", link, target);
+	struct nvb_lib_link *l = nvb_array_push(&plan->links, &plan->n_links, sizeof(*l));
+	if (!l || !(l->target = strdup(target)) || !(l->link = strdup(link)))
+		return nvb_error_nomem(err);
+	return 0;
+}
+
+/* --lib PATH::SONAME::ARCH */
+static int parse_lib(struct nvb_libplan *plan, const char *arg, struct nvb_error *err)
+{
+	const char *s1 = strstr(arg, "::");
+	const char *s2 = s1 ? strstr(s1 + 2, "::") : NULL;
+	if (!s1 || !s2)
+		return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --lib /PATH::SONAME::ARCH",
+				     "invalid --lib '%s'", arg);
+	_cleanup_free_ char *path = strndup(arg, (size_t)(s1 - arg));
+	_cleanup_free_ char *soname = strndup(s1 + 2, (size_t)(s2 - s1 - 2));
+	if (!path || !soname)
+		return nvb_error_nomem(err);
+	uint32_t flags;
+	if (nvb_ldcache_arch_flags(s2 + 2, &flags) < 0)
+		return nvb_error_set(err, NVB_ERR_USAGE, 0, "known: x86-64, i386, AArch64, 64bit",
+				     "--lib '%s': unknown architecture '%s'", arg, s2 + 2);
+	return nvb_libplan_add_lib(plan, path, soname, flags, err);
+}
+
+static int parse_link(struct nvb_libplan *plan, const char *arg, struct nvb_error *err)
+{
+	const char *sep = strstr(arg, "::");
+	if (!sep || sep == arg)
+		return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --link TARGET::/ABSOLUTE/LINK",
+				     "invalid --link '%s'", arg);
+	_cleanup_free_ char *target = strndup(arg, (size_t)(sep - arg));
+	if (!target)
+		return nvb_error_nomem(err);
+	return nvb_libplan_add_link(plan, target, sep + 2, err);
+}
+
+int nvb_libplan_parse(struct nvb_libplan *plan, int argc, char *const *argv, struct nvb_error *err)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *opt = argv[i];
+		bool lib = !strcmp(opt, "--lib"), link = !strcmp(opt, "--link");
+		if (!lib && !link)
+			return nvb_error_set(err, NVB_ERR_USAGE, 0,
+					     "options: --lib PATH::SONAME::ARCH, --link TARGET::LINK",
+					     "unknown argument '%s'", opt);
+		if (i + 1 >= argc)
+			return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL, "%s needs a value", opt);
+		if ((lib ? parse_lib(plan, argv[++i], err) : parse_link(plan, argv[++i], err)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *arch_name(uint32_t flags)
+{
+	switch (flags & NVB_LDCACHE_ARCH_MASK) {
+	case NVB_LDCACHE_ARCH_X86_64:
+		return "x86-64";
+	case NVB_LDCACHE_ARCH_AARCH64:
+		return "AArch64";
+	case 0x0500u:
+		return "64bit";
+	default:
+		return "i386";
+	}
+}
+
+static int push_owned(char ***args, size_t *n, char *s, struct nvb_error *err)
+{
+	char **slot = s ? nvb_array_push(args, n, sizeof(char *)) : NULL;
+	if (!slot) {
+		free(s);
+		return nvb_error_nomem(err);
+	}
+	*slot = s;
+	return 0;
+}
+
+int nvb_libplan_args(const struct nvb_libplan *plan, char ***args, size_t *n, struct nvb_error *err)
+{
+	for (size_t i = 0; i < plan->n_libs; i++) {
+		const struct nvb_lib *l = &plan->libs[i];
+		if (push_owned(args, n, strdup("--lib"), err) < 0 ||
+		    push_owned(args, n, nvb_asprintf("%s::%s::%s", l->path, l->soname, arch_name(l->flags)),
+			       err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < plan->n_links; i++) {
+		const struct nvb_lib_link *l = &plan->links[i];
+		if (push_owned(args, n, strdup("--link"), err) < 0 ||
+		    push_owned(args, n, nvb_asprintf("%s::%s", l->target, l->link), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ filtering */
+
+static size_t dir_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? (size_t)(slash - path) : 0;
+}
+
+static bool is_mounted(const char *path, char *const *mounted, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(mounted[i], path))
+			return true;
+	return false;
+}
+
+/* Does the link point at a kept library: its file or its SONAME link? */
+static bool link_target_kept(const struct nvb_libplan *plan, const struct nvb_lib_link *k)
+{
+	size_t kdir = dir_len(k->link);
+	for (size_t i = 0; i < plan->n_libs; i++) {
+		const struct nvb_lib *l = &plan->libs[i];
+		size_t ldir = dir_len(l->path);
+		const char *base = l->path + ldir + 1;
+		if (k->target[0] == '/') {
+			if (!strcmp(k->target, l->path) ||
+			    (!strncmp(k->target, l->path, ldir + 1) && !strcmp(k->target + ldir + 1, l->soname)))
+				return true;
+		} else if (kdir == ldir && !strncmp(k->link, l->path, ldir) &&
+			   (!strcmp(k->target, base) || !strcmp(k->target, l->soname))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void nvb_libplan_keep_mounted(struct nvb_libplan *plan, char *const *mounted, size_t n_mounted)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < plan->n_libs; i++) {
+		if (is_mounted(plan->libs[i].path, mounted, n_mounted)) {
+			plan->libs[w++] = plan->libs[i];
+		} else {
+			free(plan->libs[i].path);
+			free(plan->libs[i].soname);
+		}
+	}
+	plan->n_libs = w;
+	w = 0;
+	for (size_t i = 0; i < plan->n_links; i++) {
+		if (link_target_kept(plan, &plan->links[i])) {
+			plan->links[w++] = plan->links[i];
+		} else {
+			free(plan->links[i].target);
+			free(plan->links[i].link);
+		}
+	}
+	plan->n_links = w;
+}
+
+/* ------------------------------------------------------------------- applying */
+
+/* Directories of the plan, opened once each inside the root. */
+struct dirs {
+	char **paths;
+	int *fds;
+	size_t n;
+};
+
+static void dirs_clear(struct dirs *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->paths[i]);
+		if (d->fds[i] >= 0)
+			close(d->fds[i]);
+	}
+	free(d->paths);
+	free(d->fds);
+}
+
+/* The descriptor of path's directory, created inside the root when missing. */
+static int dir_fd(struct dirs *d, int rootfd, const char *path, struct nvb_error *err)
+{
+	size_t len = dir_len(path);
+	for (size_t i = 0; i < d->n; i++)
+		if (strlen(d->paths[i]) == len && !strncmp(d->paths[i], path, len))
+			return d->fds[i];
+	char *dir = len ? strndup(path, len) : strdup("/");
+	if (!dir)
+		return nvb_error_nomem(err);
+	int fd = nvb_mkdir_in_root(rootfd, "container", dir, 0755, err);
+	if (fd < 0) {
+		free(dir);
+		return -1;
+	}
+	size_t n = d->n;
+	char **p = realloc(d->paths, (n + 1) * sizeof(*p));
+	if (p)
+		d->paths = p;
+	int *f = p ? realloc(d->fds, (n + 1) * sizeof(*f)) : NULL;
+	if (!f) {
+		free(dir);
+		close(fd);
+		return nvb_error_nomem(err);
+	}
+	d->fds = f;
+	d->paths[n] = dir;
+	d->fds[n] = fd;
+	d->n = n + 1;
+	return fd;
+}
+
+/* name -> target in dfd, replacing what is there (a SONAME link is the driver's own name):
+ * made under a temporary name and renamed, so the name is never missing. */
+static int replace_link(int dfd, const char *dir, const char *name, const char *target,
+			struct nvb_error *err)
+{
+	char old[NVB_PATH_MAX];
+	ssize_t n = readlinkat(dfd, name, old, sizeof(old) - 1);
+	if (n >= 0 && (size_t)n == strlen(target) && !memcmp(old, target, (size_t)n))
+		return 0;
+	char tmp[300];
+	snprintf(tmp, sizeof(tmp), ".%s.nvbind-%ld", name, (long)getpid());
+	unlinkat(dfd, tmp, 0);
+	if (symlinkat(target, dfd, tmp) < 0)
+		return nvb_error_errno(err, errno, NULL, "cannot create the link %s/%s in the container",
+				       dir, name);
+	if (renameat(dfd, tmp, dfd, name) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		return nvb_error_errno(err, e, "the image has a directory where the driver's link goes",
+				       "cannot create the link %s/%s -> %s in the container", dir, name,
+				       target);
+	}
+	return 0;
+}
+
+/* An extra link only where the image has nothing of that name (its own libGLX_indirect.so.0
+ * or libcuda.so stays). */
+static int add_link_if_absent(int dfd, const struct nvb_lib_link *k, struct nvb_error *err)
+{
+	const char *base = k->link + dir_len(k->link) + 1;
+	struct stat st;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		nvb_debug("hooks", "%s is in the image: left as it is", k->link);
+		return 0;
+	}
+	if (symlinkat(k->target, dfd, base) < 0 && errno != EEXIST)
+		return nvb_error_errno(err, errno, NULL, "cannot create the link %s -> %s in the container",
+				       k->link, k->target);
+	return 0;
+}
+
+/* /etc/ld.so.conf.d/00-nvbind.conf keeps the folders for an ldconfig run inside the container. */
+static int write_ldconf(int rootfd, char *const *folders, size_t n, struct nvb_error *err)
+{
+	_cleanup_close_ int dfd = nvb_mkdir_in_root(rootfd, "container", "/etc/ld.so.conf.d", 0755, err);
+	if (dfd < 0)
+		return -1;
+	char text[8192];
+	size_t off = (size_t)snprintf(text, sizeof(text), "# driver libraries injected by nvbind\n");
+	for (size_t i = 0; i < n && off < sizeof(text); i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\n", folders[i]);
+	if (off >= sizeof(text))
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL, "too many library folders");
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), ".%s.%ld", NVB_LDCONF_NAME, (long)getpid());
+	_cleanup_close_ int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, off) != (ssize_t)off || renameat(dfd, tmp, dfd, NVB_LDCONF_NAME) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		return nvb_error_errno(err, e, NULL,
+				       "cannot write /etc/ld.so.conf.d/" NVB_LDCONF_NAME " in the container");
+	}
+	return 0;
+}
+
+int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_error *err)
+{
+	if (plan->n_libs == 0)
+		return 0;
+	struct dirs d = {0};
+	struct nvb_ldcache_add *adds = calloc(plan->n_libs, sizeof(*adds));
+	char **paths = calloc(plan->n_libs, sizeof(*paths));
+	char **folders = calloc(plan->n_libs, sizeof(*folders));
+	size_t n_folders = 0;
+	int r = -1;
+	if (!adds || !paths || !folders) {
+		nvb_error_nomem(err);
+		goto out;
+	}
+	for (size_t i = 0; i < plan->n_libs; i++) {
+		const struct nvb_lib *l = &plan->libs[i];
+		int dfd = dir_fd(&d, rootfd, l->path, err);
+		if (dfd < 0)
+			goto out;
+		const char *base = l->path + dir_len(l->path) + 1;
+		size_t dl = dir_len(l->path);
+		if (strcmp(base, l->soname) != 0 &&
+		    replace_link(dfd, d.paths[d.n - 1], l->soname, base, err) < 0)
+			goto out;
+		if (!(paths[i] = nvb_asprintf("%.*s/%s", (int)dl, l->path, l->soname))) {
+			nvb_error_nomem(err);
+			goto out;
+		}
+		adds[i] = (struct nvb_ldcache_add){.name = l->soname, .path = paths[i], .flags = l->flags};
+	}
+	for (size_t i = 0; i < plan->n_links; i++) {
+		int dfd = dir_fd(&d, rootfd, plan->links[i].link, err);
+		if (dfd < 0 || add_link_if_absent(dfd, &plan->links[i], err) < 0)
+			goto out;
+	}
+	/* only the libraries' folders go in the loader configuration */
+	for (size_t i = 0; i < plan->n_libs; i++) {
+		size_t dl = dir_len(plan->libs[i].path);
+		bool seen = false;
+		for (size_t k = 0; k < n_folders && !seen; k++)
+			seen = strlen(folders[k]) == dl && !strncmp(folders[k], plan->libs[i].path, dl);
+		if (!seen && !(folders[n_folders++] = strndup(plan->libs[i].path, dl ? dl : 1))) {
+			nvb_error_nomem(err);
+			goto out;
+		}
+	}
+	if (write_ldconf(rootfd, folders, n_folders, err) < 0 ||
+	    nvb_ldcache_update_in_root(rootfd, adds, plan->n_libs, err) < 0)
+		goto out;
+	r = 0;
+out:
+	for (size_t i = 0; paths && i < plan->n_libs; i++)
+		free(paths[i]);
+	free(paths);
+	for (size_t i = 0; i < n_folders; i++)
+		free(folders[i]);
+	free(folders);
+	free(adds);
+	dirs_clear(&d);
+	return r;
+}
+
+/* ---------------------------------------------------------------- legacy hooks */
 
 int nvb_hook_create_symlinks(int rootfd, char *const *links, size_t n, struct nvb_error *err)
 {
@@ -28,158 +416,94 @@ int nvb_hook_create_symlinks(int rootfd, char *const *links, size_t n, struct nv
 	return 0;
 }
 
-const char *nvb_host_ldconfig(void)
+/* One folder of a legacy update-ldcache hook: every regular lib*.so* file with a SONAME whose
+ * name exists in the same folder is registered as folder/SONAME. */
+static int scan_folder(int rootfd, const char *folder, struct nvb_ldcache_add **adds, size_t *n,
+		       char ***owned, size_t *n_owned, struct nvb_error *err)
 {
-	static const char *const candidates[] = {"/sbin/ldconfig", "/usr/sbin/ldconfig"};
-	for (size_t i = 0; i < NVB_ARRAY_SIZE(candidates); i++)
-		if (access(candidates[i], X_OK) == 0)
-			return candidates[i];
-	return candidates[0];
-}
-
-static bool folder_ok(const char *f)
-{
-	return f[0] == '/' && !strstr(f, "/../") && !nvb_str_has_suffix(f, "/..") &&
-	       !strchr(f, '\n') && strlen(f) < 1024;
-}
-
-/* /etc/ld.so.conf.d/00-nvbind.conf keeps the folders for ldconfig runs inside the container. */
-static int write_ldconf(int rootfd, char *const *folders, size_t n, struct nvb_error *err)
-{
-	_cleanup_close_ int dfd = nvb_mkdir_in_root(rootfd, "container", "/etc/ld.so.conf.d", 0755, err);
+	struct nvb_error ignored;
+	int dfd = nvb_open_in_root(rootfd, "container", folder, O_RDONLY | O_DIRECTORY, NULL, &ignored);
 	if (dfd < 0)
-		return -1;
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), ".%s.%ld", LDCONF_NAME, (long)getpid());
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return nvb_error_errno(err, errno, NULL, "cannot write /etc/ld.so.conf.d in the container");
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
+		return 0; /* a folder the image does not have: nothing to register */
+	DIR *dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return nvb_error_errno(err, errno, NULL, "reading %s in the container", folder);
+	}
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (de = readdir(dir))) {
+		if (strncmp(de->d_name, "lib", 3) || !strstr(de->d_name, ".so"))
+			continue;
+		int fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+		struct nvb_elf_info elf;
+		uint32_t flags;
+		if (fd < 0)
+			continue;
+		bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			  nvb_elf_read_fd(fd, de->d_name, &elf, &ignored) == 0 && elf.soname[0] &&
+			  name_ok(elf.soname) &&
+			  nvb_ldcache_elf_flags(elf.elf_class == 64 ? 2 : 1, elf.machine, &flags) == 0 &&
+			  fstatat(dirfd(dir), elf.soname, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		close(fd);
-		return nvb_error_nomem(err);
-	}
-	fputs("# driver libraries injected by nvbind\n", f);
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s\n", folders[i]);
-	if (fclose(f) != 0 || renameat(dfd, tmp, dfd, LDCONF_NAME) < 0) {
-		int e = errno;
-		unlinkat(dfd, tmp, 0);
-		return nvb_error_errno(err, e, NULL, "cannot write /etc/ld.so.conf.d/" LDCONF_NAME
-				       " in the container");
-	}
-	return 0;
-}
-
-/* The host's ldconfig as a sealed memfd: what runs is exactly the host binary, whatever the
- * container does to paths afterwards (CVE-2024-0135/0136/0137). */
-static int sealed_copy(const char *path, struct nvb_error *err)
-{
-	_cleanup_close_ int src = open(path, O_RDONLY | O_CLOEXEC);
-	if (src < 0)
-		return nvb_error_errno(err, errno, "install libc-bin", "host ldconfig %s", path);
-	struct nvb_elf_info elf;
-	if (nvb_elf_read_fd(src, path, &elf, err) < 0)
-		return -1;
-	if (elf.has_interp)
-		return nvb_error_set(err, NVB_ERR_SECURITY, 0,
-				     "use a statically linked ldconfig (glibc's default build)",
-				     "%s is dynamically linked: it would load the container's libc "
-				     "inside the container root; refused", path);
-	struct stat st;
-	if (fstat(src, &st) < 0)
-		return nvb_error_errno(err, errno, NULL, "stat %s", path);
-	int mfd = memfd_create("ldconfig", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (mfd < 0)
-		return nvb_error_errno(err, errno, NULL, "memfd_create");
-	off_t off = 0;
-	while (off < st.st_size) {
-		ssize_t n = sendfile(mfd, src, &off, (size_t)(st.st_size - off));
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			close(mfd);
-			return nvb_error_errno(err, e, NULL, "copying %s", path);
+		if (!ok)
+			continue;
+		char *name = strdup(elf.soname);
+		char *path = nvb_asprintf("%s/%s", folder, elf.soname);
+		struct nvb_ldcache_add *a = name && path ? nvb_array_push(adds, n, sizeof(*a)) : NULL;
+		char **o = a ? nvb_array_push(owned, n_owned, 2 * sizeof(char *)) : NULL;
+		if (!o) {
+			free(name);
+			free(path);
+			r = nvb_error_nomem(err);
+			break;
 		}
+		o[0] = name;
+		o[1] = path;
+		*a = (struct nvb_ldcache_add){.name = name, .path = path, .flags = flags};
 	}
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
-		int e = errno;
-		close(mfd);
-		return nvb_error_errno(err, e, NULL, "sealing the copy of %s", path);
-	}
-	return mfd;
+	closedir(dir);
+	return r;
 }
 
-static void __attribute__((noreturn)) run_ldconfig(int rootfd, int mfd, char *const *folders, size_t n)
+int nvb_hook_update_ldcache(int rootfd, char *const *folders, size_t n, struct nvb_error *err)
 {
-	/* fresh mount namespace: nothing we do here is seen by the container or the host */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		perror("nvbind: update-ldcache: making mounts private");
-		_exit(126);
+	struct nvb_ldcache_add *adds = NULL;
+	char **owned = NULL; /* pairs */
+	size_t n_adds = 0, n_owned = 0;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (!abs_path_ok(folders[i]))
+			r = nvb_error_set(err, NVB_ERR_USAGE, 0, NULL,
+					  "--folder '%s' must be an absolute path without '..'", folders[i]);
+		else
+			r = scan_folder(rootfd, folders[i], &adds, &n_adds, &owned, &n_owned, err);
+	if (r == 0 && n_adds > 0 && (r = write_ldconf(rootfd, folders, n, err)) == 0)
+		r = nvb_ldcache_update_in_root(rootfd, adds, n_adds, err);
+	for (size_t i = 0; i < n_owned; i++) {
+		free(owned[2 * i]);
+		free(owned[2 * i + 1]);
 	}
-	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
-		perror("nvbind: update-ldcache: chroot into the container");
-		_exit(126);
-	}
-	char *argv[64 + 2];
-	size_t a = 0;
-	argv[a++] = (char *)"ldconfig";
-	for (size_t i = 0; i < n && a < 64 + 1; i++)
-		argv[a++] = folders[i];
-	argv[a] = NULL;
-	char *envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	fexecve(mfd, argv, envp);
-	perror("nvbind: update-ldcache: exec ldconfig");
-	_exit(127);
+	free(owned);
+	free(adds);
+	return r;
 }
 
-static int wait_child(pid_t pid)
-{
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
+/* ---------------------------------------------------------------------- state */
 
-int nvb_hook_update_ldcache(int rootfd, char *const *folders, size_t n, const char *ldconfig,
-			    struct nvb_error *err)
+int nvb_hook_open_container_root(int fd, struct nvb_error *err)
 {
-	if (n > 64)
-		return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL, "too many --folder (64 at most)");
-	for (size_t i = 0; i < n; i++)
-		if (!folder_ok(folders[i]))
-			return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL,
-					     "--folder '%s' must be an absolute path without '..'",
-					     folders[i]);
-	_cleanup_close_ int etc = nvb_mkdir_in_root(rootfd, "container", "/etc", 0755, err);
-	if (etc < 0 || write_ldconf(rootfd, folders, n, err) < 0)
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (nvb_read_fd(fd, "container state on stdin", NVB_OCI_STATE_MAX, &data, &len, err) < 0)
 		return -1;
-	_cleanup_close_ int mfd = sealed_copy(ldconfig, err);
-	if (mfd < 0)
+	struct nvb_oci_state state;
+	if (nvb_oci_state_parse(data, len, &state, err) < 0)
 		return -1;
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return nvb_error_errno(err, errno, NULL, "fork");
-	if (pid == 0) {
-		/* new mount and pid namespaces: ldconfig sees no host process and its mounts
-		 * die with it (CVE-2025-23267) */
-		if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0) {
-			perror("nvbind: update-ldcache: unshare");
-			_exit(126);
-		}
-		pid_t inner = fork();
-		if (inner < 0)
-			_exit(126);
-		if (inner == 0)
-			run_ldconfig(rootfd, mfd, folders, n);
-		_exit(wait_child(inner));
-	}
-	int rc = wait_child(pid);
-	if (rc != 0)
-		return nvb_error_set(err, NVB_ERR_IO, 0, "see ldconfig's message above",
-				     "ldconfig in the container root failed (exit status %d)", rc);
-	return 0;
+	json_t *config = nvb_oci_config_load(state.bundle, err);
+	int rootfd = config ? nvb_oci_rootfs_open(state.bundle, config, NULL, err) : -1;
+	json_decref(config);
+	nvb_oci_state_clear(&state);
+	return rootfd;
 }

@@ -4,6 +4,7 @@
 #include "cdi/cdi.h"
 #include "host/catalog.h"
 #include "oci/oci.h"
+#include "hooks/hooks.h"
 #include "oci/prepare.h"
 #include "vendor/vendor.h"
 
@@ -327,14 +328,52 @@ static int check_allowed(const struct nvb_runtime_opts *o, const struct requests
 
 /* ----------------------------------------------------------------- resolve */
 
-struct resolved {
-	const struct nvb_cdi_edits *edits[MAX_REQUESTS * 2 + 8];
-	size_t n;
-	const struct nvb_cdi_spec *specs[MAX_REQUESTS]; /* specs whose common edits are in */
-	size_t n_specs;
-	struct nvb_cdi_edits filtered[MAX_REQUESTS];     /* capability-filtered copies (shallow) */
-	size_t n_filtered;
+struct edits_copy {
+	struct nvb_cdi_edits e;
+	bool own_files; /* mounts and nodes */
+	bool own_hooks;
 };
+
+/* The edits to apply, in order. Copies (capability-filtered, or without nvbind's library hook)
+ * are allocated one by one so the pointers in `edits` stay valid as the lists grow. */
+struct resolved {
+	const struct nvb_cdi_edits **edits;
+	size_t n;
+	const struct nvb_cdi_spec **specs; /* specs whose common edits are in */
+	size_t n_specs;
+	struct edits_copy **copies;        /* shallow copies: own at most their arrays */
+	size_t n_copies;
+	struct nvb_libplan plan;           /* nvbind's library hooks, taken out of the edits */
+	char *plan_hook_path;              /* the hook program they named */
+	struct nvb_cdi_hook libs_hook;     /* the plan as one hook again, when nvbind cannot do it */
+	struct nvb_cdi_edits libs_edits;
+};
+
+/* own: which arrays the copy allocated (the rest point into the spec) */
+static struct nvb_cdi_edits *copy_new(struct resolved *rs, bool own_files, bool own_hooks,
+				      struct nvb_error *err)
+{
+	struct edits_copy *c = calloc(1, sizeof(*c));
+	struct edits_copy **slot = c ? nvb_array_push(&rs->copies, &rs->n_copies, sizeof(*slot)) : NULL;
+	if (!slot) {
+		free(c);
+		nvb_error_nomem(err);
+		return NULL;
+	}
+	c->own_files = own_files;
+	c->own_hooks = own_hooks;
+	*slot = c;
+	return &c->e;
+}
+
+static int push_edits(struct resolved *rs, const struct nvb_cdi_edits *e, struct nvb_error *err)
+{
+	const struct nvb_cdi_edits **slot = nvb_array_push(&rs->edits, &rs->n, sizeof(*slot));
+	if (!slot)
+		return nvb_error_nomem(err);
+	*slot = e;
+	return 0;
+}
 
 /* Keep the driver files and nodes the container's capabilities ask for. The copy shares the
  * spec's strings and owns only its arrays. */
@@ -373,10 +412,24 @@ static int filter_edits(const struct nvb_cdi_edits *in, unsigned caps, struct nv
 
 static void resolved_clear(struct resolved *rs)
 {
-	for (size_t i = 0; i < rs->n_filtered; i++) {
-		free(rs->filtered[i].mounts);
-		free(rs->filtered[i].nodes);
+	for (size_t i = 0; i < rs->n_copies; i++) {
+		struct edits_copy *c = rs->copies[i];
+		if (c->own_files) {
+			free(c->e.mounts);
+			free(c->e.nodes);
+		}
+		if (c->own_hooks)
+			free(c->e.hooks);
+		free(c);
 	}
+	free(rs->copies);
+	free(rs->edits);
+	free(rs->specs);
+	for (size_t i = 0; i < rs->libs_hook.n_args; i++)
+		free(rs->libs_hook.args[i]);
+	free(rs->libs_hook.args);
+	nvb_libplan_clear(&rs->plan);
+	free(rs->plan_hook_path);
 }
 
 static int add_edits(struct resolved *rs, const struct nvb_cdi_spec *spec,
@@ -387,22 +440,134 @@ static int add_edits(struct resolved *rs, const struct nvb_cdi_spec *spec,
 	for (size_t i = 0; i < rs->n_specs; i++)
 		have_spec = have_spec || rs->specs[i] == spec;
 	if (!have_spec) {
-		rs->specs[rs->n_specs++] = spec;
+		const struct nvb_cdi_spec **slot = nvb_array_push(&rs->specs, &rs->n_specs, sizeof(*slot));
+		if (!slot)
+			return nvb_error_nomem(err);
+		*slot = spec;
 		const struct nvb_cdi_edits *common = &spec->edits;
 		if (filter) {
-			if (filter_edits(common, caps, &rs->filtered[rs->n_filtered++], err) < 0)
+			struct nvb_cdi_edits *c = copy_new(rs, true, false, err);
+			if (!c || filter_edits(common, caps, c, err) < 0)
 				return -1;
-			common = &rs->filtered[rs->n_filtered - 1];
+			common = c;
 		}
-		rs->edits[rs->n++] = common;
+		if (push_edits(rs, common, err) < 0)
+			return -1;
 	}
 	if (dev_edits) {
 		if (filter) {
-			if (filter_edits(dev_edits, caps, &rs->filtered[rs->n_filtered++], err) < 0)
+			struct nvb_cdi_edits *c = copy_new(rs, true, false, err);
+			if (!c || filter_edits(dev_edits, caps, c, err) < 0)
 				return -1;
-			dev_edits = &rs->filtered[rs->n_filtered - 1];
+			dev_edits = c;
 		}
-		rs->edits[rs->n++] = dev_edits;
+		if (push_edits(rs, dev_edits, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- driver libraries */
+
+/* nvbind's library hook: `nvbind-hook libraries ...` (or `nvbind hook libraries ...`). */
+static int libraries_args_at(const struct nvb_cdi_hook *h)
+{
+	const char *base = strrchr(h->path, '/');
+	base = base ? base + 1 : h->path;
+	if (!strcmp(base, NVB_HOOK_PROGRAM) && h->n_args >= 2 && !strcmp(h->args[1], NVB_HOOK_LIBRARIES))
+		return 2;
+	if (!strcmp(base, "nvbind") && h->n_args >= 3 && !strcmp(h->args[1], "hook") &&
+	    !strcmp(h->args[2], NVB_HOOK_LIBRARIES))
+		return 3;
+	return 0;
+}
+
+/* Take nvbind's library hooks out of the edits into one plan. */
+static int take_library_hooks(struct resolved *rs, struct nvb_error *err)
+{
+	for (size_t k = 0; k < rs->n; k++) {
+		const struct nvb_cdi_edits *e = rs->edits[k];
+		size_t n_ours = 0;
+		for (size_t i = 0; i < e->n_hooks; i++)
+			n_ours += libraries_args_at(&e->hooks[i]) > 0;
+		if (n_ours == 0)
+			continue;
+		struct nvb_cdi_edits *c = copy_new(rs, false, true, err);
+		if (!c)
+			return -1;
+		*c = *e; /* shares the original's arrays, owns only its hooks */
+		c->hooks = calloc(e->n_hooks, sizeof(*c->hooks));
+		c->n_hooks = 0;
+		if (!c->hooks)
+			return nvb_error_nomem(err);
+		for (size_t i = 0; i < e->n_hooks; i++) {
+			const struct nvb_cdi_hook *h = &e->hooks[i];
+			int at = libraries_args_at(h);
+			if (!at) {
+				c->hooks[c->n_hooks++] = *h;
+				continue;
+			}
+			if (nvb_libplan_parse(&rs->plan, (int)(h->n_args - (size_t)at), h->args + at, err) < 0) {
+				nvb_error_prefix(err, "hook %s in the CDI spec", h->path);
+				return -1;
+			}
+			if (!rs->plan_hook_path && !(rs->plan_hook_path = strdup(h->path)))
+				return nvb_error_nomem(err);
+		}
+		rs->edits[k] = c;
+	}
+	return 0;
+}
+
+/* Links and loader-cache entries only for what is really mounted. */
+static int keep_mounted_libraries(struct resolved *rs, struct nvb_error *err)
+{
+	char **mounted = NULL;
+	size_t n = 0;
+	for (size_t k = 0; k < rs->n; k++)
+		for (size_t i = 0; i < rs->edits[k]->n_mounts; i++) {
+			char **slot = nvb_array_push(&mounted, &n, sizeof(*slot));
+			if (!slot) {
+				free(mounted);
+				return nvb_error_nomem(err);
+			}
+			*slot = rs->edits[k]->mounts[i].container_path;
+		}
+	nvb_libplan_keep_mounted(&rs->plan, mounted, n);
+	free(mounted);
+	return 0;
+}
+
+/* Without a bundle to work on (a library caller), the plan goes back into the edits as one
+ * hook, with the filtered arguments. */
+static int plan_as_hook(struct resolved *rs, struct nvb_error *err)
+{
+	struct nvb_cdi_hook *h = &rs->libs_hook;
+	static char *const env[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+	h->hook_name = (char *)"createContainer";
+	h->path = rs->plan_hook_path;
+	h->env = (char **)env;
+	h->n_env = 1;
+	h->timeout = NVB_CDI_UNSET;
+	char **slot = nvb_array_push(&h->args, &h->n_args, sizeof(char *));
+	char **slot2 = slot && (*slot = strdup(NVB_HOOK_PROGRAM)) ? nvb_array_push(&h->args, &h->n_args, sizeof(char *)) : NULL;
+	if (!slot2 || !(*slot2 = strdup(NVB_HOOK_LIBRARIES)) ||
+	    nvb_libplan_args(&rs->plan, &h->args, &h->n_args, err) < 0)
+		return nvb_error_nomem(err);
+	rs->libs_edits.hooks = h;
+	rs->libs_edits.n_hooks = 1;
+	return push_edits(rs, &rs->libs_edits, err);
+}
+
+/* The wrapper's share of container start-up: links and loader cache in the container root,
+ * by descriptor, before runc runs (no hook process at all). */
+static int plan_in_bundle(const struct resolved *rs, const char *bundle, json_t *config,
+			  struct nvb_error *err)
+{
+	_cleanup_close_ int rootfd = nvb_oci_rootfs_open(bundle, config, NULL, err);
+	if (rootfd < 0 || nvb_libplan_apply(rootfd, &rs->plan, err) < 0) {
+		nvb_error_prefix(err, "driver libraries in the container root");
+		return -1;
 	}
 	return 0;
 }
@@ -572,7 +737,13 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 	for (size_t i = 0; i < reg->n_errors; i++)
 		nvb_warn("runtime", "%s", reg->errors[i]);
 	if (resolve(o, &req, caps, reg, &generated, rs, err) < 0 ||
-	    nvb_oci_apply_edits(config, rs->edits, rs->n, err) < 0)
+	    take_library_hooks(rs, err) < 0 || keep_mounted_libraries(rs, err) < 0)
+		goto out;
+	bool libs_here = o->bundle && rs->plan.n_libs > 0;
+	if (!o->bundle && rs->plan.n_libs > 0 && plan_as_hook(rs, err) < 0)
+		goto out;
+	if (nvb_oci_apply_edits(config, rs->edits, rs->n, err) < 0 ||
+	    (libs_here && plan_in_bundle(rs, o->bundle, config, err) < 0))
 		goto out;
 	res->n_devices = req.n;
 	res->modified = true;

@@ -16,7 +16,9 @@ struct nvb_runtime_opts {
 	const char *host_root;        /* host root for the in-memory spec and /proc (default "/") */
 	const char *const *spec_dirs; /* CDI spec directories, in priority order */
 	size_t n_spec_dirs;
-	const char *hook_path;        /* nvbind executable for hooks of an in-memory spec */
+	const char *hook_path;        /* nvbind-hook program for the hook of an in-memory spec */
+	const char *bundle;           /* the bundle being created: nvbind then links and registers
+					 * the driver libraries in its root itself, instead of a hook */
 	bool env_when_unprivileged;   /* honour env requests from unprivileged containers */
 	const char *const *allowed;   /* if non-NULL: the only devices requests may name */
 	size_t n_allowed;

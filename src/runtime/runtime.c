@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cdi/cdi.h"
 #include "config/config.h"
+#include "config/toml.h"
 #include "oci/oci.h"
+#include "hooks/hooks.h"
 #include "oci/prepare.h"
 #include "runtime/runtime.h"
 
@@ -132,6 +135,107 @@ int nvb_runtime_config_load(struct nvb_runtime_config *rc, const struct nvb_runt
 	return find_low_level(rc->low_level, sizeof(rc->low_level), err);
 }
 
+/* The configuration file nvb_config_load reads when no --config is given (config.c): the
+ * wrapper takes no --config. *must_exist: named by NVBIND_CONFIG. */
+static char *config_file(bool *must_exist)
+{
+	const char *env = getenv("NVBIND_CONFIG");
+	*must_exist = env && *env;
+	if (*must_exist)
+		return strdup(env);
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	if (xdg && *xdg) {
+		char *p = nvb_asprintf("%s/nvbind/config.toml", xdg);
+		if (!p || access(p, F_OK) == 0)
+			return p;
+		free(p);
+	}
+	return strdup("/etc/nvbind/config.toml");
+}
+
+/* runtime.<key> of the file as a string: NULL when absent, -1 with err set when the file
+ * cannot be read or parsed or the value is not a string. */
+static int passthrough_setting(const struct nvb_toml_value *root, const char *key,
+			       const char *path, const char **value, struct nvb_error *err)
+{
+	const struct nvb_toml_value *v = nvb_toml_get(nvb_toml_get(root, "runtime"), key);
+	*value = NULL;
+	if (!v)
+		return 0;
+	if (v->type != NVB_TOML_STRING || strlen(v->v.s) != v->len)
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL, "%s:%d:%d: runtime.%s: not a string",
+				     path, v->line, v->column, key);
+	*value = v->v.s;
+	return 0;
+}
+
+/* Log a configuration problem of a pass-through command where the administrator looks (the
+ * runtime log, else stderr), without failing the command. */
+static void passthrough_warn(const struct nvb_runtime_args *args, const char *log_file,
+			     const struct nvb_error *cerr)
+{
+	struct nvb_error lerr;
+	if (nvb_log_setup(NVB_LOG_WARN, NVB_LOG_TEXT, log_file ? log_file : NVB_RUNTIME_LOG_DEFAULT,
+			  &lerr) < 0)
+		nvb_log_setup(NVB_LOG_WARN, NVB_LOG_TEXT, NULL, &lerr); /* stderr */
+	nvb_warn("runtime", "%s: ignoring the configuration (only create and run use it): %s%s%s",
+		 args->command ? args->command : "(no command)", cerr->message,
+		 cerr->hint[0] ? "; hint: " : "", cerr->hint);
+}
+
+/* state, kill, delete, exec, ...: they read runtime.low_level at most, and never fail for
+ * the configuration's sake: with a typo in the file (found by create and run) every existing
+ * container must stay killable and deletable. Whatever is wrong is logged and PATH's runc or
+ * crun is used. */
+void nvb_runtime_passthrough_low_level(const struct nvb_runtime_args *args, char *out, size_t cap)
+{
+	struct nvb_error cerr;
+	nvb_error_clear(&cerr);
+	bool must_exist;
+	_cleanup_free_ char *path = config_file(&must_exist);
+	_cleanup_free_ char *data = NULL;
+	struct nvb_toml_value *root = NULL;
+	const char *low_level = NULL, *log_file = NULL;
+	size_t len = 0;
+	int r = 0;
+	if (!path) {
+		r = nvb_error_nomem(&cerr);
+	} else {
+		struct nvb_error oerr;
+		_cleanup_close_ int fd = nvb_open_regular(AT_FDCWD, path, 0, "configuration file", &oerr);
+		if (fd < 0 && (must_exist || oerr.sys_errno != ENOENT)) {
+			cerr = oerr;
+			r = -1;
+		} else if (fd >= 0) {
+			r = nvb_read_fd(fd, path, NVB_TOML_MAX_SIZE, &data, &len, &cerr);
+			if (r == 0 && !(root = nvb_toml_parse(data, len, path, &cerr)))
+				r = -1;
+		}
+	}
+	if (r == 0 && root)
+		r = passthrough_setting(root, "low_level", path, &low_level, &cerr);
+	if (root) /* for the warnings: the log file the configuration names, when it says */
+		passthrough_setting(root, "log_file", path, &log_file, &(struct nvb_error){0});
+	if (r == 0 && low_level && low_level[0]) {
+		if (low_level[0] != '/' || access(low_level, X_OK) != 0)
+			r = nvb_error_set(&cerr, NVB_ERR_INVALID, 0, "fix runtime.low_level in the configuration",
+					  "%s: runtime.low_level %s: %s", path, low_level,
+					  low_level[0] != '/' ? "not an absolute path" : strerror(errno));
+		else
+			snprintf(out, cap, "%s", low_level);
+	}
+	if (r < 0)
+		passthrough_warn(args, log_file, &cerr);
+	if (r < 0 || !low_level || !low_level[0]) {
+		struct nvb_error ferr;
+		if (find_low_level(out, cap, &ferr) < 0) {
+			snprintf(out, cap, "runc"); /* execv fails and says so */
+			passthrough_warn(args, log_file, &ferr);
+		}
+	}
+	nvb_toml_free(root);
+}
+
 int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 			    const struct nvb_runtime_args *args, struct nvb_error *err)
 {
@@ -141,7 +245,7 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 	const struct nvb_config *c = cfg->cfg;
 	/* only create and run need it (for a spec generated in memory): not on the pass-through path */
 	_cleanup_free_ char *hook = c->cdi_hook_path[0] ? strdup(c->cdi_hook_path)
-						       : nvb_sibling_program("nvbind", NVBIND_BINDIR);
+						       : nvb_sibling_program(NVB_HOOK_PROGRAM, NVBIND_BINDIR);
 	if (!hook) {
 		json_decref(config);
 		return nvb_error_nomem(err);
@@ -151,6 +255,7 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 		.spec_dirs = (const char *const *)c->spec_dirs,
 		.n_spec_dirs = c->n_spec_dirs,
 		.hook_path = hook,
+		.bundle = args->bundle,
 		.env_when_unprivileged = c->env_when_unprivileged,
 		.allowed = c->n_allowed_devices ? (const char *const *)c->allowed_devices : NULL,
 		.n_allowed = c->n_allowed_devices,
@@ -198,6 +303,25 @@ int nvb_runtime_legacy_hook(int argc, char **argv)
 	return 1;
 }
 
+/* in, quoted as logfmt (Go's strconv.Quote) does inside "...": \\ \" \n \r \t, and \xNN for
+ * other control bytes. */
+static void logfmt_escape(char *out, size_t cap, const char *in)
+{
+	size_t o = 0;
+	for (; *in && o + 5 < cap; in++) {
+		unsigned char c = (unsigned char)*in;
+		const char *esc = c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n"
+				  : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+		if (esc)
+			o += (size_t)snprintf(out + o, cap - o, "%s", esc);
+		else if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 void nvb_runtime_report(const struct nvb_runtime_args *args, const struct nvb_error *err)
 {
 	nvb_log(NVB_LOG_ERROR, "runtime", "%s: %s", args->command ? args->command : "?", err->message);
@@ -228,7 +352,11 @@ void nvb_runtime_report(const struct nvb_runtime_args *args, const struct nvb_er
 		free(text);
 		json_decref(line);
 	} else {
-		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", ts, msg);
+		/* logfmt, as runc writes it: a quote or a newline in a message (a device name from
+		 * the container's environment) must not end the value or forge a line */
+		char quoted[4 * sizeof(msg) + 1];
+		logfmt_escape(quoted, sizeof(quoted), msg);
+		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", ts, quoted);
 	}
 	fclose(f);
 }

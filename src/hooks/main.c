@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nvbind-hook: the one createContainer hook of nvbind's CDI specs. The OCI runtime runs it on
+ * the host, as root, with the container state on stdin, before pivot_root. It is linked
+ * statically (no dynamic loader, so LD_PRELOAD and friends from any environment mean nothing)
+ * and does its work in one process: SONAME links, extra links, the loader configuration file
+ * and /etc/ld.so.cache, every path resolved inside the container root.
+ *
+ *   nvbind-hook libraries [--lib PATH::SONAME::ARCH]... [--link TARGET::LINK]...
+ */
+#include "hooks/hooks.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: nvbind-hook libraries [--lib PATH::SONAME::ARCH]... [--link TARGET::LINK]...\n"
+		     "\n"
+		     "CDI createContainer hook: the OCI runtime runs it with the container state on\n"
+		     "stdin. It links and registers the driver libraries mounted into the container\n"
+		     "(SONAME links, /etc/ld.so.conf.d/" NVB_LDCONF_NAME ", /etc/ld.so.cache) without\n"
+		     "running any other program. Every path is resolved inside the container root.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		printf("nvbind-hook %s\n", nvb_version());
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[1], NVB_HOOK_LIBRARIES) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	struct nvb_libplan plan = {0};
+	int rootfd = -1, rc = 0;
+	if (nvb_libplan_parse(&plan, argc - 2, argv + 2, &err) < 0 ||
+	    (rootfd = nvb_hook_open_container_root(STDIN_FILENO, &err)) < 0 ||
+	    nvb_libplan_apply(rootfd, &plan, &err) < 0) {
+		fprintf(stderr, "nvbind-hook: error: %s\n", err.message);
+		if (err.hint[0])
+			fprintf(stderr, "hint: %s\n", err.hint);
+		rc = 1;
+	}
+	if (rootfd >= 0)
+		close(rootfd);
+	nvb_libplan_clear(&plan);
+	/* runc runs createContainer hooks in the container's pid namespace while /proc is still
+	 * the host's: leave without exit-time readers of /proc/self (sanitizer builds) */
+	fflush(NULL);
+	_exit(rc);
+}
