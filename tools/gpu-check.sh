@@ -3,9 +3,11 @@
 #
 #   tools/gpu-check.sh prepare [DIR]    on a build machine (this one): builds what the GPU host
 #                                       needs into DIR (default gpu-check-prep/): release nvbind
-#                                       binaries, a minimal glibc rootfs with busybox, nvidia-smi
-#                                       is the host's own, a CUDA test program built with nvcc,
-#                                       runc and libseccomp as Debian packages, unpacked
+#                                       binaries, a minimal glibc rootfs with busybox (libc, libm,
+#                                       libdl, libpthread, librt, libstdc++, libgcc_s, a dlopen
+#                                       probe), this machine's whole glibc beside it (DIR/glibc),
+#                                       nvidia-smi is the host's own, a CUDA test program built
+#                                       with nvcc, runc and libseccomp as Debian packages, unpacked
 #   tools/gpu-check.sh run [DIR] [OUT]  on the GPU host (no internet, no runc installed needed):
 #                                       uses DIR, writes OUT/report.md (default $OUT or ./gpu-check-out)
 #   tools/gpu-check.sh [OUT]            both, on a machine that can build and has the GPU
@@ -13,10 +15,17 @@
 #   NVB_GPU_CHECK_ROOT=DIR              rehearse on a fixture root (tests/fixtures) instead of the
 #                                       real driver: the flow runs with the stand-in libraries, so
 #                                       the CUDA program is expected to fail there
+#   NVB_GPU_CHECK_CDI_ENGINE=podman|runc  how the CDI-only container starts (default: podman when
+#                                       installed, else runc + tools/gpu-check/cdi-apply.py)
 #
-# The run: nvbind info (real driver), cdi generate + validate, a container through
-# nvbind-runtime (runc from DIR) with GPU 0 running `nvidia-smi -L` and the CUDA program (a
-# saxpy whose result is checked, then pinned host<->device bandwidth), the same program natively
+# The run: nvbind info (real driver), cdi generate + validate; the image: the prepared rootfs
+# plus every library the driver's libcuda and libnvidia-ml need (DT_NEEDED, resolved by this
+# host's loader) that glibc provides and the rootfs lacks, copied from DIR/glibc; a container
+# through nvbind-runtime (runc from DIR) with GPU 0, and the same container from the CDI spec
+# alone (podman --device nvidia.com/gpu=all, or runc with a config.json the spec's edits were
+# applied to), each running `nvidia-smi -L`, dlopen of libcuda.so.1 and libnvidia-ml.so.1 by
+# name and the CUDA program (a saxpy whose result is checked, then pinned host<->device
+# bandwidth); any container check that fails fails the run. The same program natively
 # (bandwidth ratio container/native), and the benchmark figures on the real host. On a machine
 # without an NVIDIA GPU it says so, writes that into the report and exits 0. Finishes in under
 # 5 minutes. Exit status: 0 when every check passed (or no GPU), 1 when one failed.
@@ -32,8 +41,13 @@ prepare() {
 	dir=$(cd "$dir" && pwd)
 	echo "gpu-check: preparing $dir"
 	meson setup "$dir/build" "$REPO" --buildtype=release -Dtests=false >/dev/null || die "meson setup failed"
-	ninja -C "$dir/build" src/nvbind src/nvbind-runtime bench/measure >/dev/null || die "build failed"
+	# nvbind-hook: the static createContainer hook of generated CDI specs, where the tree has it
+	local hook=
+	ninja -C "$dir/build" -t targets all 2>/dev/null | grep -q '^src/nvbind-hook:' && hook=src/nvbind-hook
+	ninja -C "$dir/build" src/nvbind src/nvbind-runtime $hook bench/measure >/dev/null || die "build failed"
 	cp "$dir/build/src/nvbind" "$dir/build/src/nvbind-runtime" "$dir/build/bench/measure" "$dir/bin/"
+	[ -z "$hook" ] || cp "$dir/build/$hook" "$dir/bin/"
+	cp "$REPO/tools/gpu-check/cdi-apply.py" "$dir/bin/"
 	ln -sf nvbind-runtime "$dir/bin/nvidia-container-runtime-hook"
 	# the libraries the binaries need beyond glibc (jansson, libyaml), beside them
 	mkdir -p "$dir/lib"
@@ -43,16 +57,29 @@ prepare() {
 	# runc and libseccomp as Debian packages, unpacked when the check runs
 	(cd "$dir/debs" && apt-get download runc libseccomp2 >/dev/null 2>&1) ||
 		echo "gpu-check: warning: apt-get download runc failed; the GPU host must have runc"
-	# minimal glibc rootfs: busybox, the loader, libc/libm/libstdc++/libgcc_s, the CUDA program
+	# every shared library of this machine's glibc, beside the rootfs: when the GPU host's driver
+	# needs one the rootfs lacks, the run copies it from here (same glibc build as the rootfs)
+	mkdir -p "$dir/glibc"
+	local lib
+	for lib in $(glibc_libs); do cp -L "$lib" "$dir/glibc/"; done
+	[ -f "$dir/glibc/libc.so.6" ] || die "cannot find this machine's glibc libraries"
+	# minimal glibc rootfs: busybox, the loader, libc and the glibc libraries CUDA programs and
+	# the driver's libcuda need (libcuda.so.580 has DT_NEEDED libdl.so.2), libstdc++/libgcc_s,
+	# a dlopen probe and the CUDA program
 	local r=$dir/rootfs
 	mkdir -p "$r"/{bin,etc,tmp,proc,sys,dev,usr/bin,lib64,lib/x86_64-linux-gnu}
 	cp /bin/busybox "$r/bin/" || die "busybox-static is needed to prepare"
 	for c in sh ls cat env echo true; do ln -sf busybox "$r/bin/$c"; done
 	cp -L /lib64/ld-linux-x86-64.so.2 "$r/lib64/"
-	for l in libc.so.6 libm.so.6 libstdc++.so.6 libgcc_s.so.1; do
+	for l in libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1; do
+		cp "$dir/glibc/$l" "$r/lib/x86_64-linux-gnu/" || die "glibc has no $l here"
+	done
+	for l in libstdc++.so.6 libgcc_s.so.1; do
 		cp -L "/lib/x86_64-linux-gnu/$l" "$r/lib/x86_64-linux-gnu/"
 	done
 	echo "root:x:0:0:root:/root:/bin/sh" >"$r/etc/passwd"
+	cc -O2 -o "$r/usr/bin/dlopen-probe" "$REPO/tests/e2e/helpers/dlopen-probe.c" ||
+		die "cc failed on the dlopen probe"
 	local nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 	if [ -x "$nvcc" ]; then
 		"$nvcc" -O2 -cudart static -o "$r/usr/bin/cuda-check" "$REPO/tools/gpu-check/cuda_check.cu" ||
@@ -62,6 +89,21 @@ prepare() {
 		echo "gpu-check: warning: no nvcc: the CUDA program is skipped"
 	fi
 	echo "gpu-check: prepared $dir ($(du -sh "$dir" | cut -f1))"
+}
+
+# This machine's glibc shared libraries (the libc6 package's, else the known sonames beside libc).
+glibc_libs() {
+	if dpkg -L libc6 >/dev/null 2>&1; then
+		dpkg -L libc6 | grep -E '^/lib[^ ]*/lib[^/]*\.so\.[0-9]+$' | grep -v '/ld-linux'
+		return
+	fi
+	local d n
+	d=$(dirname "$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)")
+	for n in libc.so.6 libm.so.6 libmvec.so.1 libdl.so.2 libpthread.so.0 librt.so.1 libresolv.so.2 \
+		libutil.so.1 libanl.so.1 libnsl.so.1 libBrokenLocale.so.1 libthread_db.so.1 \
+		libc_malloc_debug.so.0 libnss_files.so.2 libnss_dns.so.2 libnss_compat.so.2; do
+		[ -e "$d/$n" ] && echo "$d/$n"
+	done
 }
 
 # ---------------------------------------------------------------- the run on the GPU host
@@ -110,10 +152,113 @@ check() { # check NAME CMD...: run, record ok / FAILED with the output
 	return $rc
 }
 
+# What every GPU container runs: the driver's tools and libraries by name, then the CUDA program.
+CONTAINER_SCRIPT="nvidia-smi -L && ls -l /dev/nvidia* && dlopen-probe libcuda.so.1 libnvidia-ml.so.1 && if [ -x /usr/bin/cuda-check ]; then cuda-check; fi"
+
+# driver_libs INFO_JSON: the driver's 64-bit libcuda and libnvidia-ml (paths under the host root)
+driver_libs() {
+	awk -F'"' '/"path":/ {p = $4} /"soname":/ {s = $4}
+		/"elf_class": *64/ && (s == "libcuda.so.1" || s == "libnvidia-ml.so.1") {print p; s = ""}' "$1"
+}
+
+# image_rootfs PREP ROOT INFO_JSON DEST: the prepared rootfs, plus every library that the
+# driver's libcuda and libnvidia-ml need (DT_NEEDED and theirs, as this host's loader resolves
+# them) which glibc provides and the rootfs lacks, copied from PREP/glibc: the same glibc build
+# as the rootfs's libc, so a future driver needing another glibc library still loads.
+image_rootfs() {
+	local prep=$1 root=$2 info=$3 dest=$4 loader=/lib64/ld-linux-x86-64.so.2 lib name
+	local needs=() glibc=() copied=() others=() libs
+	cp -a "$prep/rootfs" "$dest"
+	libs=$(driver_libs "$info")
+	if [ -z "$libs" ]; then
+		log "- FAILED: nvbind info --json names no 64-bit libcuda.so.1 or libnvidia-ml.so.1"
+		FAILED=1
+		return
+	fi
+	for lib in $libs; do
+		[ -f "$root$lib" ] || { log "- FAILED: $root$lib does not exist"; FAILED=1; continue; }
+		needs+=($("$loader" --list "$root$lib" 2>/dev/null | awk '$2 == "=>" {print $1}'))
+	done
+	for name in $(printf '%s\n' "${needs[@]}" | sort -u); do
+		if [ -f "$prep/glibc/$name" ]; then
+			glibc+=("$name")
+			[ -e "$dest/lib/x86_64-linux-gnu/$name" ] && continue
+			cp "$prep/glibc/$name" "$dest/lib/x86_64-linux-gnu/" && copied+=("$name")
+		else
+			others+=("$name") # not glibc's: the driver's own, which nvbind mounts
+		fi
+	done
+	log "- driver libraries: $(echo $libs)"
+	log "- glibc libraries they need: ${glibc[*]:-none}"
+	log "- copied into the image: ${copied[*]:-none (the image had them all)}"
+	log "- other libraries they need (from the driver): ${others[*]:-none}"
+}
+
+# container_result NAME FILE: the check NAME's output into FILE; FAILED when the CUDA program
+# is there and did not report a correct result
+container_result() {
+	grep -A40 -- "- [A-Za-z (0-9)]*: $1" "$REPORT" >"$2"
+	if [ -x "$PREP_DIR/bin/cuda-check" ] && ! grep -q 'saxpy ok' "$2"; then
+		log "- FAILED: the CUDA program did not report a correct result in the $1"
+		FAILED=1
+	fi
+}
+
+# cdi_container PREP OUT RUNC: the same container started from the CDI spec alone, by podman
+# (--device nvidia.com/gpu=all), else by runc with a config.json the spec's edits were applied
+# to (cdi-apply.py). NVB_GPU_CHECK_CDI_ENGINE=podman|runc picks one.
+cdi_container() {
+	local dir=$1 out=$2 runc=$3 engine=${NVB_GPU_CHECK_CDI_ENGINE:-} spec=$2/nvidia.com-gpu.json
+	if [ -z "$engine" ]; then
+		if command -v podman >/dev/null; then engine=podman
+		elif command -v python3 >/dev/null && [ -n "$runc" ]; then engine=runc
+		fi
+	fi
+	local name="container through the CDI spec ($engine): nvidia-smi -L, libcuda and the CUDA program"
+	case $engine in
+	podman)
+		local pm=(podman --root "$out/podman/storage" --runroot "$out/podman/run" --storage-driver vfs
+			--cgroup-manager cgroupfs --events-backend file)
+		# podman's own settings: no default ulimits (raising them fails in some sandboxes)
+		mkdir -p "$out/podman"
+		printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\n' >"$out/podman/containers.conf"
+		export CONTAINERS_CONF=$out/podman/containers.conf
+		tar -C "$out/rootfs" -cf "$out/image.tar" . &&
+			"${pm[@]}" import -q "$out/image.tar" localhost/nvbind-gpu-check:latest >/dev/null
+		# the spec in a private mount namespace's /etc/cdi: the host's is not touched
+		check "$name" unshare -m --propagation private sh -c 'mkdir -p /etc/cdi /var/run/cdi &&
+			mount -t tmpfs gpucheck /etc/cdi && mount -t tmpfs gpucheck /var/run/cdi &&
+			cp "$0" /etc/cdi/ && exec "$@"' "$spec" "${pm[@]}" run --rm --network none \
+			--device nvidia.com/gpu=all localhost/nvbind-gpu-check:latest /bin/sh -c "$CONTAINER_SCRIPT"
+		"${pm[@]}" rmi -af >/dev/null 2>&1
+		rm -rf "$out/podman"
+		;;
+	runc)
+		local bundle=$out/bundle-cdi
+		rm -rf "$bundle" && mkdir -p "$bundle"
+		cp -a "$out/rootfs" "$bundle/rootfs"
+		oci_config "$CONTAINER_SCRIPT" >"$bundle/config.json"
+		if ! python3 "$dir/bin/cdi-apply.py" "$spec" all "$bundle/config.json" >>"$REPORT" 2>&1; then
+			log "- FAILED: cdi-apply.py could not apply $spec to the container's config.json"
+			FAILED=1
+			return
+		fi
+		check "$name" "$runc" --root "$out/runc-state" run -b "$bundle" "gpucheck-cdi-$$"
+		;;
+	*)
+		log "- FAILED: neither podman nor python3 and runc: the CDI spec cannot be checked alone"
+		FAILED=1
+		return
+		;;
+	esac
+	container_result "container through the CDI spec ($engine)" "$out/container-cdi.txt"
+}
+
 run_check() {
 	local dir=${1:-$REPO/gpu-check-prep} out=${2:-${OUT:-$PWD/gpu-check-out}}
 	[ -d "$dir/bin" ] || die "$dir is not prepared: run 'tools/gpu-check.sh prepare $dir' first"
 	dir=$(cd "$dir" && pwd)
+	PREP_DIR=$dir
 	mkdir -p "$out" || die "cannot create $out"
 	out=$(cd "$out" && pwd)
 	REPORT=$out/report.md
@@ -148,10 +293,14 @@ run_check() {
 	log "- GPUs found: $gpus"
 
 	section "CDI"
-	check "nvbind cdi generate" "$nvbind" cdi generate --output "$out/nvidia.com-gpu.json" --hook-path "$nvbind"
+	# the hook the spec names: the static nvbind-hook where prepared (engines run hooks with
+	# only the spec's environment: a dynamic nvbind would miss jansson on the GPU host)
+	local hook=$nvbind
+	[ -x "$dir/bin/nvbind-hook" ] && hook=$dir/bin/nvbind-hook
+	check "nvbind cdi generate" "$nvbind" cdi generate --output "$out/nvidia.com-gpu.json" --hook-path "$hook"
 	check "nvbind cdi validate" "$nvbind" cdi validate "$out/nvidia.com-gpu.json"
 
-	section "Container through nvbind-runtime"
+	section "Image"
 	local runc
 	runc=$(command -v runc || true)
 	if [ -z "$runc" ] && ls "$dir"/debs/runc_*.deb >/dev/null 2>&1; then
@@ -160,27 +309,31 @@ run_check() {
 		runc=$dir/unpacked/usr/sbin/runc
 		export LD_LIBRARY_PATH=$dir/unpacked/usr/lib/x86_64-linux-gnu:$dir/unpacked/lib/x86_64-linux-gnu:$LD_LIBRARY_PATH
 	fi
+	rm -rf "$out/rootfs"
+	image_rootfs "$dir" "$root" "$out/info.json" "$out/rootfs"
+
+	section "Container through nvbind-runtime"
 	if [ -z "$runc" ] || ! "$runc" --version >/dev/null 2>&1; then
 		log "- FAILED: no usable runc (not installed, and none prepared)"
 		FAILED=1
+		runc=
 	else
 		log "- runc: $runc ($("$runc" --version | head -1))"
 		mkdir -p "$dir/lowlevel"
 		ln -sf "$runc" "$dir/lowlevel/runc"
 		local bundle=$out/bundle
 		rm -rf "$bundle" && mkdir -p "$bundle"
-		cp -a "$dir/rootfs" "$bundle/rootfs"
-		oci_config "nvidia-smi -L; ls -l /dev/nvidia*; if [ -x /usr/bin/cuda-check ]; then cuda-check; fi" \
-			>"$bundle/config.json"
+		cp -a "$out/rootfs" "$bundle/rootfs"
+		oci_config "$CONTAINER_SCRIPT" >"$bundle/config.json"
 		# the spec goes into a private mount namespace: the host's /etc/cdi is not touched
-		check "container: nvidia-smi -L and the CUDA program" env PATH="$dir/lowlevel:$PATH" \
+		check "container through nvbind-runtime: nvidia-smi -L, libcuda and the CUDA program" \
+			env PATH="$dir/lowlevel:$PATH" \
 			unshare -m --propagation private sh -c "mkdir -p /etc/cdi && mount -t tmpfs gpucheck /etc/cdi && cp '$out/nvidia.com-gpu.json' /etc/cdi/ && exec '$runtime' --root '$out/runc-state' run -b '$bundle' gpucheck-$$"
-		grep -A40 'container: nvidia-smi' "$REPORT" >"$out/container.txt"
-		if ! grep -q 'saxpy ok' "$out/container.txt" && [ -x "$dir/bin/cuda-check" ]; then
-			log "- FAILED: the CUDA program did not report a correct result in the container"
-			FAILED=1
-		fi
+		container_result "container through nvbind-runtime" "$out/container.txt"
 	fi
+
+	section "Container through the CDI spec alone (no nvbind-runtime)"
+	cdi_container "$dir" "$out" "$runc"
 
 	section "Bandwidth, container / native"
 	if [ -x "$dir/bin/cuda-check" ]; then
