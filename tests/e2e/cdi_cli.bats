@@ -8,6 +8,9 @@ WITH_SPECS="$BATS_TEST_DIRNAME/helpers/with-cdi-specs"
 
 setup_file() {
 	ensure_roots
+	# roots built by an older builder run may lack the newest manifest
+	[ -f "$ROOTS/wrapper-scripts/.nvbind-fixture" ] ||
+		python3 "$FIXTURE_BUILDER" -q build wrapper-scripts "$ROOTS/wrapper-scripts"
 	export ROOTS
 }
 
@@ -56,6 +59,28 @@ gen() { # gen ROOT ARGS...
 	jq -e '.containerEdits.mounts[] | select(.containerPath=="/lib/firmware/nvidia/580.159.04/gsp_ga10x.bin")' <<<"$output" >/dev/null
 	# no compat library of another version
 	[ "$(jq '[.containerEdits.mounts[] | select(.hostPath | contains("580.95.05"))] | length' <<<"$output")" = 0 ]
+}
+
+@test "generate: wrapper scripts are never mounted, the ELF programs are, at /usr/bin/NAME" {
+	gen wrapper-scripts --output -
+	[ "$status" -eq 0 ]
+	root="$ROOTS/wrapper-scripts"
+	for p in nvidia-smi nvidia-debugdump nvidia-persistenced nvidia-cuda-mps-control nvidia-cuda-mps-server; do
+		[ "$(jq -r --arg c "/usr/bin/$p" '[.containerEdits.mounts[] | select(.containerPath==$c) | .hostPath] | join(" ")' <<<"$output")" = \
+			"$root/usr/local/nvidia/bin/$p" ]
+	done
+	[ "$(jq -r '.containerEdits.mounts[] | select(.containerPath=="/usr/bin/nv-fabricmanager") | .hostPath' <<<"$output")" = \
+		"$root/opt/nvidia-fabricmanager/bin/nv-fabricmanager" ]
+	# no mount's source is a script (nor anything under the root's /usr/bin)
+	[ "$(jq --arg r "$root/usr/bin/" '[.. | objects | .hostPath? // empty | select(startswith($r))] | length' <<<"$output")" = 0 ]
+	mapfile -t sources < <(jq -r '.containerEdits.mounts[].hostPath' <<<"$output")
+	[ "${#sources[@]}" -gt 30 ]
+	for f in "${sources[@]}"; do
+		[ -d "$f" ] || [ -S "$f" ] || [ "$(head -c 2 "$f")" != '#!' ]
+	done
+	gen wrapper-scripts --output "$BATS_TEST_TMPDIR/ws.json"
+	run "$NVBIND" cdi validate "$BATS_TEST_TMPDIR/ws.json"
+	[ "$status" -eq 0 ]
 }
 
 @test "generate: hooks carry an explicit env and the links containers expect" {
@@ -109,6 +134,59 @@ gen() { # gen ROOT ARGS...
 	run "$NVBIND" --root "$BATS_TEST_TMPDIR/root" cdi generate --if-changed --output "$out"
 	[ "$status" -eq 0 ]
 	[ -f "$out" ]
+}
+
+@test "generate: --if-changed repairs a damaged or edited spec (exit 0), keeps an intact one (exit 4)" {
+	out="$BATS_TEST_TMPDIR/gpu.json"
+	gen h100-host --if-changed --output "$out"
+	[ "$status" -eq 0 ]
+	cp "$out" "$BATS_TEST_TMPDIR/good.json"
+	gen h100-host --if-changed --output "$out"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"up to date"* ]]
+	# does not parse as a spec (the reported case), is not JSON at all, is empty
+	for damage in '{}' 'not json {' ''; do
+		printf '%s' "$damage" >"$out"
+		gen h100-host --if-changed --output "$out"
+		echo "damage [$damage]: $stderr"
+		[ "$status" -eq 0 ]
+		[[ "$stderr" == *"does not parse"*"rewriting it"* ]]
+		[[ "$stderr" == *"wrote $out"* ]]
+		cmp "$out" "$BATS_TEST_TMPDIR/good.json"
+	done
+	# parses, but the validator of `cdi validate` rejects it
+	jq '.devices[0].name = "-bad-"' "$BATS_TEST_TMPDIR/good.json" >"$out"
+	run "$NVBIND" cdi validate "$out"
+	[ "$status" -eq 1 ]
+	gen h100-host --if-changed --output "$out"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"is not valid"* ]]
+	cmp "$out" "$BATS_TEST_TMPDIR/good.json"
+	# valid, but not what would be generated now (a device removed by hand)
+	jq 'del(.devices[0])' "$BATS_TEST_TMPDIR/good.json" >"$out"
+	run "$NVBIND" cdi validate "$out"
+	[ "$status" -eq 0 ]
+	gen h100-host --if-changed --output "$out"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"differs from the spec generated now"* ]]
+	cmp "$out" "$BATS_TEST_TMPDIR/good.json"
+	# repaired: up to date again, nothing written
+	before=$(stat -c %Y.%i "$out")
+	gen h100-host --if-changed --output "$out"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"up to date"* ]]
+	[ "$(stat -c %Y.%i "$out")" = "$before" ]
+	# the same for a YAML spec
+	y="$BATS_TEST_TMPDIR/gpu.yaml"
+	gen h100-host --if-changed --output "$y"
+	[ "$status" -eq 0 ]
+	gen h100-host --if-changed --output "$y"
+	[ "$status" -eq 4 ]
+	echo '{}' >"$y"
+	gen h100-host --if-changed --output "$y"
+	[ "$status" -eq 0 ]
+	run "$NVBIND" cdi validate "$y"
+	[ "$status" -eq 0 ]
 }
 
 @test "generate: two generators at once always leave one complete spec" {

@@ -45,7 +45,7 @@ need_nodes() {
 # ------------------------------------------------------------------------------------- builder
 
 @test "build-all builds every manifest and the capture, each with a marker, fast" {
-	for name in debian-4gpu no-libs no-gpu mismatch h100-host; do
+	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host; do
 		[ -f "$ROOTS/$name/.nvbind-fixture" ]
 		[ "$(marker "$name" .name)" = "$name" ]
 		[ "$(marker "$name" .status)" = null ]
@@ -59,7 +59,7 @@ need_nodes() {
 
 @test "list names every root" {
 	run -0 "$FX" list
-	for name in debian-4gpu no-libs no-gpu mismatch h100-host; do
+	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host; do
 		[[ "$output" == *"$name"* ]]
 	done
 }
@@ -265,6 +265,25 @@ need_nodes() {
 	grep -q '^ID=debian' "$ROOTS/no-gpu/etc/os-release"
 	[ -S "$ROOTS/debian-4gpu/run/nvidia-persistenced/socket" ]
 	[ -S "$ROOTS/debian-4gpu/var/run/nvidia-persistenced/socket" ]
+}
+
+@test "wrapper-scripts: /usr/bin/nvidia-* are shell wrappers, the ELF programs are where they exec" {
+	r="$ROOTS/wrapper-scripts"
+	for p in nvidia-smi nvidia-debugdump nvidia-persistenced nvidia-cuda-mps-control nvidia-cuda-mps-server; do
+		[ -x "$r/usr/bin/$p" ] && [ ! -L "$r/usr/bin/$p" ]
+		[ "$(head -c 2 "$r/usr/bin/$p")" = '#!' ]
+		grep -qx "exec /usr/local/nvidia/bin/$p \"\$@\"" "$r/usr/bin/$p"
+		grep -q '^export LD_LIBRARY_PATH=.*/usr/local/nvidia/lib:/usr/local/nvidia/lib64' "$r/usr/bin/$p"
+		[ "$(head -c 4 "$r/usr/local/nvidia/bin/$p" | od -An -c | tr -d ' ')" = '177ELF' ]
+	done
+	grep -q 'exec -a nv-fabricmanager "/opt/nvidia-fabricmanager/bin/nv-fabricmanager"' "$r/usr/bin/nv-fabricmanager"
+	[ "$(head -c 4 "$r/opt/nvidia-fabricmanager/bin/nv-fabricmanager" | od -An -c | tr -d ' ')" = '177ELF' ]
+	diff <(printf '/usr/local/nvidia/lib64\n/usr/local/nvidia/lib\n') "$r/etc/ld.so.conf.d/000_nvidia.conf"
+	run -0 ldconfig -p -C "$r/etc/ld.so.cache"
+	[[ "$output" == *"libnvidia-ml.so.1 (libc6,x86-64) => /usr/local/nvidia/lib64/libnvidia-ml.so.1"* ]]
+	[[ "$output" == *"libcuda.so.1 (libc6) => /usr/local/nvidia/lib/libcuda.so.1"* ]]
+	grep -q '^ID=ubuntu' "$r/etc/os-release"
+	[ "$(marker wrapper-scripts .lib_dir)" = /usr/local/nvidia/lib64 ]
 }
 
 # ------------------------------------------------------------------------------- stand-ins
