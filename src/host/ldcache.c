@@ -31,6 +31,14 @@
 #define NEW_ENTRY_SIZE 24u /* int32 flags; uint32 key, value, osversion; uint64 hwcap; */
 #define NEW_OFF_NLIBS 20u
 #define NEW_OFF_FLAGS 28u
+#define NEW_OFF_EXTENSION 32u
+
+/* The extension directory (glibc 2.33+): magic, count, then count 16-byte sections
+ * {tag, flags, offset, size}; tag 1 is the glibc-hwcaps array of string offsets. */
+#define EXT_MAGIC 0xeaa42174u
+#define EXT_HEADER_SIZE 8u
+#define EXT_SECTION_SIZE 16u
+#define EXT_TAG_GLIBC_HWCAPS 1u
 
 /* cache_file_new.flags & 3: how the writer's byte order was recorded (glibc >= 2.33). */
 #define ENDIAN_UNSET 0u
@@ -170,6 +178,70 @@ static int parse_new(const struct parser *ps, struct nvb_ldcache *cache, size_t 
 	return 0;
 }
 
+/*
+ * The glibc-hwcaps section of the extension directory, checked as glibc's
+ * cache_extension_load and cache_extension_verify do: a directory that does not fit the file
+ * makes the loader ignore every extension, a hwcaps section that is empty, misaligned or not
+ * a multiple of 4 is ignored. *size is 0 when there is none.
+ */
+static void find_hwcaps_section(const struct parser *ps, size_t hdr, size_t *offset, size_t *size)
+{
+	uint32_t ext = rd32(ps, hdr + NEW_OFF_EXTENSION);
+	uint32_t count;
+
+	*offset = *size = 0;
+	if (ext == 0 || ext % 4 != 0 || ext > ps->len || ps->len - ext < EXT_HEADER_SIZE)
+		return;
+	if (rd32(ps, ext) != EXT_MAGIC)
+		return;
+	count = rd32(ps, ext + 4);
+	if (count > (ps->len - ext - EXT_HEADER_SIZE) / EXT_SECTION_SIZE)
+		return;
+	for (uint32_t i = 0; i < count; i++) {
+		size_t sec = ext + EXT_HEADER_SIZE + (size_t)i * EXT_SECTION_SIZE;
+		uint32_t tag = rd32(ps, sec), off = rd32(ps, sec + 8), sz = rd32(ps, sec + 12);
+
+		if ((uint64_t)off + sz > ps->len) {
+			*offset = *size = 0; /* glibc drops the whole directory */
+			return;
+		}
+		if (tag == EXT_TAG_GLIBC_HWCAPS) { /* a later section of the same tag wins */
+			*offset = off;
+			*size = sz;
+		}
+	}
+	if (*size == 0 || *offset % 4 != 0 || *size % 4 != 0)
+		*offset = *size = 0;
+}
+
+/* A NUL-terminated string at base + off, or NULL: an unresolvable hwcaps name is not an error
+ * (glibc's loader skips such entries), so this one reports nothing. */
+static const char *try_string(const struct parser *ps, size_t base, uint32_t off)
+{
+	if (base > ps->len || off >= ps->len - base)
+		return NULL;
+	if (!memchr(ps->p + base + off, '\0', ps->len - base - off))
+		return NULL;
+	return (const char *)ps->p + base + off;
+}
+
+/* Name the glibc-hwcaps subdirectory of each extension entry. String offsets in the hwcaps
+ * array share the base of the entries' key and value (the new header). */
+static void resolve_hwcaps(const struct parser *ps, struct nvb_ldcache *cache, size_t hdr)
+{
+	size_t sec, size;
+
+	find_hwcaps_section(ps, hdr, &sec, &size);
+	for (size_t i = 0; i < cache->n_entries; i++) {
+		struct nvb_ldcache_entry *e = &cache->entries[i];
+		uint32_t idx = (uint32_t)e->hwcap;
+
+		if (!nvb_ldcache_hwcap_is_extension(e->hwcap) || idx >= size / 4)
+			continue;
+		e->hwcaps = try_string(ps, hdr, rd32(ps, sec + (size_t)idx * 4));
+	}
+}
+
 /* Entries of an old-format-only cache: strings are relative to the end of the entries. */
 static int parse_old(const struct parser *ps, struct nvb_ldcache *cache, uint32_t nlibs)
 {
@@ -228,7 +300,10 @@ static int parse_new_at(struct parser *ps, struct nvb_ldcache *cache, size_t hdr
 	}
 	if (new_endianness(ps, hdr) < 0)
 		return -1;
-	return parse_new(ps, cache, hdr);
+	if (parse_new(ps, cache, hdr) < 0)
+		return -1;
+	resolve_hwcaps(ps, cache, hdr);
+	return 0;
 }
 
 /*
@@ -304,8 +379,8 @@ static int parse_image(struct parser *ps, struct nvb_ldcache *cache)
 }
 
 /* Parse an image whose buffer (len bytes, malloc'ed) the cache takes over, even on error. */
-static struct nvb_ldcache *parse_owned(char *buf, size_t len, const char *origin,
-				       struct nvb_error *err)
+struct nvb_ldcache *nvb_ldcache_parse_owned(char *buf, size_t len, const char *origin,
+					    struct nvb_error *err)
 {
 	struct nvb_ldcache *cache = calloc(1, sizeof(*cache));
 	struct parser ps = {
@@ -341,7 +416,7 @@ struct nvb_ldcache *nvb_ldcache_parse(const void *data, size_t len, const char *
 	}
 	if (len)
 		memcpy(copy, data, len);
-	return parse_owned(copy, len, origin, err);
+	return nvb_ldcache_parse_owned(copy, len, origin, err);
 }
 
 struct nvb_ldcache *nvb_ldcache_load(struct nvb_host *host, const char *path,
@@ -357,7 +432,7 @@ struct nvb_ldcache *nvb_ldcache_load(struct nvb_host *host, const char *path,
 		return NULL;
 	/* Name the file as the user can find it (the host root may be a fixture tree). */
 	origin = nvb_host_outside_path(host, inside);
-	return parse_owned(buf, len, origin ? origin : inside, err);
+	return nvb_ldcache_parse_owned(buf, len, origin ? origin : inside, err);
 }
 
 void nvb_ldcache_free(struct nvb_ldcache *cache)

@@ -15,6 +15,20 @@
 #define NVB_LDCACHE_ARCH_X86_64 0x0300u
 #define NVB_LDCACHE_ARCH_I386 0x0000u
 #define NVB_LDCACHE_ARCH_AARCH64 0x0a00u
+#define NVB_LDCACHE_ARCH_PPC64 0x0500u  /* ppc64 and ppc64le: "64bit" */
+#define NVB_LDCACHE_ARCH_X32 0x0800u
+
+/* hwcap bit 62 alone (besides the ISA level bits 32..41 and the low 32 bits, an index into
+ * the glibc-hwcaps extension section): the entry lives in a glibc-hwcaps subdirectory. */
+#define NVB_LDCACHE_HWCAP_EXTENSION (UINT64_C(1) << 62)
+#define NVB_LDCACHE_HWCAP_ISA_LEVEL_MASK UINT64_C(0x3ff)
+
+/* glibc's dl_cache_hwcap_extension. */
+static inline int nvb_ldcache_hwcap_is_extension(uint64_t hwcap)
+{
+	return ((hwcap >> 32) & ~NVB_LDCACHE_HWCAP_ISA_LEVEL_MASK) ==
+	       (NVB_LDCACHE_HWCAP_EXTENSION >> 32);
+}
 
 struct nvb_ldcache_entry {
 	const char *name;  /* SONAME or link name, e.g. libcuda.so.1 (points into the cache's copy) */
@@ -22,6 +36,10 @@ struct nvb_ldcache_entry {
 	uint32_t flags;
 	uint32_t osversion;
 	uint64_t hwcap;
+	/* For a glibc-hwcaps entry (nvb_ldcache_hwcap_is_extension(hwcap)): the subdirectory
+	 * name its index refers to, e.g. "x86-64-v3"; NULL for other entries and for an index
+	 * the file's extension section does not resolve (glibc's loader skips those). */
+	const char *hwcaps;
 };
 
 struct nvb_ldcache {
@@ -36,6 +54,9 @@ struct nvb_ldcache {
  * Every offset and count is checked against len: hostile input gives NVB_ERR_PARSE. */
 NVB_INTERNAL struct nvb_ldcache *nvb_ldcache_parse(const void *data, size_t len, const char *origin,
 						   struct nvb_error *err);
+/* Same, taking over buf (len bytes, malloc'ed) instead of copying it, even on error. */
+NVB_INTERNAL struct nvb_ldcache *nvb_ldcache_parse_owned(char *buf, size_t len, const char *origin,
+							 struct nvb_error *err);
 /* Read and parse /etc/ld.so.cache (or path) under the host root. A missing file gives
  * NVB_ERR_NOT_FOUND so callers can fall back to a directory scan. */
 NVB_INTERNAL struct nvb_ldcache *nvb_ldcache_load(struct nvb_host *host, const char *path,
