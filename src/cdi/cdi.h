@@ -108,6 +108,33 @@ NVB_INTERNAL char *nvb_cdi_spec_format(const struct nvb_cdi_spec *spec, enum nvb
 NVB_INTERNAL int nvb_write_file_atomic(const char *path, const char *data, size_t len,
 				       unsigned mode, struct nvb_error *err);
 
+/* Replace path like nvb_write_file_atomic, for files people own and arrange (daemon.json,
+ * containers.conf): when path is a symbolic link, the file it names is replaced and the link
+ * kept; an existing file keeps its owner and mode (mode is for a new file). */
+NVB_INTERNAL int nvb_write_file_through(const char *path, const char *data, size_t len,
+					unsigned mode, struct nvb_error *err);
+/* Open an existing regular file for reading without ever blocking (a FIFO is refused at once,
+ * as are directories and devices): what names it in messages ("CDI spec"); flags adds to
+ * O_RDONLY (O_NOFOLLOW). Returns the descriptor, or -1 with err set. */
+NVB_INTERNAL int nvb_open_regular(int dirfd, const char *path, int flags, const char *what,
+				  struct nvb_error *err);
+/* "a FIFO", "a directory", ... for messages. */
+NVB_INTERNAL const char *nvb_file_type_name(mode_t mode);
+/* Warn (nvb_warn) when the directory is world-writable: for a spec directory always, for
+ * another directory unless it is sticky. nvb_cdi_spec_load checks the directory of the spec
+ * unless it was the last one checked. */
+NVB_INTERNAL void nvb_cdi_check_dir_mode(int dirfd, const char *dir, bool spec_dir);
+
+/* JSON whose numbers survive a read and a write exactly. jansson holds int64 and double only:
+ * Docker and Podman write rlimits as uint64 (18446744073709551615), which json_loadb refuses,
+ * and a real such as 0.1 is written back as 0.10000000000000001. nvb_json_loadb_exact keeps
+ * such numbers (integers beyond int64, overflowing reals, and every real with keep_reals) as
+ * marker strings; nvb_json_dumps_exact writes them back as their original text. Without such
+ * numbers it costs what json_loadb does. The markers are only valid in the same process. */
+NVB_INTERNAL json_t *nvb_json_loadb_exact(const char *data, size_t len, size_t flags,
+					  bool keep_reals, json_error_t *jerr);
+NVB_INTERNAL char *nvb_json_dumps_exact(const json_t *json, size_t flags);
+
 /* ---- validation ---- */
 /* The lowest cdiVersion the spec's contents need ("0.3.0" ... "1.1.0"). */
 NVB_INTERNAL const char *nvb_cdi_min_version(const struct nvb_cdi_spec *spec);

@@ -4,7 +4,10 @@
  * fields and wrong types are errors that name the file, the device and the field.
  */
 #include <fcntl.h>
+#include <math.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cdi/cdi.h"
 #include "cdi/yaml.h"
@@ -370,18 +373,101 @@ struct nvb_cdi_spec *nvb_cdi_spec_parse(const char *data, size_t len, const char
 	return spec;
 }
 
+const char *nvb_file_type_name(mode_t mode)
+{
+	return S_ISDIR(mode)    ? "a directory"
+	       : S_ISFIFO(mode) ? "a FIFO"
+	       : S_ISSOCK(mode) ? "a socket"
+	       : S_ISCHR(mode)  ? "a character device"
+	       : S_ISBLK(mode)  ? "a block device"
+	       : S_ISLNK(mode)  ? "a symbolic link"
+	       : S_ISREG(mode)  ? "a regular file"
+				: "not a regular file";
+}
+
+int nvb_open_regular(int dirfd, const char *path, int flags, const char *what,
+		     struct nvb_error *err)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer forever */
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
+	if (fd < 0)
+		return nvb_error_errno(err, errno, NULL, "cannot open %s %s", what, path);
+	struct stat st;
+	int fl;
+	if (fstat(fd, &st) < 0 || (S_ISREG(st.st_mode) && ((fl = fcntl(fd, F_GETFL)) < 0 ||
+							  fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0))) {
+		int e = errno;
+		close(fd);
+		return nvb_error_errno(err, e, NULL, "cannot read %s %s", what, path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, "it must be a regular file",
+				     "%s %s is %s, not a regular file", what, path,
+				     nvb_file_type_name(st.st_mode));
+	}
+	return fd;
+}
+
+/* Specs say what enters containers and what runs as root on the host (hooks): a spec file or
+ * directory anyone can write is worth a warning wherever specs are read. */
+static void warn_world_writable(int fd, const char *path)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (st.st_mode & S_IWOTH))
+		nvb_warn("cdi",
+			 "CDI spec %s is world-writable: any user can change the devices, mounts and "
+			 "hooks (run as root) it gives containers (fix: chmod o-w %s)",
+			 path, path);
+}
+
+/* The directory checked last: the registry checks each spec directory once, then loads its
+ * specs, whose own check of their directory is then skipped (the library is used from one
+ * thread). */
+static char checked_dir[NVB_PATH_MAX];
+
+void nvb_cdi_check_dir_mode(int dirfd, const char *dir, bool spec_dir)
+{
+	snprintf(checked_dir, sizeof(checked_dir), "%s", dir);
+	struct stat st;
+	if (fstat(dirfd, &st) < 0 || !(st.st_mode & S_IWOTH))
+		return;
+	/* in a sticky directory (/tmp) nobody can replace another's file; only a spec directory
+	 * is still a risk there: anyone can add a spec the engines read */
+	if (spec_dir)
+		nvb_warn("cdi",
+			 "CDI spec directory %s is world-writable: any user can add specs whose hooks "
+			 "run as root (fix: chmod o-w %s)",
+			 dir, dir);
+	else if (!(st.st_mode & S_ISVTX))
+		nvb_warn("cdi",
+			 "directory %s is world-writable: any user can replace the CDI specs in it "
+			 "(fix: chmod o-w %s)",
+			 dir, dir);
+}
+
+static void check_parent_dir(const char *path)
+{
+	char dir[NVB_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (!strcmp(checked_dir, dir)) /* just checked, by the registry or for another spec */
+		return;
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		nvb_cdi_check_dir_mode(dfd, dir, false);
+}
+
 struct nvb_cdi_spec *nvb_cdi_spec_load(const char *path, struct nvb_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		nvb_error_errno(err, errno, NULL, "cannot open CDI spec %s", path);
+	_cleanup_close_ int fd = nvb_open_regular(AT_FDCWD, path, 0, "CDI spec", err);
+	if (fd < 0)
 		return NULL;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		nvb_error_set(err, NVB_ERR_INVALID, 0, NULL, "%s: not a regular file", path);
-		return NULL;
-	}
+	warn_world_writable(fd, path);
+	check_parent_dir(path);
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
 	if (nvb_read_fd(fd, path, NVB_CDI_SPEC_MAX, &data, &len, err) < 0)
@@ -533,8 +619,10 @@ char *nvb_cdi_spec_format(const struct nvb_cdi_spec *spec, enum nvb_cdi_format f
 	return out;
 }
 
-int nvb_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
-			  struct nvb_error *err)
+/* Write to a temporary file in path's directory, then rename it over path. uid/gid (-1: leave
+ * as created) give the new file an owner. */
+static int write_atomic(const char *path, const char *data, size_t len, unsigned mode, uid_t uid,
+			gid_t gid, struct nvb_error *err)
 {
 	_cleanup_free_ char *dir = strdup(path);
 	if (!dir)
@@ -569,7 +657,8 @@ int nvb_write_file_atomic(const char *path, const char *data, size_t len, unsign
 		}
 		off += (size_t)w;
 	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	/* owner before mode: fchown clears set-id bits */
+	if ((uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlinkat(dfd, tmp, 0);
@@ -583,4 +672,270 @@ int nvb_write_file_atomic(const char *path, const char *data, size_t len, unsign
 	}
 	fsync(dfd);
 	return 0;
+}
+
+int nvb_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
+			  struct nvb_error *err)
+{
+	return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, err);
+}
+
+int nvb_write_file_through(const char *path, const char *data, size_t len, unsigned mode,
+			   struct nvb_error *err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return nvb_error_errno(err, errno, NULL, "cannot replace %s", path);
+		return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, err);
+	}
+	_cleanup_free_ char *target = NULL;
+	if (S_ISLNK(st.st_mode)) {
+		/* a daemon.json kept elsewhere (configuration management, a dotfiles tree): replace
+		 * the file the link names and keep the link */
+		target = realpath(path, NULL);
+		if (!target)
+			return nvb_error_errno(err, errno, "fix or remove the symbolic link",
+					       "%s is a symbolic link to a file that cannot be "
+					       "resolved: refusing to replace it", path);
+		if (stat(target, &st) < 0)
+			return nvb_error_errno(err, errno, NULL, "cannot replace %s (the file %s links to)",
+					       target, path);
+	}
+	if (!S_ISREG(st.st_mode))
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, "it must be a regular file",
+				     "%s%s%s is %s: refusing to replace it", target ? target : path,
+				     target ? ", the file the link " : "", target ? path : "",
+				     nvb_file_type_name(st.st_mode));
+	if (target)
+		nvb_info("config", "%s is a symbolic link: writing %s", path, target);
+	return write_atomic(target ? target : path, data, len, st.st_mode & 07777, st.st_uid,
+			    st.st_gid, err);
+}
+
+/* ------------------------------------------------------------------ exact numbers */
+
+/* A number jansson cannot hold exactly travels through the tree as the string
+ * "\x01nvbind-number:<nonce>:<its text>". The nonce is random per process: no string of the
+ * input can pass for one. */
+#define MARKER_DUMPED "\\u0001nvbind-number:" /* as json_dumps writes it */
+#define EXACT_MAX 100000u			 /* such numbers in one document */
+
+static const char *exact_nonce(void)
+{
+	static char nonce[17];
+	if (!nonce[0]) {
+		uint64_t r = 0;
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+			r = ((uint64_t)getpid() << 40) ^ (uint64_t)time(NULL) ^ (uint64_t)clock();
+		snprintf(nonce, sizeof(nonce), "%016llx", (unsigned long long)r);
+	}
+	return nonce;
+}
+
+/* Index just past the JSON string that starts at s[i] == '"' (len when it is unterminated). */
+static size_t string_end(const char *s, size_t len, size_t i)
+{
+	for (i++; i < len; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i + 1;
+	}
+	return len;
+}
+
+static size_t digits(const char *s, size_t len, size_t i)
+{
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+/* Length of the JSON number (RFC 8259) at the start of s, 0 when there is none; *real when it
+ * has a fraction or an exponent. */
+static size_t number_len(const char *s, size_t len, bool *real)
+{
+	size_t i = s[0] == '-' ? 1 : 0, d;
+	*real = false;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9')
+		i = digits(s, len, i);
+	else
+		return 0;
+	if (i < len && s[i] == '.') {
+		if ((d = digits(s, len, i + 1)) == i + 1)
+			return 0;
+		i = d;
+		*real = true;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if ((d = digits(s, len, i)) == i)
+			return 0;
+		i = d;
+		*real = true;
+	}
+	return i;
+}
+
+/* Whether jansson refuses the number: an integer outside int64, a real that overflows. */
+static bool too_big(const char *tok, size_t n, bool real)
+{
+	if (!real) {
+		bool neg = tok[0] == '-';
+		size_t nd = n - neg;
+		const char *limit = neg ? "9223372036854775808" : "9223372036854775807";
+		return nd > 19 || (nd == 19 && memcmp(tok + neg, limit, 19) > 0);
+	}
+	_cleanup_free_ char *copy = strndup(tok, n);
+	return !copy || isinf(strtod(copy, NULL));
+}
+
+struct text_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_add(struct text_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static void set_jerr(json_error_t *jerr, const char *data, size_t at, enum json_error_code code,
+		     const char *text)
+{
+	int line = 1, col = 1;
+	for (size_t i = 0; i < at; i++, col++)
+		if (data[i] == '\n') {
+			line++;
+			col = 0;
+		}
+	memset(jerr, 0, sizeof(*jerr));
+	jerr->line = line;
+	jerr->column = col;
+	jerr->position = (int)at;
+	snprintf(jerr->text, sizeof(jerr->text) - 1, "%s", text);
+	jerr->text[JSON_ERROR_TEXT_LENGTH - 1] = (char)code;
+}
+
+/* data with the numbers jansson cannot hold (every real too with keep_reals) replaced by
+ * marker strings. *count: how many were replaced. -1 with jerr set on failure. */
+static int mark_numbers(const char *data, size_t len, bool keep_reals, struct text_buf *out,
+			size_t *count, json_error_t *jerr)
+{
+	const char *nonce = exact_nonce();
+	size_t i = 0, copied = 0;
+	*count = 0;
+	while (i < len) {
+		char c = data[i];
+		if (c == '"') {
+			i = string_end(data, len, i);
+			continue;
+		}
+		bool real;
+		size_t n = (c == '-' || (c >= '0' && c <= '9')) ? number_len(data + i, len - i, &real) : 0;
+		if (!n) {
+			i++;
+			continue;
+		}
+		if ((real && keep_reals) || too_big(data + i, n, real)) {
+			if (++*count > EXACT_MAX) {
+				set_jerr(jerr, data, i, json_error_numeric_overflow,
+					 "too many numbers beyond 64 bits");
+				return -1;
+			}
+			if (buf_add(out, data + copied, i - copied) < 0 || buf_add(out, "\"", 1) < 0 ||
+			    buf_add(out, MARKER_DUMPED, strlen(MARKER_DUMPED)) < 0 ||
+			    buf_add(out, nonce, strlen(nonce)) < 0 || buf_add(out, ":", 1) < 0 ||
+			    buf_add(out, data + i, n) < 0 || buf_add(out, "\"", 1) < 0) {
+				set_jerr(jerr, data, i, json_error_out_of_memory, "out of memory");
+				return -1;
+			}
+			copied = i + n;
+		}
+		i += n;
+	}
+	if (*count && buf_add(out, data + copied, len - copied) < 0) {
+		set_jerr(jerr, data, len, json_error_out_of_memory, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+json_t *nvb_json_loadb_exact(const char *data, size_t len, size_t flags, bool keep_reals,
+			     json_error_t *jerr)
+{
+	/* the common case costs one parse: no number beyond what jansson holds */
+	json_t *root = json_loadb(data, len, flags, jerr);
+	if (root ? !keep_reals : json_error_code(jerr) != json_error_numeric_overflow)
+		return root;
+	struct text_buf marked = {NULL, 0, 0};
+	size_t count;
+	json_error_t merr;
+	if (mark_numbers(data, len, keep_reals, &marked, &count, &merr) < 0) {
+		json_decref(root);
+		free(marked.p);
+		*jerr = merr;
+		return NULL;
+	}
+	if (count) {
+		json_decref(root);
+		root = json_loadb(marked.p, marked.len, flags, jerr);
+	}
+	free(marked.p);
+	return root;
+}
+
+char *nvb_json_dumps_exact(const json_t *json, size_t flags)
+{
+	char *text = json_dumps(json, flags);
+	if (!text || !strstr(text, MARKER_DUMPED))
+		return text;
+	char prefix[64];
+	size_t plen = (size_t)snprintf(prefix, sizeof(prefix), "\"%s%s:", MARKER_DUMPED, exact_nonce());
+	size_t len = strlen(text), i = 0, copied = 0;
+	struct text_buf out = {NULL, 0, 0};
+	while (i < len) {
+		if (text[i] != '"') {
+			i++;
+			continue;
+		}
+		size_t end = string_end(text, len, i);
+		bool real;
+		size_t n = 0;
+		if (end - i > plen + 1 && !memcmp(text + i, prefix, plen))
+			n = number_len(text + i + plen, end - 1 - (i + plen), &real);
+		if (n && i + plen + n == end - 1) { /* the whole string is a marker */
+			if (buf_add(&out, text + copied, i - copied) < 0 ||
+			    buf_add(&out, text + i + plen, n) < 0)
+				goto nomem;
+			copied = end;
+		}
+		i = end;
+	}
+	if (buf_add(&out, text + copied, len - copied) < 0)
+		goto nomem;
+	free(text);
+	return out.p;
+nomem:
+	free(out.p);
+	free(text);
+	return NULL;
 }

@@ -36,6 +36,7 @@ static int list_dir(const char *dir, char ***names, size_t *n)
 	DIR *d = opendir(dir);
 	if (!d)
 		return 0;
+	nvb_cdi_check_dir_mode(dirfd(d), dir, true);
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' ||
@@ -52,30 +53,37 @@ static int list_dir(const char *dir, char ***names, size_t *n)
 	return 0;
 }
 
+/* Every device of one directory, sorted by name then by the order read: names defined twice
+ * end up side by side. Sorting, not pairwise comparison: directories with tens of thousands of
+ * devices are read on the container start path. */
 struct pending {
 	char *qualified;
 	const struct nvb_cdi_spec *spec;
 	const struct nvb_cdi_device *device;
-	bool conflict;
+	size_t seq;
 };
 
-static struct nvb_cdi_entry *find_entry(struct nvb_cdi_registry *reg, const char *q)
+static int pending_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < reg->n_entries; i++)
-		if (strcmp(reg->entries[i].qualified, q) == 0)
-			return &reg->entries[i];
-	return NULL;
+	const struct pending *x = a, *y = b;
+	int c = strcmp(x->qualified, y->qualified);
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* One directory: collect its devices, drop names defined twice, then let them override
- * what earlier directories defined. */
-static int load_dir(struct nvb_cdi_registry *reg, const char *dir, char ***conflicts,
-		    size_t *n_conflicts, struct nvb_error *err)
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nvb_cdi_entry *)a)->qualified,
+		      ((const struct nvb_cdi_entry *)b)->qualified);
+}
+
+/* Read the specs of one directory into pend (valid specs only; invalid ones are noted). */
+static int read_dir_specs(struct nvb_cdi_registry *reg, const char *dir, struct pending **pend,
+			  size_t *n_pend)
 {
 	char **names = NULL;
 	size_t n_names = 0;
-	struct pending *pend = NULL;
-	size_t n_pend = 0;
 	int r = list_dir(dir, &names, &n_names);
 	for (size_t i = 0; r == 0 && i < n_names; i++) {
 		_cleanup_free_ char *path = nvb_asprintf("%s/%s", dir, names[i]);
@@ -101,65 +109,126 @@ static int load_dir(struct nvb_cdi_registry *reg, const char *dir, char ***confl
 		}
 		*slot = spec;
 		for (size_t d = 0; r == 0 && d < spec->n_devices; d++) {
-			_cleanup_free_ char *q = nvb_asprintf("%s=%s", spec->kind, spec->devices[d].name);
-			if (!q) {
-				r = -1;
-				break;
-			}
-			struct pending *dup = NULL;
-			for (size_t k = 0; k < n_pend && !dup; k++)
-				if (strcmp(pend[k].qualified, q) == 0)
-					dup = &pend[k];
-			if (dup) {
-				if (!dup->conflict) {
-					_cleanup_free_ char *msg = nvb_asprintf(
-						"%s: device %s is also defined by %s in the same "
-						"directory: both are ignored",
-						path, q, dup->spec->origin);
-					r = msg ? note(reg, msg) : -1;
-				}
-				dup->conflict = true;
-				continue;
-			}
-			struct pending *p = nvb_array_push(&pend, &n_pend, sizeof(*p));
+			struct pending *p = nvb_array_push(pend, n_pend, sizeof(*p));
 			if (!p) {
 				r = -1;
 				break;
 			}
-			p->qualified = NVB_TAKE_PTR(q);
+			p->qualified = nvb_asprintf("%s=%s", spec->kind, spec->devices[d].name);
 			p->spec = spec;
 			p->device = &spec->devices[d];
-		}
-	}
-	for (size_t k = 0; k < n_pend; k++) {
-		if (r == 0 && pend[k].conflict)
-			r = nvb_strv_push(conflicts, n_conflicts, pend[k].qualified);
-		if (r == 0 && !pend[k].conflict) {
-			struct nvb_cdi_entry *e = find_entry(reg, pend[k].qualified);
-			if (e) { /* a later directory overrides an earlier one */
-				e->spec = pend[k].spec;
-				e->device = pend[k].device;
-			} else if ((e = nvb_array_push(&reg->entries, &reg->n_entries, sizeof(*e)))) {
-				e->qualified = NVB_TAKE_PTR(pend[k].qualified);
-				e->spec = pend[k].spec;
-				e->device = pend[k].device;
-			} else {
+			p->seq = *n_pend - 1;
+			if (!p->qualified) {
+				(*n_pend)--;
 				r = -1;
 			}
 		}
-		free(pend[k].qualified);
 	}
-	free(pend);
 	for (size_t i = 0; i < n_names; i++)
 		free(names[i]);
 	free(names);
+	return r;
+}
+
+struct conflict_note {
+	size_t seq;   /* of the second definition: the notes come out in reading order */
+	size_t first; /* index in pend of the first definition */
+};
+
+static int conflict_note_cmp(const void *a, const void *b)
+{
+	const struct conflict_note *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Merge the names defined once (sorted, unique) into the sorted entries: a later directory
+ * overrides an earlier one. Consumes the qualified names it keeps. */
+static int merge_entries(struct nvb_cdi_registry *reg, struct pending *pend, size_t n_pend,
+			 const bool *conflict)
+{
+	size_t n_new = 0;
+	for (size_t k = 0; k < n_pend; k++)
+		n_new += !conflict[k];
+	if (!n_new)
+		return 0;
+	struct nvb_cdi_entry *out = malloc((reg->n_entries + n_new) * sizeof(*out));
+	if (!out)
+		return -1;
+	size_t i = 0, k = 0, n = 0;
+	while (i < reg->n_entries || k < n_pend) {
+		if (k < n_pend && conflict[k]) {
+			k++;
+			continue;
+		}
+		int c = i == reg->n_entries ? 1 : k == n_pend ? -1
+			: strcmp(reg->entries[i].qualified, pend[k].qualified);
+		if (c < 0) {
+			out[n++] = reg->entries[i++];
+			continue;
+		}
+		if (c == 0) { /* a later directory overrides an earlier one */
+			out[n] = reg->entries[i++];
+		} else {
+			out[n].qualified = NVB_TAKE_PTR(pend[k].qualified);
+		}
+		out[n].spec = pend[k].spec;
+		out[n].device = pend[k].device;
+		n++;
+		k++;
+	}
+	free(reg->entries);
+	reg->entries = out;
+	reg->n_entries = n;
+	return 0;
+}
+
+/* One directory: collect its devices, drop names defined twice, then let them override
+ * what earlier directories defined. */
+static int load_dir(struct nvb_cdi_registry *reg, const char *dir, char ***conflicts,
+		    size_t *n_conflicts, struct nvb_error *err)
+{
+	struct pending *pend = NULL;
+	size_t n_pend = 0, n_notes = 0;
+	bool *conflict = NULL;
+	struct conflict_note *notes = NULL;
+	int r = read_dir_specs(reg, dir, &pend, &n_pend);
+	if (r == 0 && n_pend) {
+		qsort(pend, n_pend, sizeof(*pend), pending_cmp);
+		conflict = calloc(n_pend, sizeof(*conflict));
+		notes = malloc(n_pend * sizeof(*notes));
+		r = conflict && notes ? 0 : -1;
+	}
+	for (size_t a = 0, b; r == 0 && a < n_pend; a = b) {
+		for (b = a + 1; b < n_pend && !strcmp(pend[a].qualified, pend[b].qualified); b++)
+			conflict[b] = conflict[a] = true;
+		if (b - a > 1) {
+			notes[n_notes++] = (struct conflict_note){.seq = pend[a + 1].seq, .first = a};
+			r = nvb_strv_push(conflicts, n_conflicts, pend[a].qualified);
+		}
+	}
+	if (n_notes > 1)
+		qsort(notes, n_notes, sizeof(*notes), conflict_note_cmp);
+	for (size_t i = 0; r == 0 && i < n_notes; i++) {
+		const struct pending *first = &pend[notes[i].first], *second = first + 1;
+		_cleanup_free_ char *msg =
+			nvb_asprintf("%s: device %s is also defined by %s in the same directory: both "
+				     "are ignored",
+				     second->spec->origin, first->qualified, first->spec->origin);
+		r = msg ? note(reg, msg) : -1;
+	}
+	if (r == 0)
+		r = merge_entries(reg, pend, n_pend, conflict);
+	for (size_t k = 0; k < n_pend; k++)
+		free(pend[k].qualified);
+	free(pend);
+	free(conflict);
+	free(notes);
 	return r < 0 ? nvb_error_nomem(err) : 0;
 }
 
-static int entry_cmp(const void *a, const void *b)
+static int str_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct nvb_cdi_entry *)a)->qualified,
-		      ((const struct nvb_cdi_entry *)b)->qualified);
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 struct nvb_cdi_registry *nvb_cdi_registry_load(const char *const *dirs, size_t n_dirs,
@@ -173,25 +242,30 @@ struct nvb_cdi_registry *nvb_cdi_registry_load(const char *const *dirs, size_t n
 	char **conflicts = NULL;
 	size_t n_conflicts = 0;
 	int r = 0;
+	/* entries stay sorted by name from one directory to the next */
 	for (size_t i = 0; r == 0 && i < n_dirs; i++)
 		r = load_dir(reg, dirs[i], &conflicts, &n_conflicts, err);
 	/* As in the engines' CDI cache, a name defined twice at the same priority is dropped
 	 * altogether, even where another directory defines it too. */
-	for (size_t c = 0; c < n_conflicts; c++) {
-		struct nvb_cdi_entry *e = find_entry(reg, conflicts[c]);
-		if (e) {
-			free(e->qualified);
-			*e = reg->entries[--reg->n_entries];
-		}
-		free(conflicts[c]);
+	if (n_conflicts > 1)
+		qsort(conflicts, n_conflicts, sizeof(*conflicts), str_cmp);
+	size_t kept = 0;
+	for (size_t i = 0; n_conflicts && i < reg->n_entries; i++) {
+		const char *q = reg->entries[i].qualified;
+		if (bsearch(&q, conflicts, n_conflicts, sizeof(*conflicts), str_cmp))
+			free(reg->entries[i].qualified);
+		else
+			reg->entries[kept++] = reg->entries[i];
 	}
+	if (n_conflicts)
+		reg->n_entries = kept;
+	for (size_t c = 0; c < n_conflicts; c++)
+		free(conflicts[c]);
 	free(conflicts);
 	if (r < 0) {
 		nvb_cdi_registry_free(reg);
 		return NULL;
 	}
-	if (reg->n_entries > 1)
-		qsort(reg->entries, reg->n_entries, sizeof(*reg->entries), entry_cmp);
 	return reg;
 }
 

@@ -204,6 +204,63 @@ static void check_edits(struct vctx *v, const struct nvb_cdi_edits *e)
 	}
 }
 
+struct name_ref {
+	const char *name;
+	size_t index;
+};
+
+static int name_ref_cmp(const void *a, const void *b)
+{
+	const struct name_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* first[i]: the index of the first device named like device i when that is an earlier one,
+ * else i. Sorting, not pairwise comparison: specs with tens of thousands of devices are
+ * validated on the container start path. NULL when out of memory. */
+static size_t *first_of_names(const struct nvb_cdi_spec *spec)
+{
+	size_t n = spec->n_devices;
+	size_t *first = malloc((n ? n : 1) * sizeof(*first));
+	struct name_ref *refs = malloc((n ? n : 1) * sizeof(*refs));
+	if (!first || !refs) {
+		free(first);
+		free(refs);
+		return NULL;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		first[i] = i;
+		if (spec->devices[i].name)
+			refs[m++] = (struct name_ref){spec->devices[i].name, i};
+	}
+	qsort(refs, m, sizeof(*refs), name_ref_cmp);
+	for (size_t k = 1; k < m; k++)
+		if (!strcmp(refs[k].name, refs[k - 1].name))
+			first[refs[k].index] = first[refs[k - 1].index];
+	free(refs);
+	return first;
+}
+
+/* Hooks without env: a runtime runs them with the container's environment (an image's
+ * LD_PRELOAD as root on the host, CVE-2025-23266). nvbind's apply gives them a PATH-only env,
+ * other tools may not. A warning (nvb_warn), not a problem: specs of older NVIDIA toolkits
+ * have such hooks and stay usable. */
+static void warn_hooks_without_env(const struct vctx *v, const struct nvb_cdi_edits *e)
+{
+	for (size_t i = 0; i < e->n_hooks; i++)
+		if (!e->hooks[i].n_env)
+			nvb_warn("cdi",
+				 "%s: %s%scontainerEdits.hooks[%zu]: hook %s has no env: runtimes "
+				 "other than nvbind's run it with the container's environment "
+				 "(regenerate the spec with 'nvbind cdi generate')",
+				 v->spec->origin, v->where, v->where[0] ? ": " : "", i,
+				 e->hooks[i].path ? e->hooks[i].path : "");
+}
+
 int nvb_cdi_validate(const struct nvb_cdi_spec *spec, nvb_cdi_report_fn report, void *ctx,
 		     struct nvb_error *err)
 {
@@ -230,6 +287,9 @@ int nvb_cdi_validate(const struct nvb_cdi_spec *spec, nvb_cdi_report_fn report, 
 	if (spec->n_devices == 0)
 		problem(&v, "devices", "the spec defines no device");
 	check_edits(&v, &spec->edits);
+	_cleanup_free_ size_t *first = first_of_names(spec);
+	if (!first)
+		problem(&v, "devices", "out of memory checking device names");
 	for (size_t i = 0; i < spec->n_devices; i++) {
 		const struct nvb_cdi_device *d = &spec->devices[i];
 		char where[300];
@@ -240,12 +300,14 @@ int nvb_cdi_validate(const struct nvb_cdi_spec *spec, nvb_cdi_report_fn report, 
 				"\"%s\" is not a valid device name (letters, digits, '_', '.', ':', '-'; "
 				"starting and ending with a letter or digit)",
 				d->name ? d->name : "");
-		for (size_t j = 0; j < i; j++)
-			if (d->name && spec->devices[j].name && !strcmp(d->name, spec->devices[j].name))
-				problem(&v, "name", "duplicate device name (also devices[%zu])", j);
+		if (first && first[i] != i)
+			problem(&v, "name", "duplicate device name (also devices[%zu])", first[i]);
 		if (nvb_cdi_edits_empty(&d->edits))
 			problem(&v, "containerEdits", "the device has no edits");
 		check_edits(&v, &d->edits);
+		warn_hooks_without_env(&v, &d->edits);
 	}
+	v.where = "";
+	warn_hooks_without_env(&v, &spec->edits);
 	return v.count;
 }

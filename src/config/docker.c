@@ -18,7 +18,9 @@ char *nvb_docker_register(const char *text, const char *origin, const char *runt
 		root = json_object();
 	} else {
 		json_error_t jerr;
-		root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+		/* exact: every number is written back as the user wrote it (0.1 stays 0.1, a
+		 * uint64 ulimit stays as it is) */
+		root = nvb_json_loadb_exact(text, strlen(text), JSON_REJECT_DUPLICATES, true, &jerr);
 		if (!root) {
 			nvb_error_set(err, NVB_ERR_PARSE, 0,
 				      "fix the file (or move it away) and run the command again",
@@ -50,7 +52,7 @@ char *nvb_docker_register(const char *text, const char *origin, const char *runt
 		json_object_set_new(root, "default-runtime", json_string(NVB_RUNTIME_NAME));
 		*changed = true;
 	}
-	char *dump = json_dumps(root, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+	char *dump = nvb_json_dumps_exact(root, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
 	out = dump ? nvb_asprintf("%s\n", dump) : NULL;
 	free(dump);
 	if (!out)
@@ -70,13 +72,17 @@ int nvb_engine_config_read(const char *path, char **text, unsigned *mode, bool *
 {
 	*exists = false;
 	*mode = 0644;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT) {
+	/* never blocks: a FIFO (or a directory, a device) is refused at once */
+	struct nvb_error oerr;
+	int fd = nvb_open_regular(AT_FDCWD, path, 0, "engine configuration", &oerr);
+	if (fd < 0 && oerr.sys_errno == ENOENT) {
 		*text = strdup("");
 		return *text ? 0 : nvb_error_nomem(err);
 	}
-	if (fd < 0)
-		return nvb_error_errno(err, errno, NULL, "cannot read %s", path);
+	if (fd < 0) {
+		*err = oerr;
+		return -1;
+	}
 	struct stat st;
 	if (fstat(fd, &st) == 0)
 		*mode = st.st_mode & 0777;
@@ -121,5 +127,6 @@ int nvb_engine_config_write(const char *path, const char *old_text, const char *
 		mkdir(dir, 0755); /* /etc/docker may not exist yet */
 	}
 	free(dir);
-	return nvb_write_file_atomic(path, new_text, strlen(new_text), mode, err);
+	/* through a symbolic link to the file it names, with that file's owner and mode */
+	return nvb_write_file_through(path, new_text, strlen(new_text), mode, err);
 }

@@ -74,6 +74,25 @@ static size_t json_escape(char *out, size_t cap, const char *in)
 	return o;
 }
 
+/* Control characters of a text-format message as escapes (\n, \r, \t, \xNN): a value taken
+ * from a container (an environment variable, a path) must not start a forged log line. */
+static void text_escape(char *out, size_t cap, const char *in)
+{
+	size_t o = 0;
+	for (; *in && o + 5 < cap; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == '\n' || c == '\r' || c == '\t') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
 void nvb_log_write(enum nvb_log_level level, const char *module, const char *fmt, ...)
 {
 	char msg[2048], line[4608];
@@ -99,8 +118,10 @@ void nvb_log_write(enum nvb_log_level level, const char *module, const char *fmt
 			     "{\"time\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"pid\":%ld,\"msg\":\"%s\"}\n",
 			     ts, lvl, module, (long)getpid(), esc);
 	} else {
+		char esc[4096];
+		text_escape(esc, sizeof(esc), msg);
 		n = snprintf(line, sizeof(line), "nvbind[%ld] %s %-5s %s: %s\n", (long)getpid(), ts,
-			     lvl, module, msg);
+			     lvl, module, esc);
 	}
 	if (n > 0) {
 		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;

@@ -20,14 +20,29 @@ static const char *const standard_dirs[] = {
 	"/run/opengl-driver-32/lib",
 };
 
+/* Entries read from ld.so.cache point into the cache's own copy of the file, which the set
+ * keeps: no copy per entry. A hostile cache whose entries all name one long string would
+ * otherwise cost gigabytes of copies (entries x string length) for a 64 MiB file. */
+struct libset {
+	struct nvb_libset pub; /* first: the public handle is a pointer to it */
+	struct nvb_ldcache *cache; /* NULL for a directory scan: entries own their strings */
+};
+
+static struct libset *libset_new(void)
+{
+	return calloc(1, sizeof(struct libset));
+}
+
 void nvb_libset_free(struct nvb_libset *set)
 {
 	if (!set)
 		return;
-	for (size_t i = 0; i < set->n; i++) {
+	struct libset *ls = (struct libset *)set;
+	for (size_t i = 0; !ls->cache && i < set->n; i++) {
 		free(set->entries[i].name);
 		free(set->entries[i].path);
 	}
+	nvb_ldcache_free(ls->cache);
 	free(set->entries);
 	free(set->source);
 	free(set);
@@ -202,28 +217,46 @@ static int libset_scan_into(struct nvb_host *host, struct nvb_libset *set, struc
 	return r;
 }
 
+/* The ELF libc6 entries of the cache, pointing into it; the set takes the cache over. */
+static int libset_from_cache(struct libset *ls, struct nvb_ldcache *cache, struct nvb_error *err)
+{
+	struct nvb_libset *set = &ls->pub;
+	ls->cache = cache;
+	set->from_cache = true;
+	if (!(set->source = strdup("/etc/ld.so.cache")))
+		return nvb_error_nomem(err);
+	size_t n = 0;
+	for (size_t i = 0; i < cache->n_entries; i++)
+		n += (cache->entries[i].flags & NVB_LDCACHE_TYPE_MASK) == NVB_LDCACHE_ELF_LIBC6;
+	/* n is bounded by the cache's size (64 MiB at most) over its entry size */
+	if (n && !(set->entries = calloc(n, sizeof(*set->entries))))
+		return nvb_error_nomem(err);
+	for (size_t i = 0; i < cache->n_entries; i++) {
+		const struct nvb_ldcache_entry *e = &cache->entries[i];
+		if ((e->flags & NVB_LDCACHE_TYPE_MASK) != NVB_LDCACHE_ELF_LIBC6)
+			continue;
+		struct nvb_lib_entry *le = &set->entries[set->n++];
+		le->name = (char *)e->name;
+		le->path = (char *)e->path;
+		le->elf_class = nvb_ldcache_entry_class(e);
+	}
+	return 0;
+}
+
 struct nvb_libset *nvb_libset_load(struct nvb_host *host, struct nvb_error *err)
 {
-	struct nvb_libset *set = calloc(1, sizeof(*set));
-	if (!set) {
+	struct libset *ls = libset_new();
+	if (!ls) {
 		nvb_error_nomem(err);
 		return NULL;
 	}
+	struct nvb_libset *set = &ls->pub;
 	struct nvb_error cerr;
 	nvb_error_clear(&cerr);
 	struct nvb_ldcache *cache = nvb_ldcache_load(host, NULL, &cerr);
 	if (cache) {
-		set->from_cache = true;
-		set->source = strdup("/etc/ld.so.cache");
-		for (size_t i = 0; i < cache->n_entries; i++) {
-			const struct nvb_ldcache_entry *e = &cache->entries[i];
-			if ((e->flags & NVB_LDCACHE_TYPE_MASK) != NVB_LDCACHE_ELF_LIBC6)
-				continue;
-			if (libset_add(set, e->name, e->path, nvb_ldcache_entry_class(e), err) < 0)
-				goto fail;
-		}
-		nvb_ldcache_free(cache);
-		cache = NULL;
+		if (libset_from_cache(ls, cache, err) < 0)
+			goto fail;
 	} else if (cerr.code == NVB_ERR_NOT_FOUND) {
 		nvb_info("libscan", "no /etc/ld.so.cache under %s: scanning library directories",
 			 host->root);
@@ -241,16 +274,16 @@ struct nvb_libset *nvb_libset_load(struct nvb_host *host, struct nvb_error *err)
 	}
 	return set;
 fail:
-	nvb_ldcache_free(cache);
 	nvb_libset_free(set);
 	return NULL;
 }
 
 struct nvb_libset *nvb_libset_scan(struct nvb_host *host, struct nvb_error *err)
 {
-	struct nvb_libset *set = calloc(1, sizeof(*set));
+	struct libset *ls = libset_new();
+	struct nvb_libset *set = ls ? &ls->pub : NULL;
 	if (!set || !(set->source = strdup("directory scan"))) {
-		free(set);
+		free(ls);
 		nvb_error_nomem(err);
 		return NULL;
 	}

@@ -18,6 +18,58 @@ static json_t *child(json_t *obj, const char *key, bool array)
 	return (array ? json_is_array(c) : json_is_object(c)) ? c : NULL;
 }
 
+/* The position of an entry in an array of objects by one string member (mounts by
+ * destination, devices by path), for edits that replace an entry with the same value. A scan
+ * while the array is short; past that a hash (built on first use) so that specs with many
+ * thousands of mounts or nodes do not cost a scan per edit on the container start path. */
+struct pos_index {
+	const char *member;
+	json_t *pos; /* object: value -> integer position; NULL until built */
+};
+
+#define POS_INDEX_MIN 32
+
+/* 1 and *at when an entry has the value, 0 when none, -1 out of memory. */
+static int pos_find(struct pos_index *ix, json_t *array, const char *value, size_t *at)
+{
+	size_t i;
+	json_t *e;
+	if (!ix->pos && json_array_size(array) < POS_INDEX_MIN) {
+		json_array_foreach(array, i, e) {
+			const char *v = json_string_value(json_object_get(e, ix->member));
+			if (v && strcmp(v, value) == 0) {
+				*at = i;
+				return 1;
+			}
+		}
+		return 0;
+	}
+	if (!ix->pos) {
+		if (!(ix->pos = json_object()))
+			return -1;
+		json_array_foreach(array, i, e) {
+			const char *v = json_string_value(json_object_get(e, ix->member));
+			/* the first entry with a value is the one a scan finds */
+			if (v && !json_object_get(ix->pos, v) &&
+			    json_object_set_new_nocheck(ix->pos, v, json_integer((json_int_t)i)) < 0)
+				return -1;
+		}
+	}
+	json_t *p = json_object_get(ix->pos, value);
+	if (!p)
+		return 0;
+	*at = (size_t)json_integer_value(p);
+	return 1;
+}
+
+/* An entry with value was appended at position at. */
+static int pos_added(struct pos_index *ix, const char *value, size_t at)
+{
+	if (!ix->pos)
+		return 0;
+	return json_object_set_new_nocheck(ix->pos, value, json_integer((json_int_t)at));
+}
+
 static int bad_config(struct nvb_error *err, const char *field)
 {
 	return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
@@ -82,7 +134,8 @@ static int node_numbers(const struct nvb_cdi_device_node *n, char *type, int64_t
 	return 0;
 }
 
-static int apply_node(json_t *config, const struct nvb_cdi_device_node *n, struct nvb_error *err)
+static int apply_node(json_t *config, const struct nvb_cdi_device_node *n, struct pos_index *ix,
+		      struct nvb_error *err)
 {
 	char type;
 	int64_t major, minor, mode;
@@ -112,19 +165,15 @@ static int apply_node(json_t *config, const struct nvb_cdi_device_node *n, struc
 	if (n->gid != NVB_CDI_UNSET)
 		json_object_set_new(dev, "gid", json_integer(n->gid));
 	size_t idx;
-	json_t *e;
-	bool replaced = false;
-	json_array_foreach(devices, idx, e) {
-		const char *p = json_string_value(json_object_get(e, "path"));
-		if (p && strcmp(p, n->path) == 0) {
-			json_array_set(devices, idx, dev);
-			replaced = true;
-			break;
-		}
-	}
-	if (!replaced)
-		json_array_append(devices, dev);
+	int found = pos_find(ix, devices, n->path, &idx);
+	if (found > 0)
+		json_array_set(devices, idx, dev);
+	else if (found == 0 && (json_array_append(devices, dev) < 0 ||
+				pos_added(ix, n->path, json_array_size(devices) - 1) < 0))
+		found = -1;
 	json_decref(dev);
+	if (found < 0)
+		return nvb_error_nomem(err);
 	if (type == 'c' || type == 'b') {
 		json_t *rule = json_object();
 		if (!rule || json_array_append_new(rules, rule) < 0)
@@ -169,7 +218,7 @@ static json_t *options_json(struct opts_cache *c, char *const *v, size_t n)
 }
 
 static int apply_mount(json_t *mounts, const struct nvb_cdi_mount *m, struct opts_cache *oc,
-		       struct nvb_error *err)
+		       struct pos_index *ix, struct nvb_error *err)
 {
 	json_t *mo = json_object();
 	if (!mo)
@@ -181,15 +230,13 @@ static int apply_mount(json_t *mounts, const struct nvb_cdi_mount *m, struct opt
 	if (m->n_options)
 		json_object_set_new(mo, "options", options_json(oc, m->options, m->n_options));
 	size_t idx;
-	json_t *e;
-	json_array_foreach(mounts, idx, e) {
-		const char *d = json_string_value(json_object_get(e, "destination"));
-		if (d && strcmp(d, m->container_path) == 0) {
-			json_array_set_new(mounts, idx, mo);
-			return 0;
-		}
-	}
-	return json_array_append_new(mounts, mo) < 0 ? nvb_error_nomem(err) : 0;
+	int found = pos_find(ix, mounts, m->container_path, &idx);
+	if (found > 0)
+		return json_array_set_new(mounts, idx, mo) < 0 ? nvb_error_nomem(err) : 0;
+	if (found < 0 || json_array_append_new(mounts, mo) < 0 ||
+	    pos_added(ix, m->container_path, json_array_size(mounts) - 1) < 0)
+		return nvb_error_nomem(err);
+	return 0;
 }
 
 static size_t path_depth(const char *p)
@@ -201,39 +248,53 @@ static size_t path_depth(const char *p)
 	return depth;
 }
 
-/* Stable order by destination depth, so a mount never hides one below it. */
+struct mount_key {
+	size_t depth;
+	size_t index; /* position before sorting: ties keep it, so the order is stable */
+	json_t *item;
+};
+
+static int mount_key_cmp(const void *a, const void *b)
+{
+	const struct mount_key *x = a, *y = b;
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Stable order by destination depth, so a mount never hides one below it. O(n log n): specs
+ * with many thousands of mounts are on the container start path. */
 static int sort_mounts(json_t *mounts, struct nvb_error *err)
 {
 	size_t n = json_array_size(mounts);
 	if (n < 2)
 		return 0;
-	json_t **items = malloc(n * sizeof(*items));
-	size_t *depth = malloc(n * sizeof(*depth));
-	if (!items || !depth) {
-		free(items);
-		free(depth);
+	struct mount_key *keys = malloc(n * sizeof(*keys));
+	if (!keys)
 		return nvb_error_nomem(err);
-	}
+	bool sorted = true;
 	for (size_t i = 0; i < n; i++) {
-		items[i] = json_incref(json_array_get(mounts, i));
-		depth[i] = path_depth(json_string_value(json_object_get(items[i], "destination")));
+		keys[i].item = json_incref(json_array_get(mounts, i));
+		keys[i].depth = path_depth(json_string_value(json_object_get(keys[i].item, "destination")));
+		keys[i].index = i;
+		sorted = sorted && (i == 0 || keys[i - 1].depth <= keys[i].depth);
 	}
-	for (size_t i = 1; i < n; i++) /* insertion sort: stable, and arrays are short */
-		for (size_t j = i; j > 0 && depth[j - 1] > depth[j]; j--) {
-			json_t *t = items[j];
-			items[j] = items[j - 1];
-			items[j - 1] = t;
-			size_t d = depth[j];
-			depth[j] = depth[j - 1];
-			depth[j - 1] = d;
-		}
-	json_array_clear(mounts);
+	if (!sorted) {
+		qsort(keys, n, sizeof(*keys), mount_key_cmp);
+		json_array_clear(mounts);
+		for (size_t i = 0; i < n; i++)
+			json_array_append(mounts, keys[i].item);
+	}
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(mounts, items[i]);
-	free(items);
-	free(depth);
+		json_decref(keys[i].item);
+	free(keys);
 	return 0;
 }
+
+/* What a hook gets when its spec names no env: runc would otherwise run it with the
+ * container's environment, and an LD_PRELOAD set by the image would run code as root on the
+ * host (CVE-2025-23266). Specs from older NVIDIA toolkits have such hooks. */
+static const char *const default_hook_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
 
 static int apply_hook(json_t *config, const struct nvb_cdi_hook *h, struct nvb_error *err)
 {
@@ -247,8 +308,12 @@ static int apply_hook(json_t *config, const struct nvb_cdi_hook *h, struct nvb_e
 	json_object_set_new(ho, "path", json_string(h->path));
 	if (h->n_args)
 		json_object_set_new(ho, "args", strv(h->args, h->n_args));
+	/* always explicit, never inherited: see default_hook_env */
 	if (h->n_env)
 		json_object_set_new(ho, "env", strv(h->env, h->n_env));
+	else
+		json_object_set_new(ho, "env", strv((char *const *)default_hook_env,
+						    NVB_ARRAY_SIZE(default_hook_env)));
 	if (h->timeout != NVB_CDI_UNSET)
 		json_object_set_new(ho, "timeout", json_integer(h->timeout));
 	return json_array_append_new(list, ho) < 0 ? nvb_error_nomem(err) : 0;
@@ -281,16 +346,17 @@ int nvb_oci_apply_edits(json_t *config, const struct nvb_cdi_edits *const *edits
 	if (!mounts)
 		return bad_config(err, "mounts");
 	struct opts_cache oc = {.json = NULL};
+	struct pos_index mounts_ix = {.member = "destination"}, nodes_ix = {.member = "path"};
 	int r = -1;
 	for (size_t k = 0; k < n; k++) {
 		const struct nvb_cdi_edits *e = edits[k];
 		if (apply_env(config, e->env, e->n_env, err) < 0)
 			goto out;
 		for (size_t i = 0; i < e->n_nodes; i++)
-			if (apply_node(config, &e->nodes[i], err) < 0)
+			if (apply_node(config, &e->nodes[i], &nodes_ix, err) < 0)
 				goto out;
 		for (size_t i = 0; i < e->n_mounts; i++)
-			if (apply_mount(mounts, &e->mounts[i], &oc, err) < 0)
+			if (apply_mount(mounts, &e->mounts[i], &oc, &mounts_ix, err) < 0)
 				goto out;
 		for (size_t i = 0; i < e->n_hooks; i++)
 			if (apply_hook(config, &e->hooks[i], err) < 0)
@@ -309,12 +375,15 @@ int nvb_oci_apply_edits(json_t *config, const struct nvb_cdi_edits *const *edits
 	r = sort_mounts(mounts, err);
 out:
 	json_decref(oc.json);
+	json_decref(mounts_ix.pos);
+	json_decref(nodes_ix.pos);
 	return r;
 }
 
 int nvb_oci_config_save(const char *bundle, json_t *config, struct nvb_error *err)
 {
-	char *text = json_dumps(config, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* exact: numbers read beyond 64 bits (uint64 rlimits) are written back as they were */
+	char *text = nvb_json_dumps_exact(config, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!text)
 		return nvb_error_nomem(err);
 	char path[NVB_PATH_MAX];

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "cdi/cdi.h"
 #include "oci/oci.h"
 
 void nvb_oci_state_clear(struct nvb_oci_state *s)
@@ -34,6 +35,12 @@ int nvb_oci_state_parse(const char *data, size_t len, struct nvb_oci_state *stat
 	if (!json_is_object(root) || !json_is_string(bundle) || !json_string_value(bundle)[0]) {
 		r = nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
 				  "container state on stdin: no \"bundle\" string");
+	} else if (json_string_value(bundle)[0] != '/') {
+		/* relative to what? The hooks run in the runtime's directory, not the bundle's */
+		r = nvb_error_set(err, NVB_ERR_INVALID, 0,
+				  "nvbind hooks must be run by an OCI runtime, with the state on stdin",
+				  "container state on stdin: \"bundle\" %s is not an absolute path",
+				  json_string_value(bundle));
 	} else {
 		state->bundle = strdup(json_string_value(bundle));
 		state->id = json_is_string(id) ? strdup(json_string_value(id)) : NULL;
@@ -53,8 +60,10 @@ json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err)
 		nvb_error_errno(err, errno, "check the --bundle argument", "bundle %s", bundle);
 		return NULL;
 	}
-	/* O_NOFOLLOW: a config.json that is a symlink is refused, not followed */
-	_cleanup_close_ int fd = openat(dfd, "config.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* O_NOFOLLOW: a config.json that is a symlink is refused, not followed. O_NONBLOCK: a
+	 * FIFO is refused at once instead of waiting for a writer forever. */
+	_cleanup_close_ int fd = openat(dfd, "config.json",
+					O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		if (e == ELOOP)
@@ -64,10 +73,16 @@ json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err)
 			nvb_error_errno(err, e, NULL, "cannot open %s/config.json", bundle);
 		return NULL;
 	}
-	struct stat st;
+	struct stat st = {0};
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		nvb_error_set(err, NVB_ERR_SECURITY, 0, NULL, "%s/config.json is not a regular file",
-			      bundle);
+		nvb_error_set(err, NVB_ERR_SECURITY, 0, "config.json must be a regular file",
+			      "%s/config.json is %s, not a regular file", bundle,
+			      nvb_file_type_name(st.st_mode));
+		return NULL;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		nvb_error_errno(err, errno, NULL, "cannot read %s/config.json", bundle);
 		return NULL;
 	}
 	if ((uint64_t)st.st_size > NVB_OCI_CONFIG_MAX) {
@@ -83,7 +98,8 @@ json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err)
 	if (nvb_read_fd(fd, name, NVB_OCI_CONFIG_MAX, &data, &len, err) < 0)
 		return NULL;
 	json_error_t jerr;
-	json_t *config = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* exact: Docker and Podman write rlimits as uint64 (18446744073709551615) */
+	json_t *config = nvb_json_loadb_exact(data, len, JSON_REJECT_DUPLICATES, false, &jerr);
 	if (!config) {
 		nvb_error_set(err, NVB_ERR_PARSE, 0, NULL, "%s:%d:%d: %s", name, jerr.line,
 			      jerr.column, jerr.text);

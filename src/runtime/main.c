@@ -2,7 +2,8 @@
 /*
  * nvbind-runtime: an OCI runtime with runc's command line. For create and run it edits the
  * bundle's config.json (GPU requests -> CDI edits), then execs the low-level runtime with the
- * original arguments; every other command execs it at once, reading nothing.
+ * original arguments; every other command execs it at once, reading at most runtime.low_level
+ * of the configuration, and never failing for the configuration's sake.
  *
  * Also installed as nvidia-container-runtime-hook, the name dockerd looks for to enable
  * `docker run --gpus`: the wrapper removes that hook from the spec and applies CDI edits
@@ -31,6 +32,13 @@ int main(int argc, char **argv)
 	struct nvb_runtime_args args;
 	nvb_runtime_parse_args(argc, argv, &args);
 	struct nvb_runtime_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	if (!args.edits_bundle) {
+		/* pass-through: never depends on the configuration (runtime.h) */
+		nvb_runtime_passthrough_low_level(&args, cfg.low_level, sizeof(cfg.low_level));
+		nvb_runtime_exec(&cfg, argc, argv);
+		return 127;
+	}
 	struct nvb_error err;
 	nvb_error_clear(&err);
 	if (nvb_runtime_config_load(&cfg, &args, &err) < 0 ||

@@ -21,9 +21,15 @@ struct nvb_runtime_config {
 	char low_level[PATH_MAX];  /* runc or crun, absolute */
 };
 
+#define NVB_RUNTIME_LOG_DEFAULT "/var/log/nvbind-runtime.log"
+
 void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *args);
 int nvb_runtime_config_load(struct nvb_runtime_config *cfg, const struct nvb_runtime_args *args,
 			    struct nvb_error *err);
+/* The low-level runtime for a pass-through command (not create or run): runtime.low_level of
+ * the configuration file when it names a usable one, else runc or crun on PATH. Reads nothing
+ * else and never fails: configuration problems are logged (runtime log, else stderr). */
+void nvb_runtime_passthrough_low_level(const struct nvb_runtime_args *args, char *out, size_t cap);
 int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 			    const struct nvb_runtime_args *args, struct nvb_error *err);
 void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **argv);

@@ -18,8 +18,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "cdi/cdi.h"
+#include "host/libscan.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -1433,7 +1435,7 @@ static bool has_node(const struct nvb_cdi_edits *e, const char *path)
 static const struct nvb_cdi_hook *hook(const struct nvb_cdi_spec *s, const char *what)
 {
 	for (size_t i = 0; i < s->edits.n_hooks; i++)
-		if (s->edits.hooks[i].n_args >= 3 && !strcmp(s->edits.hooks[i].args[2], what))
+		if (s->edits.hooks[i].n_args >= 2 && !strcmp(s->edits.hooks[i].args[1], what))
 			return &s->edits.hooks[i];
 	return NULL;
 }
@@ -1503,32 +1505,23 @@ static void test_generate_default(void **state)
 		assert_string_equal(m->options[0], "ro");
 	}
 
-	/* hooks */
-	assert_int_equal(s->edits.n_hooks, 2);
-	for (size_t i = 0; i < s->edits.n_hooks; i++) {
-		const struct nvb_cdi_hook *h = &s->edits.hooks[i];
-		assert_string_equal(h->hook_name, "createContainer");
-		assert_string_equal(h->path, "/usr/bin/nvbind");
-		assert_true(h->n_env > 0);
-		for (size_t k = 0; k < h->n_env; k++)
-			assert_false(nvb_str_has_prefix(h->env[k], "LD_"));
-		assert_string_equal(h->args[0], "nvbind");
-		assert_string_equal(h->args[1], "hook");
-	}
-	const struct nvb_cdi_hook *links = hook(s, "create-symlinks");
-	assert_non_null(links);
-	assert_int_equal(count_pair(links, "--link", "libcuda.so.550.54.14::" LIB64 "/libcuda.so.1"), 1);
-	assert_int_equal(count_pair(links, "--link", "libcuda.so.1::" LIB64 "/libcuda.so"), 1);
-	assert_int_equal(count_pair(links, "--link", "libcuda.so.550.54.14::" LIB32 "/libcuda.so.1"), 1);
-	assert_int_equal(count_pair(links, "--link", "libcuda.so.1::" LIB32 "/libcuda.so"), 1);
-	assert_int_equal(count_pair(links, "--link", "libGLX_nvidia.so.550.54.14::" LIB64 "/libGLX_nvidia.so.0"), 1);
-	assert_int_equal(count_pair(links, "--link", "libGLX_nvidia.so.550.54.14::" LIB64 "/libGLX_indirect.so.0"), 1);
-	assert_int_equal(links->n_args, 3 + 2 * 6);
-	const struct nvb_cdi_hook *ld = hook(s, "update-ldcache");
-	assert_non_null(ld);
-	assert_int_equal(count_pair(ld, "--folder", LIB64), 1);
-	assert_int_equal(count_pair(ld, "--folder", LIB32), 1);
-	assert_int_equal(ld->n_args, 3 + 2 * 2);
+	/* one hook: the static nvbind-hook, with an explicit env */
+	assert_int_equal(s->edits.n_hooks, 1);
+	const struct nvb_cdi_hook *h = &s->edits.hooks[0];
+	assert_string_equal(h->hook_name, "createContainer");
+	assert_string_equal(h->path, "/usr/bin/nvbind");
+	assert_true(h->n_env > 0);
+	for (size_t k = 0; k < h->n_env; k++)
+		assert_false(nvb_str_has_prefix(h->env[k], "LD_"));
+	assert_string_equal(h->args[0], "nvbind-hook");
+	assert_string_equal(h->args[1], "libraries");
+	assert_int_equal(count_pair(h, "--lib", LIB64 "/libcuda.so.550.54.14::libcuda.so.1::x86-64"), 1);
+	assert_int_equal(count_pair(h, "--lib", LIB32 "/libcuda.so.550.54.14::libcuda.so.1::i386"), 1);
+	assert_int_equal(count_pair(h, "--lib", LIB64 "/libGLX_nvidia.so.550.54.14::libGLX_nvidia.so.0::x86-64"), 1);
+	assert_int_equal(count_pair(h, "--link", "libcuda.so.1::" LIB64 "/libcuda.so"), 1);
+	assert_int_equal(count_pair(h, "--link", "libcuda.so.1::" LIB32 "/libcuda.so"), 1);
+	assert_int_equal(count_pair(h, "--link", "libGLX_nvidia.so.0::" LIB64 "/libGLX_indirect.so.0"), 1);
+	assert_int_equal(h->n_args, 2 + 2 * 6);
 
 	nvb_cdi_spec_free(s);
 	nvb_inventory_free(inv);
@@ -1598,14 +1591,11 @@ static void test_generate_caps(void **state)
 	assert_false(has_mount(s, "/usr/share/vulkan/icd.d/nvidia_icd.json"));
 	assert_true(has_mount(s, "/lib/firmware/nvidia/550.54.14/gsp_ga10x.bin"));
 	assert_int_equal(s->edits.n_mounts, 2);
-	const struct nvb_cdi_hook *links = hook(s, "create-symlinks");
-	assert_non_null(links);
-	assert_int_equal(links->n_args, 3 + 2 * 2);
-	assert_int_equal(count_pair(links, "--link", "libcuda.so.550.54.14::" LIB64 "/libcuda.so.1"), 1);
-	assert_int_equal(count_pair(links, "--link", "libcuda.so.1::" LIB64 "/libcuda.so"), 1);
-	const struct nvb_cdi_hook *ld = hook(s, "update-ldcache");
-	assert_int_equal(ld->n_args, 3 + 2);
-	assert_int_equal(count_pair(ld, "--folder", LIB64), 1);
+	const struct nvb_cdi_hook *libs = hook(s, "libraries");
+	assert_non_null(libs);
+	assert_int_equal(libs->n_args, 2 + 2 * 2);
+	assert_int_equal(count_pair(libs, "--lib", LIB64 "/libcuda.so.550.54.14::libcuda.so.1::x86-64"), 1);
+	assert_int_equal(count_pair(libs, "--link", "libcuda.so.1::" LIB64 "/libcuda.so"), 1);
 	nvb_cdi_spec_free(s);
 
 	s = generate(inv, NVB_CAP_COMPUTE | NVB_CAP_COMPAT32, 0, NULL);
@@ -1613,18 +1603,16 @@ static void test_generate_caps(void **state)
 	assert_true(has_mount(s, LIB32 "/libcuda.so.550.54.14"));
 	assert_false(has_mount(s, LIB64 "/libGLX_nvidia.so.550.54.14"));
 	assert_false(has_mount(s, "/usr/bin/nvidia-smi"));
-	links = hook(s, "create-symlinks");
-	assert_int_equal(count_pair(links, "--link", "libcuda.so.550.54.14::" LIB32 "/libcuda.so.1"), 1);
-	ld = hook(s, "update-ldcache");
-	assert_int_equal(count_pair(ld, "--folder", LIB32), 1);
-	assert_int_equal(count_pair(ld, "--folder", LIB64), 1);
+	libs = hook(s, "libraries");
+	assert_int_equal(count_pair(libs, "--lib", LIB32 "/libcuda.so.550.54.14::libcuda.so.1::i386"), 1);
+	assert_int_equal(count_pair(libs, "--lib", LIB64 "/libcuda.so.550.54.14::libcuda.so.1::x86-64"), 1);
 	nvb_cdi_spec_free(s);
 
 	/* compat32 alone brings no library: it only qualifies the others */
 	s = generate(inv, NVB_CAP_COMPAT32 | NVB_CAP_UTILITY, 0, NULL);
 	assert_false(has_mount(s, LIB32 "/libcuda.so.550.54.14"));
 	assert_true(has_mount(s, "/usr/bin/nvidia-smi"));
-	assert_null(hook(s, "create-symlinks")); /* no library, no hooks */
+	assert_null(hook(s, "libraries")); /* no library, no hooks */
 	assert_int_equal(s->edits.n_hooks, 0);
 	nvb_cdi_spec_free(s);
 
@@ -1633,8 +1621,8 @@ static void test_generate_caps(void **state)
 	assert_true(has_mount(s, LIB64 "/libGLX_nvidia.so.550.54.14"));
 	assert_true(has_mount(s, "/usr/share/vulkan/icd.d/nvidia_icd.json"));
 	assert_false(has_mount(s, LIB64 "/libcuda.so.550.54.14"));
-	links = hook(s, "create-symlinks");
-	assert_int_equal(count_pair(links, "--link", "libGLX_nvidia.so.550.54.14::" LIB64 "/libGLX_indirect.so.0"), 1);
+	libs = hook(s, "libraries");
+	assert_int_equal(count_pair(libs, "--link", "libGLX_nvidia.so.0::" LIB64 "/libGLX_indirect.so.0"), 1);
 	nvb_cdi_spec_free(s);
 	nvb_inventory_free(inv);
 }
@@ -1721,6 +1709,258 @@ static void test_generate_errors(void **state)
 	nvb_inventory_free(inv);
 }
 
+/* ----------------------------------------------------- hostile and big inputs */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Log lines (nvb_warn) go to a file while f runs; returns what was logged (malloc'ed). */
+static char *logged(void (*f)(void *), void *arg)
+{
+	char *dir = make_tmpdir();
+	char *path = nvb_asprintf("%s/log", dir);
+	struct nvb_error err;
+	enum nvb_log_level saved = nvb_log_current;
+	assert_int_equal(nvb_log_setup(NVB_LOG_WARN, NVB_LOG_TEXT, path, &err), 0);
+	f(arg);
+	assert_int_equal(nvb_log_setup(saved, NVB_LOG_TEXT, "/dev/stderr", &err), 0);
+	char *text = read_text(path, NULL);
+	assert_non_null(text);
+	free(path);
+	rm_rf(dir);
+	return text;
+}
+
+static void test_spec_fifo(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir();
+	char *path = nvb_asprintf("%s/nvidia.json", dir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	struct nvb_error err;
+	alarm(10); /* the old open() waited for a writer forever */
+	assert_null(nvb_cdi_spec_load(path, &err));
+	alarm(0);
+	assert_non_null(strstr(err.message, path));
+	assert_non_null(strstr(err.message, "a FIFO, not a regular file"));
+	/* and in a spec directory: reported, the other specs still load */
+	write_text(dir, "other.json", SPEC1("example.com/xx", "a", "A=1"));
+	const char *dirs[] = {dir};
+	alarm(10);
+	struct nvb_cdi_registry *reg = nvb_cdi_registry_load(dirs, 1, &err);
+	alarm(0);
+	assert_non_null(reg);
+	assert_int_equal(reg->n_errors, 1);
+	assert_non_null(strstr(reg->errors[0], "a FIFO"));
+	assert_non_null(nvb_cdi_registry_find(reg, "example.com/xx=a"));
+	nvb_cdi_registry_free(reg);
+	free(path);
+	rm_rf(dir);
+}
+
+static void load_registry_of(void *arg)
+{
+	const char *dirs[] = {arg};
+	struct nvb_error err;
+	struct nvb_cdi_registry *reg = nvb_cdi_registry_load(dirs, 1, &err);
+	assert_non_null(reg);
+	assert_non_null(nvb_cdi_registry_find(reg, "example.com/xx=a"));
+	nvb_cdi_registry_free(reg);
+}
+
+static void test_world_writable_warnings(void **state)
+{
+	(void)state;
+	char *root = make_tmpdir();
+	char *dir = nvb_asprintf("%s/cdi", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	write_text(dir, "x.json", SPEC1("example.com/xx", "a", "A=1"));
+	char *log = logged(load_registry_of, dir);
+	assert_null(strstr(log, "world-writable")); /* 0755 and 0644 (umask 022 at most) */
+	free(log);
+	char *file = nvb_asprintf("%s/x.json", dir);
+	assert_int_equal(chmod(file, 0666), 0);
+	assert_int_equal(chmod(dir, 01777), 0); /* sticky too: still anyone may add a spec */
+	log = logged(load_registry_of, dir);
+	char *want_file = nvb_asprintf("CDI spec %s is world-writable", file);
+	char *want_dir = nvb_asprintf("CDI spec directory %s is world-writable", dir);
+	assert_non_null(strstr(log, want_file));
+	assert_non_null(strstr(log, want_dir));
+	free(log);
+	free(want_file);
+	free(want_dir);
+	free(file);
+	free(dir);
+	rm_rf(root);
+}
+
+static void validate_hookless(void *arg)
+{
+	struct nvb_error err;
+	assert_int_equal(nvb_cdi_validate(arg, NULL, NULL, &err), 0);
+}
+
+/* Hooks without env (older NVIDIA toolkits): valid, with a warning naming the hook. */
+static void test_hook_without_env_warns(void **state)
+{
+	(void)state;
+	struct nvb_error err;
+	struct nvb_cdi_spec *spec = parse_text(
+		"{'cdiVersion':'0.5.0','kind':'nvidia.com/gpu','devices':[{'name':'0',"
+		"'containerEdits':{'env':['A=1'],'hooks':[{'hookName':'createContainer','path':'/usr/bin/dev-hook'}]}}],"
+		"'containerEdits':{'hooks':[{'hookName':'createContainer','path':'/usr/bin/nvidia-ctk',"
+		"'args':['nvidia-ctk','hook']},{'hookName':'createContainer','path':'/usr/bin/ok','env':['PATH=/bin']}]}}",
+		"/etc/cdi/old.json", &err);
+	assert_non_null(spec);
+	char *log = logged(validate_hookless, spec);
+	assert_non_null(strstr(log, "/etc/cdi/old.json: containerEdits.hooks[0]: hook /usr/bin/nvidia-ctk has no env"));
+	assert_non_null(strstr(log, "/etc/cdi/old.json: device \"0\": containerEdits.hooks[0]: hook /usr/bin/dev-hook has no env"));
+	assert_null(strstr(log, "/usr/bin/ok"));
+	free(log);
+	nvb_cdi_spec_free(spec);
+}
+
+/* A spec of n devices named d<i> (and, every 1000th, a second device of the same name). */
+static char *many_devices_spec(const char *kind, size_t n, size_t *n_dups)
+{
+	size_t cap = 128 + n * 96, len = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	len += (size_t)snprintf(t + len, cap - len, "{\"cdiVersion\":\"0.5.0\",\"kind\":\"%s\",\"devices\":[", kind);
+	*n_dups = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t name = (i % 1000 == 999) ? i - 1 : i;
+		*n_dups += name != i;
+		len += (size_t)snprintf(t + len, cap - len,
+					"%s{\"name\":\"d%zu\",\"containerEdits\":{\"env\":[\"N=%zu\"]}}",
+					i ? "," : "", name, i);
+	}
+	snprintf(t + len, cap - len, "]}");
+	return t;
+}
+
+/* 50k devices: pairwise duplicate checks (validator, registry) take many seconds here. */
+static void test_many_devices(void **state)
+{
+	(void)state;
+	enum { N = 50000 };
+	size_t n_dups;
+	char *text = many_devices_spec("example.com/big", N, &n_dups);
+	struct nvb_error err;
+	struct nvb_cdi_spec *spec = nvb_cdi_spec_parse(text, strlen(text), "big.json", &err);
+	assert_non_null(spec);
+	struct msgs ms = {.n = 0};
+	double t0 = now_s();
+	int problems = nvb_cdi_validate(spec, collect, &ms, &err);
+	double took = now_s() - t0;
+	assert_int_equal(problems, (int)n_dups);
+	assert_non_null(strstr(ms.buf, "big.json: device \"d998\": name: duplicate device name (also devices[998])"));
+	nvb_cdi_spec_free(spec);
+	if (took > 5.0)
+		fail_msg("validating %d devices took %.2f s", N, took);
+
+	/* the registry: two directories of valid specs, overrides and same-directory conflicts */
+	struct regdirs d;
+	regdirs_make(&d);
+	FILE *f;
+	char *pa = nvb_asprintf("%s/a.json", d.a), *pb = nvb_asprintf("%s/b.json", d.b),
+	     *pc = nvb_asprintf("%s/c.json", d.b);
+	f = fopen(pa, "w");
+	fprintf(f, "{\"cdiVersion\":\"0.5.0\",\"kind\":\"example.com/big\",\"devices\":[");
+	for (size_t i = 0; i < N; i++)
+		fprintf(f, "%s{\"name\":\"d%zu\",\"containerEdits\":{\"env\":[\"FROM=a\"]}}", i ? "," : "", i);
+	fprintf(f, "]}");
+	fclose(f);
+	/* B overrides the odd ones; c.json defines d1 and d3 again in B: conflicts, dropped */
+	f = fopen(pb, "w");
+	fprintf(f, "{\"cdiVersion\":\"0.5.0\",\"kind\":\"example.com/big\",\"devices\":[");
+	for (size_t i = 1; i < N; i += 2)
+		fprintf(f, "%s{\"name\":\"d%zu\",\"containerEdits\":{\"env\":[\"FROM=b\"]}}", i > 1 ? "," : "", i);
+	fprintf(f, "]}");
+	fclose(f);
+	write_text(d.b, "c.json",
+		   "{'cdiVersion':'0.5.0','kind':'example.com/big','devices':["
+		   "{'name':'d3','containerEdits':{'env':['FROM=c']}},"
+		   "{'name':'d1','containerEdits':{'env':['FROM=c']}}]}");
+	t0 = now_s();
+	struct nvb_cdi_registry *reg = reg_load(&d);
+	took = now_s() - t0;
+	assert_int_equal(reg->n_entries, N - 2);
+	assert_null(nvb_cdi_registry_find(reg, "example.com/big=d1"));
+	assert_null(nvb_cdi_registry_find(reg, "example.com/big=d3"));
+	assert_origin(reg, "example.com/big=d0", d.a, "a.json");
+	assert_origin(reg, "example.com/big=d5", d.b, "b.json");
+	assert_origin(reg, "example.com/big=d49999", d.b, "b.json");
+	assert_origin(reg, "example.com/big=d49998", d.a, "a.json");
+	for (size_t i = 1; i < reg->n_entries; i++)
+		assert_true(strcmp(reg->entries[i - 1].qualified, reg->entries[i].qualified) < 0);
+	/* one message per conflicting name, in reading order, naming both files */
+	assert_int_equal(reg->n_errors, 2);
+	assert_true(nvb_str_has_prefix(reg->errors[0], pc));
+	assert_non_null(strstr(reg->errors[0], "device example.com/big=d3 is also defined by"));
+	assert_non_null(strstr(reg->errors[0], pb));
+	assert_non_null(strstr(reg->errors[1], "device example.com/big=d1 is also defined by"));
+	nvb_cdi_registry_free(reg);
+	free(pa);
+	free(pb);
+	free(pc);
+	regdirs_free(&d);
+	free(text);
+	if (took > 5.0)
+		fail_msg("loading %d devices took %.2f s", N, took);
+}
+
+/* A hostile ld.so.cache whose ~700k entries all name one 24 KiB string: one copy per entry
+ * would need over 30 GB. The library set points into the cache instead. */
+static void test_libscan_hostile_cache(void **state)
+{
+	(void)state;
+	enum { STR = 24 << 10, FILE_SIZE = 17 << 20 };
+	char *root = make_tmpdir();
+	char *etc = nvb_asprintf("%s/etc", root), *cache = nvb_asprintf("%s/etc/ld.so.cache", root);
+	assert_int_equal(mkdir(etc, 0755), 0);
+	unsigned char *img = calloc(1, FILE_SIZE);
+	assert_non_null(img);
+	uint32_t n = (uint32_t)((FILE_SIZE - 48 - STR - 1) / 24);
+	uint32_t str_off = 48 + n * 24;
+	memcpy(img, "glibc-ld.so.cache1.1", 20);
+	memcpy(img + 20, &n, 4);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t e[4] = {0x0303 /* libc6, x86-64 */, str_off, str_off, 0};
+		memcpy(img + 48 + (size_t)i * 24, e, sizeof(e));
+	}
+	memcpy(img + str_off, "lib", 3);
+	memset(img + str_off + 3, 'a', STR - 3);
+	FILE *f = fopen(cache, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(img, 1, FILE_SIZE, f), FILE_SIZE);
+	fclose(f);
+	free(img);
+	struct nvb_error err;
+	struct nvb_host *host = nvb_host_open(root, &err);
+	assert_non_null(host);
+	double t0 = now_s();
+	struct nvb_libset *set = nvb_libset_load(host, &err);
+	double took = now_s() - t0;
+	if (!set)
+		fail_msg("%s", err.message);
+	assert_true(set->from_cache);
+	assert_int_equal(set->n, n);
+	assert_int_equal(strlen(set->entries[n - 1].path), STR);
+	assert_int_equal(set->entries[0].elf_class, 64);
+	nvb_libset_free(set);
+	nvb_host_free(host);
+	free(etc);
+	free(cache);
+	rm_rf(root);
+	if (took > 5.0)
+		fail_msg("reading the cache took %.2f s", took);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1753,6 +1993,11 @@ int main(void)
 		cmocka_unit_test(test_generate_caps),
 		cmocka_unit_test(test_generate_host_root),
 		cmocka_unit_test(test_generate_errors),
+		cmocka_unit_test(test_spec_fifo),
+		cmocka_unit_test(test_world_writable_warnings),
+		cmocka_unit_test(test_hook_without_env_warns),
+		cmocka_unit_test(test_many_devices),
+		cmocka_unit_test(test_libscan_hostile_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

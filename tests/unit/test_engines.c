@@ -6,7 +6,10 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/engines.h"
 #include "config/toml.h"
@@ -61,6 +64,131 @@ static void test_docker_refuses(void **state)
 		assert_non_null(strstr(err.message, "/etc/docker/daemon.json"));
 		assert_non_null(strstr(err.message, "refusing to rewrite"));
 	}
+	(void)state;
+}
+
+/* Numbers stay as the user wrote them: jansson would write 0.1 as 0.10000000000000001 and
+ * refuses uint64 ulimits altogether. */
+static void test_docker_keeps_numbers(void **state)
+{
+	const char *in = "{\n    \"max-concurrent-downloads\": 3,\n    \"x\": 0.1,\n    \"y\": 1.0,\n"
+			 "    \"z\": 1e-7,\n    \"default-ulimits\": {\n        \"memlock\": {\n"
+			 "            \"Name\": \"memlock\",\n            \"Hard\": 18446744073709551615,\n"
+			 "            \"Soft\": -1\n        }\n    }\n}\n";
+	struct nvb_error err;
+	bool changed;
+	char *out = nvb_docker_register(in, "daemon.json", RT, false, &changed, &err);
+	if (!out)
+		fail_msg("%s", err.message);
+	assert_true(changed);
+	assert_non_null(strstr(out, "\"x\": 0.1,"));
+	assert_non_null(strstr(out, "\"y\": 1.0,"));
+	assert_non_null(strstr(out, "\"z\": 1e-7,"));
+	assert_non_null(strstr(out, "\"max-concurrent-downloads\": 3,"));
+	assert_non_null(strstr(out, "\"Hard\": 18446744073709551615,"));
+	assert_non_null(strstr(out, "\"Soft\": -1"));
+	assert_null(strstr(out, "nvbind-number"));
+	/* the old text and the new one differ only by the runtime */
+	char *diff = nvb_text_diff(in, out, "old", "new");
+	assert_null(strstr(diff, "\n-"));
+	free(diff);
+	free(out);
+	(void)state;
+}
+
+static char tmp[256];
+
+static int tmp_setup(void **state)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/nvb-engines-XXXXXX");
+	assert_non_null(mkdtemp(tmp));
+	(void)state;
+	return 0;
+}
+
+static int tmp_teardown(void **state)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	assert_int_equal(system(cmd), 0);
+	(void)state;
+	return 0;
+}
+
+/* setup docker on a daemon.json that is a symbolic link (configuration management): the file
+ * it names is updated, with its owner and mode, and the link stays. */
+static void test_docker_symlink_written_through(void **state)
+{
+	char real[300], link[300], dir[300];
+	snprintf(dir, sizeof(dir), "%s/managed", tmp);
+	snprintf(real, sizeof(real), "%s/managed/daemon.json", tmp);
+	snprintf(link, sizeof(link), "%s/daemon.json", tmp);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	FILE *f = fopen(real, "w");
+	assert_non_null(f);
+	fputs("{\"debug\": true}\n", f);
+	fclose(f);
+	assert_int_equal(chmod(real, 0640), 0);
+	assert_int_equal(chown(real, 1234, 5678), 0);
+	assert_int_equal(symlink("managed/daemon.json", link), 0);
+
+	char *old = NULL;
+	unsigned mode;
+	bool exists, changed;
+	struct nvb_error err;
+	assert_int_equal(nvb_engine_config_read(link, &old, &mode, &exists, &err), 0);
+	assert_true(exists);
+	char *new_text = nvb_docker_register(old, link, RT, true, &changed, &err);
+	assert_non_null(new_text);
+	char *backup = NULL;
+	if (nvb_engine_config_write(link, old, new_text, mode, exists, &backup, &err) < 0)
+		fail_msg("%s", err.message);
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(real, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_uid, 1234);
+	assert_int_equal(st.st_gid, 5678);
+	char *text = NULL;
+	assert_int_equal(nvb_engine_config_read(real, &text, &mode, &exists, &err), 0);
+	assert_string_equal(text, new_text);
+	assert_non_null(backup);
+	assert_true(nvb_str_has_prefix(backup, link));
+	free(text);
+	free(backup);
+	free(new_text);
+	free(old);
+
+	/* a link to nothing: refused, with the link named */
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink("managed/missing.json", link), 0);
+	assert_int_equal(nvb_engine_config_write(link, "", "{}\n", 0644, false, &backup, &err), -1);
+	assert_non_null(strstr(err.message, link));
+	assert_non_null(strstr(err.message, "symbolic link"));
+	(void)state;
+}
+
+/* A FIFO in place of daemon.json: an error at once, not a hang. */
+static void test_engine_config_fifo(void **state)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/daemon.json", tmp);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	char *text = NULL;
+	unsigned mode;
+	bool exists;
+	struct nvb_error err;
+	alarm(10);
+	assert_int_equal(nvb_engine_config_read(path, &text, &mode, &exists, &err), -1);
+	alarm(0);
+	assert_non_null(strstr(err.message, path));
+	assert_non_null(strstr(err.message, "a FIFO"));
+	/* and a missing file is still "no file yet" */
+	snprintf(path, sizeof(path), "%s/none.json", tmp);
+	assert_int_equal(nvb_engine_config_read(path, &text, &mode, &exists, &err), 0);
+	assert_false(exists);
+	free(text);
 	(void)state;
 }
 
@@ -143,6 +271,9 @@ int main(void)
 		cmocka_unit_test(test_docker_new_file),  cmocka_unit_test(test_docker_keeps_settings),
 		cmocka_unit_test(test_docker_refuses),   cmocka_unit_test(test_podman_layouts),
 		cmocka_unit_test(test_podman_refuses),   cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_docker_keeps_numbers),
+		cmocka_unit_test_setup_teardown(test_docker_symlink_written_through, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_engine_config_fifo, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
