@@ -88,11 +88,12 @@ gen() { # gen ROOT ARGS...
 	[ "$(jq '[.containerEdits.hooks[] | select((.env // []) | length == 0)] | length' <<<"$output")" = 0 ]
 	[ "$(jq -r '[.containerEdits.hooks[].hookName] | unique | join(",")' <<<"$output")" = createContainer ]
 	args=$(jq -r '.containerEdits.hooks[].args | join(" ")' <<<"$output")
-	[[ "$args" == *"create-symlinks"*"--link libcuda.so.580.159.04::/usr/local/nvidia/lib64/libcuda.so.1"* ]]
+	[ "$(jq '.containerEdits.hooks | length' <<<"$output")" = 1 ]
+	[[ "$args" == "nvbind-hook libraries "*"--lib /usr/local/nvidia/lib64/libcuda.so.580.159.04::libcuda.so.1::x86-64"* ]]
 	[[ "$args" == *"--link libcuda.so.1::/usr/local/nvidia/lib64/libcuda.so"* ]]
-	[[ "$args" == *"libGLX_nvidia.so.580.159.04::/usr/local/nvidia/lib64/libGLX_indirect.so.0"* ]]
-	[[ "$args" == *"update-ldcache --folder /usr/local/nvidia/lib64"* ]]
-	[ "$(jq -r '.containerEdits.hooks[0].path' <<<"$output")" = "$(readlink -f "$NVBIND")" ]
+	[[ "$args" == *"--link libGLX_nvidia.so.0::/usr/local/nvidia/lib64/libGLX_indirect.so.0"* ]]
+	[[ "$args" != *"ldconfig"* && "$args" != *"--folder"* ]]
+	[ "$(jq -r '.containerEdits.hooks[0].path' <<<"$output")" = "$(dirname "$(readlink -f "$NVBIND")")/nvbind-hook" ]
 }
 
 @test "generate: device name strategies, MIG devices, capabilities" {

@@ -93,10 +93,14 @@ run_bundle() {
 }
 
 @test "NVIDIA_DRIVER_CAPABILITIES selects driver files" {
-	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "ls /usr/lib/x86_64-linux-gnu /usr/lib/i386-linux-gnu /usr/bin 2>/dev/null"
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "ls /usr/lib/x86_64-linux-gnu /usr/lib/i386-linux-gnu /usr/bin 2>/dev/null; true"
 	bundle_env "$B" NVIDIA_VISIBLE_DEVICES=0
 	run_bundle debian-4gpu
 	[ "$status" -eq 0 ]
+	# links and loader folders follow exactly the mounted files: no i386 folder, no GLX link
+	[ ! -e "$B/rootfs/usr/lib/i386-linux-gnu" ]
+	[ ! -L "$B/rootfs/usr/lib/x86_64-linux-gnu/libGLX_indirect.so.0" ]
+	[ "$(grep -v '^#' "$B/rootfs/etc/ld.so.conf.d/00-nvbind.conf")" = /usr/lib/x86_64-linux-gnu ]
 	[[ "$output" == *"libcuda.so.550.54.14"* ]]       # default: compute, utility
 	[[ "$output" == *"nvidia-smi"* ]]
 	[[ "$output" != *"libGLX_nvidia.so.550.54.14"* ]]
@@ -274,4 +278,35 @@ teardown() {
 	run timeout 10 env PATH="$BATS_TEST_TMPDIR/a:$BATS_TEST_TMPDIR/b:/usr/bin:/bin" nvidia-container-runtime-hook prestart
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"started without the nvbind runtime"* ]]
+}
+
+# New-user bug 1: a Mesa image keeps its own libGLX_indirect.so.0 whatever the capabilities,
+# and nvbind leaves no link to a file it did not mount.
+@test "the image's own libGLX_indirect.so.0 is kept (compute-only and graphics)" {
+	for caps in utility,compute graphics,utility; do
+		rm -rf "$B"
+		make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" 'readlink /usr/lib/x86_64-linux-gnu/libGLX_indirect.so.0; for l in /usr/lib/x86_64-linux-gnu/*.so* /usr/lib/i386-linux-gnu/*.so*; do [ -L "$l" ] && [ ! -e "$l" ] && echo "dangling $l"; done; true'
+		mkdir -p "$B/rootfs/usr/lib/x86_64-linux-gnu"
+		: >"$B/rootfs/usr/lib/x86_64-linux-gnu/libGLX_mesa.so.0"
+		ln -s libGLX_mesa.so.0 "$B/rootfs/usr/lib/x86_64-linux-gnu/libGLX_indirect.so.0"
+		bundle_env "$B" NVIDIA_VISIBLE_DEVICES=0 NVIDIA_DRIVER_CAPABILITIES=$caps
+		run_bundle debian-4gpu
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = libGLX_mesa.so.0 ]
+		[[ "$output" != *dangling* ]]
+	done
+}
+
+# The wrapper does the container-root work itself: config.json keeps no nvbind hook, and the
+# driver's libraries are in the container's loader cache.
+@test "no hook process on the wrapper path; the loader cache lists the driver" {
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" 'true'
+	bundle_env "$B" NVIDIA_VISIBLE_DEVICES=all
+	# the created container keeps runc's stdio: give it files, not bats' pipe
+	"$WITH_SPECS" "$BATS_FILE_TMPDIR/h100-host.json" -- "$RUNTIME" --root "$STATE" create -b "$B" \
+		"c$BATS_TEST_NUMBER" </dev/null >"$BATS_TEST_TMPDIR/create.out" 2>&1
+	"$RUNTIME" --root "$STATE" delete -f "c$BATS_TEST_NUMBER"
+	[ "$(jq '[.hooks // {} | .[] | .[] | select(.path | test("nvbind"))] | length' "$B/config.json")" = 0 ]
+	ldconfig -p -C "$B/rootfs/etc/ld.so.cache" | grep -q 'libcuda.so.1 (libc6,x86-64) => /usr/local/nvidia/lib64/libcuda.so.1'
+	[ "$(readlink "$B/rootfs/usr/local/nvidia/lib64/libcuda.so.1")" = libcuda.so.580.159.04 ]
 }
