@@ -1641,11 +1641,10 @@ static int map_toolkit(struct toolkit_ctx *c, struct nvb_migrate_item *it, const
 	}
 	if (!strcmp(s, "nvidia-container-cli.ldconfig")) {
 		if (sv && sv[0] == '@')
-			return NO_EQUIV("no setting: nvbind always runs the host's ldconfig (/sbin/ldconfig, "
-					"else /usr/sbin/ldconfig), statically linked, never the image's: what "
-					"the '@' asks for");
+			return NO_EQUIV("no setting: nvbind runs no ldconfig at all (neither the host's nor "
+					"the image's): it writes the container's loader cache itself");
 		return NO_EQUIV("no setting: this runs the container's ldconfig; nvbind never does "
-				"(CVE-2024-0135..0137): it runs the host's /sbin/ldconfig, else /usr/sbin/ldconfig");
+				"(CVE-2024-0135..0137): it writes the container's loader cache itself");
 	}
 	if (!strcmp(s, "nvidia-container-cli.load-kmods"))
 		return NO_EQUIV("no equivalent: nvbind loads no kernel module; load nvidia and nvidia_uvm "

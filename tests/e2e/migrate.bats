@@ -189,7 +189,7 @@ EOF
 	[[ "$output" == *"$TK:"* ]]
 	[[ "$output" == *"accept-nvidia-visible-devices-envvar-when-unprivileged = false  (line 1)"$'\n'"      -> security.env_requests_unprivileged = false"* ]]
 	[[ "$output" == *'swarm-resource = "DOCKER_RESOURCE_GPU"  (line 4)'$'\n''      -> no equivalent'* ]]
-	[[ "$output" == *'nvidia-container-cli.ldconfig = "@/sbin/ldconfig"  (line 8)'$'\n'"      -> no setting: nvbind always runs the host's ldconfig"* ]]
+	[[ "$output" == *'nvidia-container-cli.ldconfig = "@/sbin/ldconfig"  (line 8)'$'\n'"      -> no setting: nvbind runs no ldconfig at all"* ]]
 	[[ "$output" == *'-> runtime.log_level = "debug"'* ]]
 	[[ "$output" == *'-> cdi.kind = "nvidia.com/gpu"  (nvbind'"'"'s default already)'* ]]
 	# the fragment to carry over holds what differs from nvbind's defaults, and nvbind accepts it

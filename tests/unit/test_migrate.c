@@ -622,7 +622,7 @@ static void test_toolkit_default(void **state)
 	assert_false(it->differs);
 	it = nvb_migrate_find(&r, "nvidia-container-cli.ldconfig");
 	assert_null(it->nvbind_key);
-	assert_non_null(strstr(it->note, "host's ldconfig"));
+	assert_non_null(strstr(it->note, "runs no ldconfig"));
 	it = nvb_migrate_find(&r, "nvidia-container-runtime.runtimes");
 	assert_null(it->nvbind_key);
 	assert_non_null(strstr(it->note, "first runc, then crun"));
