@@ -309,11 +309,26 @@ static bool remove_legacy_hook(json_t *config)
 	return removed;
 }
 
+static bool allowed_has(const struct nvb_runtime_opts *o, const char *name)
+{
+	for (size_t k = 0; k < o->n_allowed; k++)
+		if (!strcmp(o->allowed[k], name))
+			return true;
+	return false;
+}
+
 static int check_allowed(const struct nvb_runtime_opts *o, const struct requests *r,
 			 struct nvb_error *err)
 {
 	if (!o->allowed)
 		return 0;
+	/* "none" still brings the driver's files and control nodes: it needs its own entry */
+	if (r->none && !allowed_has(o, "none") && !allowed_has(o, NVIDIA_KIND "=none"))
+		return nvb_error_set(err, NVB_ERR_PERMISSION, 0,
+				     "add \"none\" to security.allowed_devices to allow the driver's files "
+				     "without a GPU",
+				     "NVIDIA_VISIBLE_DEVICES=none (driver files and control nodes, no GPU) "
+				     "is not in the allowed devices");
 	for (size_t i = 0; i < r->n; i++) {
 		bool ok = false;
 		for (size_t k = 0; k < o->n_allowed && !ok; k++)
