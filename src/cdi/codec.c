@@ -3,8 +3,10 @@
  * CDI specs from and to JSON / YAML. Reading is strict, like the engines' readers: unknown
  * fields and wrong types are errors that name the file, the device and the field.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -619,6 +621,64 @@ char *nvb_cdi_spec_format(const struct nvb_cdi_spec *spec, enum nvb_cdi_format f
 	return out;
 }
 
+/* Writers of path hold an exclusive flock on their temporary file (".<base>.tmp.<pid>.<random>")
+ * from its creation until after the rename. One that can be locked has lost its writer (a
+ * crash, SIGKILL, power loss) and is removed, so killed writers leave no debris behind the
+ * next one; a live writer's file is never touched, whatever PID namespace it runs in. */
+static void remove_stale_temps(int dfd, const char *prefix)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	size_t plen = strlen(prefix);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		int tfd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (tfd < 0)
+			continue;
+		struct stat st;
+		if (fstat(tfd, &st) == 0 && S_ISREG(st.st_mode) && flock(tfd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dfd, de->d_name, 0);
+		close(tfd);
+	}
+	closedir(d);
+}
+
+/* Create and lock a temporary file named prefix<pid>.<random> in dfd; its name in tmp. */
+static int create_temp(int dfd, const char *prefix, unsigned mode, char *tmp, size_t cap)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		/* random per call, not random(): every process starts with the same random() */
+		uint64_t r = 0;
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+			r = ((uint64_t)clock() << 32) ^ (uint64_t)time(NULL) ^ (uint64_t)attempt;
+		snprintf(tmp, cap, "%s%ld.%016llx", prefix, (long)getpid(), (unsigned long long)r);
+		int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd < 0) {
+			if (errno == EEXIST)
+				continue;
+			return -1;
+		}
+		/* Another writer's clean-up may have locked and removed it before our flock: then the
+		 * lock fails, or the name no longer leads to this file. A file system without flock
+		 * (ENOLCK, EOPNOTSUPP) fails the clean-up's lock too, so the file is safe unlocked. */
+		struct stat a, b;
+		if ((flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK) && fstat(fd, &a) == 0 &&
+		    fstatat(dfd, tmp, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		close(fd);
+	}
+	errno = EEXIST;
+	return -1;
+}
+
 /* Write to a temporary file in path's directory, then rename it over path. uid/gid (-1: leave
  * as created) give the new file an owner. */
 static int write_atomic(const char *path, const char *data, size_t len, unsigned mode, uid_t uid,
@@ -638,10 +698,10 @@ static int write_atomic(const char *path, const char *data, size_t len, unsigned
 				       "cannot open directory %s for %s", dirname, path);
 	/* A unique temporary name per writer: two generators running at once never share one,
 	 * and rename() makes whichever finishes last win with a complete file. */
-	char tmp[300];
-	snprintf(tmp, sizeof(tmp), ".%.200s.tmp.%ld.%lx", base, (long)getpid(),
-		 (unsigned long)random());
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	char prefix[220], tmp[300];
+	snprintf(prefix, sizeof(prefix), ".%.200s.tmp.", base);
+	remove_stale_temps(dfd, prefix);
+	int fd = create_temp(dfd, prefix, mode, tmp, sizeof(tmp));
 	if (fd < 0)
 		return nvb_error_errno(err, errno, NULL, "cannot create a temporary file in %s", dirname);
 	size_t off = 0;
@@ -664,12 +724,13 @@ static int write_atomic(const char *path, const char *data, size_t len, unsigned
 		unlinkat(dfd, tmp, 0);
 		return nvb_error_errno(err, e, NULL, "cannot write %s", path);
 	}
-	close(fd);
 	if (renameat(dfd, tmp, dfd, base) < 0) {
 		int e = errno;
 		unlinkat(dfd, tmp, 0);
+		close(fd);
 		return nvb_error_errno(err, e, NULL, "cannot replace %s", path);
 	}
+	close(fd); /* only now: the lock keeps other writers' clean-up away until the rename */
 	fsync(dfd);
 	return 0;
 }
@@ -704,9 +765,9 @@ int nvb_write_file_through(const char *path, const char *data, size_t len, unsig
 	}
 	if (!S_ISREG(st.st_mode))
 		return nvb_error_set(err, NVB_ERR_INVALID, 0, "it must be a regular file",
-				     "%s%s%s is %s: refusing to replace it", target ? target : path,
-				     target ? ", the file the link " : "", target ? path : "",
-				     nvb_file_type_name(st.st_mode));
+				     "%s%s%s%s is %s: refusing to replace it", target ? target : path,
+				     target ? " (where the link " : "", target ? path : "",
+				     target ? " points)" : "", nvb_file_type_name(st.st_mode));
 	if (target)
 		nvb_info("config", "%s is a symbolic link: writing %s", path, target);
 	return write_atomic(target ? target : path, data, len, st.st_mode & 07777, st.st_uid,
@@ -849,10 +910,18 @@ static int mark_numbers(const char *data, size_t len, bool keep_reals, struct te
 			i = string_end(data, len, i);
 			continue;
 		}
-		bool real;
-		size_t n = (c == '-' || (c >= '0' && c <= '9')) ? number_len(data + i, len - i, &real) : 0;
-		if (!n) {
+		if (c != '-' && (c < '0' || c > '9')) {
 			i++;
+			continue;
+		}
+		/* the whole run of number characters at once: rescanning a malformed one from each
+		 * of its characters would be quadratic */
+		size_t run = 0, n;
+		bool real;
+		while (i + run < len && data[i + run] && strchr("-+.0123456789eE", data[i + run]))
+			run++;
+		if ((n = number_len(data + i, run, &real)) != run) {
+			i += run; /* not a JSON number: jansson reports it */
 			continue;
 		}
 		if ((real && keep_reals) || too_big(data + i, n, real)) {

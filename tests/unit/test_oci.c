@@ -201,6 +201,17 @@ static void test_exact_numbers_hostile(void **state)
 			     "{\"a\":-}", "[99999999999999999999x]"};
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(bad); i++)
 		assert_null(nvb_json_loadb_exact(bad[i], strlen(bad[i]), JSON_REJECT_DUPLICATES, false, &jerr));
+	/* a long malformed number after a big one: scanned once, not from each of its digits */
+	size_t big = 2u << 20;
+	char *long_bad = malloc(big + 16);
+	assert_non_null(long_bad);
+	memcpy(long_bad, "[1e999,", 7);
+	memset(long_bad + 7, '7', big);
+	memcpy(long_bad + 7 + big, ".]", 3);
+	time_t t0 = time(NULL);
+	assert_null(nvb_json_loadb_exact(long_bad, strlen(long_bad), 0, false, &jerr));
+	assert_true(time(NULL) - t0 < 5);
+	free(long_bad);
 	/* reals kept as written, on request (daemon.json) */
 	const char *reals = "{\"r\": [0.1, 1.0, 1e3, -0.30000000000000004, 7]}";
 	j = nvb_json_loadb_exact(reals, strlen(reals), 0, true, &jerr);
