@@ -8,9 +8,21 @@
 
 #define NVB_RUNTIME_NAME "nvbind"
 
-/* dockerd's daemon.json: runtimes.nvbind.path = runtime_path, and default-runtime when
- * make_default. text may be NULL or empty (no file yet). Returns the new text (malloc'ed);
- * *changed tells whether it differs in substance from the old one. */
+struct nvb_docker_options {
+	const char *runtime_path; /* runtimes.nvbind.path */
+	bool make_default;        /* default-runtime = "nvbind" */
+	bool cdi;                 /* features.cdi = true (Docker 25+) */
+};
+
+/* dockerd's daemon.json, edited as text: only the members opt sets are replaced or inserted,
+ * following the file's layout (indent unit, spacing, one member a line or all on one line);
+ * every other byte stays. text may be NULL or empty (no file yet). A file that does not parse is
+ * refused with ORIGIN:LINE:COLUMN. Returns the new text (malloc'ed); *changed tells whether it
+ * differs in substance from the old one. */
+NVB_INTERNAL char *nvb_docker_edit(const char *text, const char *origin,
+				   const struct nvb_docker_options *opt, bool *changed,
+				   struct nvb_error *err);
+/* nvb_docker_edit with runtime_path and make_default only. */
 NVB_INTERNAL char *nvb_docker_register(const char *text, const char *origin, const char *runtime_path,
 				       bool make_default, bool *changed, struct nvb_error *err);
 /* podman's containers.conf (TOML): [engine.runtimes] nvbind = [runtime_path], and
@@ -31,7 +43,16 @@ NVB_INTERNAL int nvb_engine_config_read(const char *path, char **text, unsigned 
 NVB_INTERNAL int nvb_engine_config_write(const char *path, const char *old_text, const char *new_text,
 					 unsigned mode, bool exists, char **backup_path,
 					 struct nvb_error *err);
-/* A unified-style line diff of a and b ("-", "+", " " prefixes), for --dry-run. */
+/* The newest PATH.nvbind-backup-YYYYmmdd-HHMMSS[-N] beside path (malloc'ed); NULL with err
+ * set (NVB_ERR_NOT_FOUND when there is none). */
+NVB_INTERNAL char *nvb_engine_config_latest_backup(const char *path, struct nvb_error *err);
+/* Put a backup's bytes back at path atomically: through a symbolic link to the file it names,
+ * keeping the owner and mode of the file replaced (a new file gets the backup's mode). The
+ * backup stays. */
+NVB_INTERNAL int nvb_engine_config_restore(const char *path, const char *backup_path,
+					   struct nvb_error *err);
+/* A unified diff of a and b (GNU diff -u format: @@ -a,b +c,d @@ hunks with 3 lines of context,
+ * "\ No newline at end of file"), for --dry-run; "" when they are equal. */
 NVB_INTERNAL char *nvb_text_diff(const char *a, const char *b, const char *label_a,
 				 const char *label_b);
 

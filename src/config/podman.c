@@ -32,23 +32,72 @@ static char *toml_quote(const char *s)
 	return out;
 }
 
-/* Replace line number `line` (1-based) with `repl`, or insert `repl` after it when insert is set
- * (line 0: at the start). */
-static char *edit_line(const char *text, int line, const char *repl, bool insert)
+/* The newline the file uses: a CRLF file gets CRLF lines. */
+static const char *newline_of(const char *text)
+{
+	return strstr(text, "\r\n") ? "\r\n" : "\n";
+}
+
+/* Index just past a one-line TOML string at s[i] ('"' or '\''), or at the end of the line. */
+static size_t skip_quoted(const char *s, size_t i)
+{
+	char q = s[i];
+	for (i++; s[i] && s[i] != '\n' && s[i] != q; i++)
+		if (q == '"' && s[i] == '\\' && s[i + 1] && s[i + 1] != '\n')
+			i++;
+	return s[i] == q ? i + 1 : i;
+}
+
+/* In the line at p (a one-line "key = value  # comment"), where the value starts and ends:
+ * the key as written (dotted, quoted, indented), the spacing and the comment stay. */
+static bool value_span(const char *p, size_t *start, size_t *end)
+{
+	size_t i = 0;
+	while (p[i] && p[i] != '\n' && p[i] != '=')
+		i = p[i] == '"' || p[i] == '\'' ? skip_quoted(p, i) : i + 1;
+	if (p[i] != '=')
+		return false;
+	i++;
+	while (p[i] == ' ' || p[i] == '\t')
+		i++;
+	*start = i;
+	size_t last = i;
+	while (p[i] && p[i] != '\n' && p[i] != '\r' && p[i] != '#') {
+		i = p[i] == '"' || p[i] == '\'' ? skip_quoted(p, i) : i + 1;
+		if (p[i - 1] != ' ' && p[i - 1] != '\t')
+			last = i;
+	}
+	*end = last;
+	return true;
+}
+
+/* Replace the value on line number `line` (1-based) with value_text, keeping the rest. */
+static char *replace_value(const char *text, int line, const char *value_text)
 {
 	const char *p = text;
-	for (int l = 1; l < line + (insert ? 1 : 0) && *p; l++) {
+	for (int l = 1; l < line && *p; l++) {
+		const char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	size_t start, end;
+	if (!value_span(p, &start, &end))
+		return NULL;
+	size_t head = (size_t)(p - text) + start;
+	return nvb_asprintf("%.*s%s%s", (int)head, text, value_text, p + end);
+}
+
+/* Insert `repl` as a line after line number `line` (1-based; 0: at the start). */
+static char *insert_line(const char *text, int line, const char *repl)
+{
+	const char *p = text;
+	for (int l = 1; l < line + 1 && *p; l++) {
 		const char *nl = strchr(p, '\n');
 		p = nl ? nl + 1 : p + strlen(p);
 	}
 	size_t head = (size_t)(p - text);
-	const char *rest = p;
-	if (!insert) {
-		const char *nl = strchr(p, '\n');
-		rest = nl ? nl + 1 : p + strlen(p);
-	}
+	const char *nl = newline_of(text);
 	bool need_nl = head > 0 && text[head - 1] != '\n';
-	return nvb_asprintf("%.*s%s%s\n%s", (int)head, text, need_nl ? "\n" : "", repl, rest);
+	return nvb_asprintf("%.*s%s%s%s%s", (int)head, text, need_nl ? nl : "", repl, nl, p);
 }
 
 /* The line of a "[name]" header, 0 when the table has no header of its own. */
@@ -114,13 +163,18 @@ static char *set_key(const char *text, const char *origin, const char *table_nam
 			      "%s:%d: %s.%s spans several lines; nvbind edits only one-line values",
 			      origin, kl, table_name, key);
 	} else if (kl) {
-		out = edit_line(text, kl, line, false);
+		out = replace_value(text, kl, value_text);
+		if (!out)
+			nvb_error_set(err, NVB_ERR_UNSUPPORTED, 0, "set it by hand",
+				      "%s:%d: %s.%s: nvbind cannot find the value on this line", origin,
+				      kl, table_name, key);
 	} else if (header_line(text, table_name)) {
-		out = edit_line(text, header_line(text, table_name), line, true);
+		out = insert_line(text, header_line(text, table_name), line);
 	} else {
-		bool nl = *text && text[strlen(text) - 1] != '\n';
-		out = nvb_asprintf("%s%s%s[%s]\n%s\n", text, nl ? "\n" : "", *text ? "\n" : "",
-				   table_name, line);
+		const char *nl = newline_of(text);
+		bool end_nl = *text && text[strlen(text) - 1] != '\n';
+		out = nvb_asprintf("%s%s%s[%s]%s%s%s", text, end_nl ? nl : "", *text ? nl : "",
+				   table_name, nl, line, nl);
 	}
 	nvb_toml_free(root);
 	if (!out && !err->message[0])

@@ -88,10 +88,10 @@ static void test_docker_keeps_numbers(void **state)
 	assert_non_null(strstr(out, "\"Hard\": 18446744073709551615,"));
 	assert_non_null(strstr(out, "\"Soft\": -1"));
 	assert_null(strstr(out, "nvbind-number"));
-	/* the old text and the new one differ only by the runtime */
-	char *diff = nvb_text_diff(in, out, "old", "new");
-	assert_null(strstr(diff, "\n-"));
-	free(diff);
+	/* the old text is kept up to its last value; the runtime follows it */
+	size_t keep = strlen(in) - strlen("\n}\n");
+	assert_memory_equal(out, in, keep);
+	assert_true(nvb_str_has_prefix(out + keep, ",\n    \"runtimes\": {\n"));
 	free(out);
 	(void)state;
 }
@@ -256,12 +256,355 @@ static void test_podman_refuses(void **state)
 	(void)state;
 }
 
+/* Run one docker edit and compare the whole result, byte for byte. */
+static void expect_docker(const char *in, bool make_default, bool cdi, const char *want)
+{
+	struct nvb_docker_options opt = {.runtime_path = RT, .make_default = make_default, .cdi = cdi};
+	struct nvb_error err;
+	bool changed;
+	char *out = nvb_docker_edit(in, "daemon.json", &opt, &changed, &err);
+	if (!out)
+		fail_msg("%s", err.message);
+	assert_string_equal(out, want);
+	assert_true(changed);
+	/* the result is already what was asked: no change the second time */
+	char *again = nvb_docker_edit(out, "daemon.json", &opt, &changed, &err);
+	assert_non_null(again);
+	assert_false(changed);
+	assert_string_equal(again, out);
+	free(again);
+	free(out);
+}
+
+static void test_docker_two_spaces(void **state)
+{
+	expect_docker("{\n  \"log-level\": \"warn\",\n  \"runtimes\": {\n    \"crun\": {\n"
+		      "      \"path\": \"/usr/bin/crun\"\n    }\n  }\n}\n",
+		      false, false,
+		      "{\n  \"log-level\": \"warn\",\n  \"runtimes\": {\n    \"crun\": {\n"
+		      "      \"path\": \"/usr/bin/crun\"\n    },\n    \"nvbind\": {\n"
+		      "      \"path\": \"" RT "\"\n    }\n  }\n}\n");
+	/* no runtimes yet: the whole object, two spaces a level */
+	expect_docker("{\n  \"debug\": true\n}\n", false, false,
+		      "{\n  \"debug\": true,\n  \"runtimes\": {\n    \"nvbind\": {\n"
+		      "      \"path\": \"" RT "\"\n    }\n  }\n}\n");
+	(void)state;
+}
+
+static void test_docker_four_spaces(void **state)
+{
+	expect_docker("{\n    \"data-root\": \"/d\",\n    \"x\": [1, 2],\n    \"y\": {}\n}\n", false, false,
+		      "{\n    \"data-root\": \"/d\",\n    \"x\": [1, 2],\n    \"y\": {},\n"
+		      "    \"runtimes\": {\n        \"nvbind\": {\n            \"path\": \"" RT "\"\n"
+		      "        }\n    }\n}\n");
+	/* no file, or an empty object: four spaces */
+	expect_docker("", false, false,
+		      "{\n    \"runtimes\": {\n        \"nvbind\": {\n            \"path\": \"" RT
+		      "\"\n        }\n    }\n}\n");
+	expect_docker("{}", false, false,
+		      "{\n    \"runtimes\": {\n        \"nvbind\": {\n            \"path\": \"" RT
+		      "\"\n        }\n    }\n}");
+	/* an empty "runtimes" in a multi-line file is opened out */
+	expect_docker("{\n    \"runtimes\": {}\n}\n", false, false,
+		      "{\n    \"runtimes\": {\n        \"nvbind\": {\n            \"path\": \"" RT
+		      "\"\n        }\n    }\n}\n");
+	(void)state;
+}
+
+static void test_docker_tabs(void **state)
+{
+	expect_docker("{\n\t\"debug\": true,\n\t\"runtimes\": {\n\t}\n}\n", true, false,
+		      "{\n\t\"debug\": true,\n\t\"runtimes\": {\n\t\t\"nvbind\": {\n\t\t\t\"path\": \"" RT
+		      "\"\n\t\t}\n\t},\n\t\"default-runtime\": \"nvbind\"\n}\n");
+	(void)state;
+}
+
+static void test_docker_inline(void **state)
+{
+	expect_docker("{\"debug\": true, \"log-opts\": {\"max-size\": \"10m\"}}\n", false, false,
+		      "{\"debug\": true, \"log-opts\": {\"max-size\": \"10m\"}, \"runtimes\": "
+		      "{\"nvbind\": {\"path\": \"" RT "\"}}}\n");
+	/* compact, without a final newline: stays compact, still without one */
+	expect_docker("{\"debug\":true}", true, true,
+		      "{\"debug\":true,\"runtimes\":{\"nvbind\":{\"path\":\"" RT "\"}},"
+		      "\"default-runtime\":\"nvbind\",\"features\":{\"cdi\":true}}");
+	/* padded braces */
+	expect_docker("{ \"debug\": true, \"runtimes\": {} }\n", false, false,
+		      "{ \"debug\": true, \"runtimes\": { \"nvbind\": { \"path\": \"" RT "\" } } }\n");
+	(void)state;
+}
+
+static void test_docker_odd_spacing(void **state)
+{
+	/* the first member on the brace's line, spaces before the colon, the closing brace after
+	 * the last value: the new members follow the last one's indentation and the colon style */
+	expect_docker("{ \"a\" :1 ,\n   \"b\":   2 }\n", false, false,
+		      "{ \"a\" :1 ,\n   \"b\":   2,\n   \"runtimes\" :{\n       \"nvbind\" :{\n"
+		      "           \"path\" :\"" RT "\"\n       }\n   } }\n");
+	/* blank lines and trailing spaces stay where they are */
+	expect_docker("\n{\n\n  \"a\": 1   \n\n}  \n\n", false, false,
+		      "\n{\n\n  \"a\": 1,\n  \"runtimes\": {\n    \"nvbind\": {\n      \"path\": \"" RT
+		      "\"\n    }\n  }   \n\n}  \n\n");
+	(void)state;
+}
+
+static void test_docker_default(void **state)
+{
+	/* an existing default-runtime: only its value changes, in place */
+	expect_docker("{\n  \"default-runtime\": \"runc\",\n  \"runtimes\": {\"nvbind\": {\"path\": \"" RT
+		      "\"}},\n  \"debug\": false\n}\n",
+		      true, false,
+		      "{\n  \"default-runtime\": \"nvbind\",\n  \"runtimes\": {\"nvbind\": {\"path\": \"" RT
+		      "\"}},\n  \"debug\": false\n}\n");
+	/* none yet: added last */
+	expect_docker("{\n  \"runtimes\": {\"nvbind\": {\"path\": \"" RT "\"}}\n}\n", true, false,
+		      "{\n  \"runtimes\": {\"nvbind\": {\"path\": \"" RT "\"}},\n"
+		      "  \"default-runtime\": \"nvbind\"\n}\n");
+	(void)state;
+}
+
+static void test_docker_cdi_merge(void **state)
+{
+	/* into an existing "features", which keeps its other flags */
+	expect_docker("{\n  \"features\": {\n    \"buildkit\": true\n  },\n  \"runtimes\": {\"nvbind\": "
+		      "{\"path\": \"" RT "\"}}\n}\n",
+		      false, true,
+		      "{\n  \"features\": {\n    \"buildkit\": true,\n    \"cdi\": true\n  },\n"
+		      "  \"runtimes\": {\"nvbind\": {\"path\": \"" RT "\"}}\n}\n");
+	/* cdi turned off by the user: switched on in place */
+	expect_docker("{\"features\": {\"cdi\": false, \"buildkit\": true}, \"runtimes\": {\"nvbind\": "
+		      "{\"path\": \"" RT "\"}}}",
+		      false, true,
+		      "{\"features\": {\"cdi\": true, \"buildkit\": true}, \"runtimes\": {\"nvbind\": "
+		      "{\"path\": \"" RT "\"}}}");
+	/* "features" that is not an object is refused, untouched */
+	struct nvb_docker_options opt = {.runtime_path = RT, .cdi = true};
+	struct nvb_error err;
+	bool changed;
+	assert_null(nvb_docker_edit("{\"features\": [\"cdi\"]}", "/etc/docker/daemon.json", &opt, &changed, &err));
+	assert_non_null(strstr(err.message, "\"features\" is not a JSON object"));
+	(void)state;
+}
+
+/* The nvbind entry: its path is replaced in place (other settings of the entry stay), an
+ * escaped key is the same key, an entry that is not an object is replaced. */
+static void test_docker_entry_edits(void **state)
+{
+	expect_docker("{\n  \"runtimes\": {\n    \"nvbind\": {\n      \"runtimeArgs\": [\"--debug\"],\n"
+		      "      \"path\": \"/old\"\n    }\n  }\n}\n",
+		      false, false,
+		      "{\n  \"runtimes\": {\n    \"nvbind\": {\n      \"runtimeArgs\": [\"--debug\"],\n"
+		      "      \"path\": \"" RT "\"\n    }\n  }\n}\n");
+	expect_docker("{\"runtimes\": {\"nvbin\\u0064\": {\"path\": \"/old\"}}}\n", false, false,
+		      "{\"runtimes\": {\"nvbin\\u0064\": {\"path\": \"" RT "\"}}}\n");
+	expect_docker("{\n  \"runtimes\": {\n    \"nvbind\": \"/old\"\n  }\n}\n", false, false,
+		      "{\n  \"runtimes\": {\n    \"nvbind\": {\n      \"path\": \"" RT "\"\n    }\n"
+		      "  }\n}\n");
+	/* a file that does not parse: FILE:LINE:COLUMN */
+	struct nvb_docker_options opt = {.runtime_path = RT};
+	struct nvb_error err;
+	bool changed;
+	assert_null(nvb_docker_edit("{\n  \"a\": 1,\n  \"b\" 2\n}\n", "/etc/docker/daemon.json", &opt, &changed, &err));
+	assert_non_null(strstr(err.message, "/etc/docker/daemon.json:3:"));
+	assert_non_null(strstr(err.message, "refusing to rewrite a file nvbind cannot parse"));
+	(void)state;
+}
+
+static void test_docker_crlf(void **state)
+{
+	expect_docker("{\r\n  \"debug\": true\r\n}\r\n", false, false,
+		      "{\r\n  \"debug\": true,\r\n  \"runtimes\": {\r\n    \"nvbind\": {\r\n"
+		      "      \"path\": \"" RT "\"\r\n    }\r\n  }\r\n}\r\n");
+	(void)state;
+}
+
 static void test_diff(void **state)
 {
 	char *d = nvb_text_diff("a\nb\nc\n", "a\nx\nc\n", "old", "new");
 	assert_non_null(d);
-	assert_string_equal(d, "--- old\n+++ new\n a\n+x\n-b\n c\n");
+	assert_string_equal(d, "--- old\n+++ new\n@@ -1,3 +1,3 @@\n a\n-b\n+x\n c\n");
 	free(d);
+	/* equal texts: nothing */
+	d = nvb_text_diff("a\n", "a\n", "old", "new");
+	assert_string_equal(d, "");
+	free(d);
+	(void)state;
+}
+
+/* GNU diff -u's hunks: 3 lines of context, changes at most 6 lines apart share a hunk, a
+ * count of 1 is not written, an empty side names the line before it. */
+static void test_diff_hunks(void **state)
+{
+	char *d = nvb_text_diff("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n",
+				"1\nX\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\nY\n",
+				"a", "b");
+	assert_string_equal(d, "--- a\n+++ b\n@@ -1,5 +1,5 @@\n 1\n-2\n+X\n 3\n 4\n 5\n"
+			       "@@ -18,3 +18,4 @@\n 18\n 19\n 20\n+Y\n");
+	free(d);
+	d = nvb_text_diff("1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\nX\n3\n4\n5\n6\n7\n8\nY\n", "a", "b");
+	assert_string_equal(d, "--- a\n+++ b\n@@ -1,9 +1,9 @@\n 1\n-2\n+X\n 3\n 4\n 5\n 6\n 7\n 8\n"
+			       "-9\n+Y\n");
+	free(d);
+	d = nvb_text_diff("", "{\n}\n", "a", "b");
+	assert_string_equal(d, "--- a\n+++ b\n@@ -0,0 +1,2 @@\n+{\n+}\n");
+	free(d);
+	d = nvb_text_diff("x\ny\n", "y\n", "a", "b");
+	assert_string_equal(d, "--- a\n+++ b\n@@ -1,2 +1 @@\n-x\n y\n");
+	free(d);
+	/* only the final newline differs */
+	d = nvb_text_diff("{}", "{}\n", "a", "b");
+	assert_string_equal(d, "--- a\n+++ b\n@@ -1 +1 @@\n-{}\n\\ No newline at end of file\n+{}\n");
+	free(d);
+	(void)state;
+}
+
+/* containers.conf: only the lines of the two keys change; a replaced value keeps its key as
+ * written, its spacing and its comment; a CRLF file stays CRLF. */
+static void test_podman_keeps_lines(void **state)
+{
+	const char *in = "# containers.conf\n[containers]\ndefault_ulimits = []\n\n[engine]\n"
+			 "  cgroup_manager = \"cgroupfs\"   # managed\n  runtime = \"crun\"  # the default\n\n"
+			 "[engine.runtimes]\n# nvbind was here\nnvbind = [ \"/old\" ]   # old\n"
+			 "crun = [\"/usr/bin/crun\"]\n";
+	const char *want = "# containers.conf\n[containers]\ndefault_ulimits = []\n\n[engine]\n"
+			   "  cgroup_manager = \"cgroupfs\"   # managed\n  runtime = \"nvbind\"  # the default\n\n"
+			   "[engine.runtimes]\n# nvbind was here\nnvbind = [\"" RT "\"]   # old\n"
+			   "crun = [\"/usr/bin/crun\"]\n";
+	struct nvb_error err;
+	bool changed;
+	char *out = nvb_podman_register(in, "containers.conf", RT, true, &changed, &err);
+	if (!out)
+		fail_msg("%s", err.message);
+	assert_string_equal(out, want);
+	free(out);
+	/* a dotted key is set where it is */
+	out = nvb_podman_register("[engine]\nruntimes.nvbind = [\"/x\"] # c\n", "c", RT, false, &changed, &err);
+	assert_non_null(out);
+	assert_string_equal(out, "[engine]\nruntimes.nvbind = [\"" RT "\"] # c\n");
+	free(out);
+	/* new lines go after the header; CRLF stays CRLF */
+	out = nvb_podman_register("[engine]\r\nruntime = \"crun\"\r\n", "c", RT, true, &changed, &err);
+	assert_non_null(out);
+	assert_string_equal(out, "[engine]\r\nruntime = \"nvbind\"\r\n\r\n[engine.runtimes]\r\n"
+				 "nvbind = [\"" RT "\"]\r\n");
+	free(out);
+	out = nvb_podman_register("# top\n[engine.runtimes]\n# keep\ncrun = []\n", "c", RT, false, &changed, &err);
+	assert_non_null(out);
+	assert_string_equal(out, "# top\n[engine.runtimes]\nnvbind = [\"" RT "\"]\n# keep\ncrun = []\n");
+	free(out);
+	(void)state;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *read_text(const char *path)
+{
+	char *text = NULL;
+	unsigned mode;
+	bool exists;
+	struct nvb_error err;
+	assert_int_equal(nvb_engine_config_read(path, &text, &mode, &exists, &err), 0);
+	assert_true(exists);
+	return text;
+}
+
+/* setup, then undo: the newest backup (by its stamp, then its -N) comes back byte for byte,
+ * with the file's owner and mode; no backup is an error that says so. */
+static void test_undo(void **state)
+{
+	char path[300], b[400];
+	snprintf(path, sizeof(path), "%s/daemon.json", tmp);
+	struct nvb_error err;
+	assert_null(nvb_engine_config_latest_backup(path, &err));
+	assert_int_equal(err.code, NVB_ERR_NOT_FOUND);
+	assert_non_null(strstr(err.message, "no backup"));
+	assert_non_null(strstr(err.message, path));
+
+	const char *orig = "{\n  \"debug\": true\n}\n";
+	write_text(path, orig);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(chown(path, 4321, 8765), 0);
+	char *old = read_text(path);
+	bool changed;
+	struct nvb_docker_options opt = {.runtime_path = RT, .make_default = true, .cdi = true};
+	char *new_text = nvb_docker_edit(old, path, &opt, &changed, &err);
+	assert_non_null(new_text);
+	char *backup = NULL;
+	unsigned mode = 0600;
+	assert_int_equal(nvb_engine_config_write(path, old, new_text, mode, true, &backup, &err), 0);
+	char *latest = nvb_engine_config_latest_backup(path, &err);
+	assert_non_null(latest);
+	assert_string_equal(latest, backup);
+	free(latest);
+
+	/* older ones and look-alikes do not win */
+	snprintf(b, sizeof(b), "%s.nvbind-backup-20000101-000000", path);
+	write_text(b, "old\n");
+	snprintf(b, sizeof(b), "%s.nvbind-backup-20000101-000000-9", path);
+	write_text(b, "old\n");
+	snprintf(b, sizeof(b), "%s.nvbind-backup-99991231-235959.tmp", path);
+	write_text(b, "not a backup\n");
+	snprintf(b, sizeof(b), "%s/other.json.nvbind-backup-99991231-235959", tmp);
+	write_text(b, "another file's\n");
+	latest = nvb_engine_config_latest_backup(path, &err);
+	assert_string_equal(latest, backup);
+	free(latest);
+	/* -10 is newer than -9 of the same second */
+	snprintf(b, sizeof(b), "%s.nvbind-backup-99991231-235959-9", path);
+	write_text(b, "nine\n");
+	snprintf(b, sizeof(b), "%s.nvbind-backup-99991231-235959-10", path);
+	write_text(b, orig);
+	latest = nvb_engine_config_latest_backup(path, &err);
+	assert_string_equal(latest, b);
+
+	assert_int_equal(nvb_engine_config_restore(path, latest, &err), 0);
+	char *now = read_text(path);
+	assert_string_equal(now, orig);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, 4321);
+	assert_int_equal(st.st_gid, 8765);
+	/* the backup stays */
+	assert_int_equal(access(latest, F_OK), 0);
+	free(now);
+	free(latest);
+	free(backup);
+	free(new_text);
+	free(old);
+	(void)state;
+}
+
+/* undo through a symbolic link: the file it names gets the bytes back, the link stays */
+static void test_undo_symlink(void **state)
+{
+	char real[300], link[300], b[400];
+	snprintf(real, sizeof(real), "%s/real.json", tmp);
+	snprintf(link, sizeof(link), "%s/daemon.json", tmp);
+	write_text(real, "{\"runtimes\": {}}");
+	assert_int_equal(chmod(real, 0640), 0);
+	assert_int_equal(symlink("real.json", link), 0);
+	snprintf(b, sizeof(b), "%s.nvbind-backup-20240102-030405", link);
+	write_text(b, "{}");
+	struct nvb_error err;
+	char *latest = nvb_engine_config_latest_backup(link, &err);
+	assert_string_equal(latest, b);
+	assert_int_equal(nvb_engine_config_restore(link, latest, &err), 0);
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(real, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	char *now = read_text(real);
+	assert_string_equal(now, "{}");
+	free(now);
+	free(latest);
 	(void)state;
 }
 
@@ -274,6 +617,19 @@ int main(void)
 		cmocka_unit_test(test_docker_keeps_numbers),
 		cmocka_unit_test_setup_teardown(test_docker_symlink_written_through, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_engine_config_fifo, tmp_setup, tmp_teardown),
+		cmocka_unit_test(test_docker_two_spaces),
+		cmocka_unit_test(test_docker_four_spaces),
+		cmocka_unit_test(test_docker_tabs),
+		cmocka_unit_test(test_docker_inline),
+		cmocka_unit_test(test_docker_odd_spacing),
+		cmocka_unit_test(test_docker_default),
+		cmocka_unit_test(test_docker_cdi_merge),
+		cmocka_unit_test(test_docker_entry_edits),
+		cmocka_unit_test(test_docker_crlf),
+		cmocka_unit_test(test_diff_hunks),
+		cmocka_unit_test(test_podman_keeps_lines),
+		cmocka_unit_test_setup_teardown(test_undo, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_undo_symlink, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
