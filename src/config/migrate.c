@@ -1776,7 +1776,8 @@ static const char *spec_writer(const struct nvb_cdi_edits *e)
 	for (size_t i = 0; i < e->n_hooks; i++) {
 		const struct nvb_cdi_hook *h = &e->hooks[i];
 		const char *prog = h->n_args ? base_of(h->args[0]) : base_of(h->path);
-		if (!strcmp(prog, "nvbind") || !strcmp(base_of(h->path), "nvbind"))
+		if (!strcmp(prog, "nvbind") || !strcmp(base_of(h->path), "nvbind") ||
+		    !strcmp(prog, "nvbind-hook") || !strcmp(base_of(h->path), "nvbind-hook"))
 			return "nvbind";
 		if (!strcmp(prog, "nvidia-ctk") || !strcmp(prog, "nvidia-cdi-hook") ||
 		    !strcmp(base_of(h->path), "nvidia-ctk") || !strcmp(base_of(h->path), "nvidia-cdi-hook"))
