@@ -14,6 +14,10 @@ packages=(
 	busybox-static diffutils findutils tar coreutils apt dpkg
 	# benchmarks
 	hyperfine time
+	# manual pages (man/*.scd) and their check (tests/e2e/man.bats)
+	scdoc man-db
+	# coverage report (tools/coverage.sh)
+	gcovr
 )
 missing=()
 for p in "${packages[@]}"; do
