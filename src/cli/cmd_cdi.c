@@ -283,6 +283,15 @@ static int validate_file(const char *path)
 	return n > 0;
 }
 
+/* "nvbind: WHAT: no CDI spec (.json, .yaml) in DIR, DIR" on stderr, naming what was searched */
+static void print_nothing_found(const char *what, const struct dirs *dirs)
+{
+	fprintf(stderr, "nvbind: %s: no CDI spec (.json, .yaml) in ", what);
+	for (size_t d = 0; d < dirs->n; d++)
+		fprintf(stderr, "%s%s", d ? ", " : "", dirs->v[d]);
+	fprintf(stderr, "%s\n", dirs->n ? "" : "no directory (host.spec_dirs is empty)");
+}
+
 static int validate(struct dirs *dirs, int argc, char **argv)
 {
 	int bad = 0, checked = 0;
@@ -310,7 +319,7 @@ static int validate(struct dirs *dirs, int argc, char **argv)
 		closedir(dir);
 	}
 	if (!checked && !bad)
-		fprintf(stderr, "nvbind: no CDI spec found\n");
+		print_nothing_found("nothing to validate", dirs);
 	return bad ? NVB_EXIT_FAILURE : NVB_EXIT_OK;
 }
 
@@ -343,6 +352,8 @@ static int list(struct dirs *dirs, bool json)
 	} else {
 		for (size_t i = 0; i < reg->n_entries; i++)
 			printf("%s\n", reg->entries[i].qualified);
+		if (!reg->n_entries && !reg->n_errors)
+			print_nothing_found("no CDI devices", dirs);
 	}
 	nvb_cdi_registry_free(reg);
 	return NVB_EXIT_OK;
@@ -359,6 +370,9 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		cdi_usage(stdout);
 		return NVB_EXIT_OK;
 	}
+	static const char *const subs[] = {"generate", "validate", "list"};
+	if (strcmp(sub, subs[0]) && strcmp(sub, subs[1]) && strcmp(sub, subs[2]))
+		return nvb_cli_unknown("cdi command", sub, subs, NVB_ARRAY_SIZE(subs));
 	struct gen_args ga = {0};
 	struct dirs dirs = {.n = 0};
 	bool json = false;

@@ -57,6 +57,17 @@ int nvb_cmd_config(struct nvb_cli *cli, int argc, char **argv)
 		return argc < 2 ? NVB_EXIT_USAGE : NVB_EXIT_OK;
 	}
 	const char *sub = argv[1];
+	static const char *const subs[] = {"init", "show", "validate"};
+	bool known = false;
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(subs); i++)
+		known = known || !strcmp(sub, subs[i]);
+	if (!known)
+		return nvb_cli_unknown("config command", sub, subs, NVB_ARRAY_SIZE(subs));
+	/* before any argument is taken for a file name */
+	if (nvb_cli_wants_help(argc - 1, argv + 1)) {
+		config_usage(stdout);
+		return NVB_EXIT_OK;
+	}
 	optind = 2;
 	if (!strcmp(sub, "init"))
 		return config_init(argc, argv);
@@ -65,6 +76,8 @@ int nvb_cmd_config(struct nvb_cli *cli, int argc, char **argv)
 	if (!strcmp(sub, "validate")) {
 		if (argc > 3)
 			return nvb_cli_usage_error("config validate: one file at most");
+		if (argc == 3 && argv[2][0] == '-')
+			return nvb_cli_usage_error("config validate: unknown option '%s'", argv[2]);
 		const char *path = argc == 3 ? argv[2] : cli->config_path;
 		struct nvb_config *cfg = nvb_config_load(path, &err);
 		if (!cfg)
@@ -73,16 +86,14 @@ int nvb_cmd_config(struct nvb_cli *cli, int argc, char **argv)
 		nvb_config_free(cfg);
 		return NVB_EXIT_OK;
 	}
-	if (!strcmp(sub, "show")) {
-		if (argc > 2)
-			return nvb_cli_usage_error("config show: unexpected argument '%s'", argv[2]);
-		struct nvb_config *cfg = nvb_cli_config(cli, &err);
-		if (!cfg)
-			return nvb_cli_fail(&err);
-		char *text = nvb_config_show(cfg);
-		fputs(text ? text : "", stdout);
-		free(text);
-		return NVB_EXIT_OK;
-	}
-	return nvb_cli_usage_error("unknown config command '%s' (use init, show or validate)", sub);
+	/* show */
+	if (argc > 2)
+		return nvb_cli_usage_error("config show: unexpected argument '%s'", argv[2]);
+	struct nvb_config *cfg = nvb_cli_config(cli, &err);
+	if (!cfg)
+		return nvb_cli_fail(&err);
+	char *text = nvb_config_show(cfg);
+	fputs(text ? text : "", stdout);
+	free(text);
+	return NVB_EXIT_OK;
 }

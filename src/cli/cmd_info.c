@@ -112,8 +112,9 @@ static void print_text(const struct nvb_inventory *inv, const char *root)
 	if (strcmp(root, "/") != 0)
 		printf("Host root:    %s\n", root);
 	if (d->version)
-		printf("Driver:       NVIDIA %s (%s kernel module)%s%s\n", d->version,
-		       d->kernel_module, d->cuda_version ? ", CUDA " : "",
+		printf("Driver:       NVIDIA %s%s%s%s%s%s\n", d->version,
+		       d->kernel_module ? " (" : "", d->kernel_module ? d->kernel_module : "",
+		       d->kernel_module ? " kernel module)" : "", d->cuda_version ? ", CUDA " : "",
 		       d->cuda_version ? d->cuda_version : "");
 	else
 		printf("Driver:       none loaded\n");

@@ -305,5 +305,6 @@ int nvb_cmd_migrate(struct nvb_cli *cli, int argc, char **argv)
 		return migrate_docker(cli, argc, argv);
 	if (!strcmp(argv[1], "command"))
 		return migrate_command(cli, argc, argv);
-	return nvb_cli_usage_error("migrate: unknown subcommand '%s' (use docker or command)", argv[1]);
+	static const char *const subs[] = {"docker", "command"};
+	return nvb_cli_unknown("subcommand", argv[1], subs, NVB_ARRAY_SIZE(subs));
 }

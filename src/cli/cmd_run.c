@@ -209,17 +209,18 @@ static void print_quoted(const struct argv_buf *a)
 	putchar('\n');
 }
 
+static int unknown_profile(const struct nvb_config *cfg, const char *name)
+{
+	const char *names[NVB_CONFIG_MAX_PROFILES];
+	for (size_t i = 0; i < cfg->n_profiles; i++)
+		names[i] = cfg->profiles[i].name;
+	return nvb_cli_unknown("profile", name, names, cfg->n_profiles);
+}
+
 int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
 {
-	struct nvb_error err;
-	nvb_error_clear(&err);
-	struct nvb_config *cfg = nvb_cli_config(cli, &err);
-	if (!cfg)
-		return nvb_cli_fail(&err);
-	struct run_opts o = {.gpu = cfg->devices, .caps = cfg->capabilities};
-	if (nvb_engine_parse(cfg->engine, &o.engine) < 0)
-		return nvb_cli_usage_error("runtime.engine '%s' is not docker, podman or bolt", cfg->engine);
-	const char *profile_name = NULL, *gpu_flag = NULL;
+	const char *profile_name = NULL, *gpu_flag = NULL, *engine_flag = NULL;
+	struct run_opts o = {.dry_run = false};
 	const char *extra_env[NVB_CONFIG_MAX_ENV];
 	size_t n_extra = 0;
 	static const struct option opts[] = {
@@ -237,6 +238,7 @@ int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
 		case 'r':
 			if (nvb_engine_parse(optarg, &o.engine) < 0)
 				return nvb_cli_usage_error("run: --runtime '%s' is not docker, podman or bolt", optarg);
+			engine_flag = optarg;
 			break;
 		case 'g': gpu_flag = optarg; break;
 		case 'p': profile_name = optarg; break;
@@ -252,11 +254,20 @@ int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return nvb_cli_usage_error("run: no IMAGE given");
+	/* after the options: --help works with a broken configuration */
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	struct nvb_config *cfg = nvb_cli_config(cli, &err);
+	if (!cfg)
+		return nvb_cli_fail(&err);
+	o.gpu = cfg->devices;
+	o.caps = cfg->capabilities;
+	if (!engine_flag && nvb_engine_parse(cfg->engine, &o.engine) < 0)
+		return nvb_cli_usage_error("runtime.engine '%s' is not docker, podman or bolt", cfg->engine);
 	if (profile_name) {
 		const struct nvb_profile *p = nvb_config_profile(cfg, profile_name);
 		if (!p)
-			return nvb_cli_usage_error("run: unknown profile '%s' (built-in: gaming, ai-ml, "
-						   "video, compute; see 'nvbind config show')", profile_name);
+			return unknown_profile(cfg, profile_name);
 		if (p->capabilities)
 			o.caps = p->capabilities;
 		if (p->devices)

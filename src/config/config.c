@@ -175,26 +175,6 @@ static const struct {
 	{"compute", "CUDA and OpenCL without graphics", "compute,utility", {NULL}},
 };
 
-size_t nvb_edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64)
-		return la > lb ? la : lb;
-	size_t prev[65], cur[65];
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, sizeof(size_t) * (lb + 1));
-	}
-	return prev[lb];
-}
-
 /* ---------------------------------------------------------------- storage */
 
 static char **str_at(struct nvb_config *c, const struct key *k)
@@ -587,9 +567,21 @@ static int read_tree(struct rd *rd, const struct nvb_toml_value *root)
 	return 0;
 }
 
-/* The file to read: --config, $NVBIND_CONFIG, $XDG_CONFIG_HOME/nvbind/config.toml,
- * /etc/nvbind/config.toml. *must_exist for the first two. */
-static char *config_path(const char *explicit_path, bool *must_exist)
+/* The user's file by the XDG rule: $XDG_CONFIG_HOME/nvbind/config.toml, else
+ * $HOME/.config/nvbind/config.toml. A relative XDG_CONFIG_HOME is ignored, as the XDG base
+ * directory specification says. NULL when neither variable gives an absolute directory. */
+static char *user_config_path(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	if (xdg && xdg[0] == '/')
+		return nvb_asprintf("%s/nvbind/config.toml", xdg);
+	const char *home = getenv("HOME");
+	if (home && home[0] == '/')
+		return nvb_asprintf("%s/.config/nvbind/config.toml", home);
+	return NULL;
+}
+
+char *nvb_config_find(const char *explicit_path, bool *must_exist)
 {
 	*must_exist = true;
 	if (explicit_path)
@@ -598,14 +590,11 @@ static char *config_path(const char *explicit_path, bool *must_exist)
 	if (env && *env)
 		return strdup(env);
 	*must_exist = false;
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	if (xdg && *xdg) {
-		char *p = nvb_asprintf("%s/nvbind/config.toml", xdg);
-		if (p && access(p, F_OK) == 0)
-			return p;
-		free(p);
-	}
-	return strdup("/etc/nvbind/config.toml");
+	char *user = user_config_path();
+	if (user && access(user, F_OK) == 0)
+		return user;
+	free(user);
+	return strdup(NVB_CONFIG_SYSTEM_PATH);
 }
 
 static int apply_env(struct nvb_config *c, struct nvb_error *err)
@@ -630,7 +619,7 @@ struct nvb_config *nvb_config_load(const char *explicit_path, struct nvb_error *
 	if (!c)
 		return NULL;
 	bool must_exist;
-	_cleanup_free_ char *path = config_path(explicit_path, &must_exist);
+	_cleanup_free_ char *path = nvb_config_find(explicit_path, &must_exist);
 	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
 	if (fd < 0 && (must_exist || errno != ENOENT)) {
 		nvb_error_errno(err, errno, "create one with 'nvbind config init --output FILE'",
@@ -803,7 +792,8 @@ const char *nvb_config_template(void)
 		return "";
 	}
 	fprintf(f, "# nvbind configuration. Every key is optional; the values below are the defaults.\n"
-		   "# Search order: --config, $NVBIND_CONFIG, $XDG_CONFIG_HOME/nvbind/config.toml,\n"
+		   "# nvbind reads the first of: --config, $NVBIND_CONFIG,\n"
+		   "# $XDG_CONFIG_HOME/nvbind/config.toml (else ~/.config/nvbind/config.toml),\n"
 		   "# /etc/nvbind/config.toml. Reference: docs/config.md\n");
 	char section[64] = "";
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(keys); i++) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * nvbind's configuration: one TOML file, found at --config, $NVBIND_CONFIG,
- * $XDG_CONFIG_HOME/nvbind/config.toml, /etc/nvbind/config.toml (the first that is given or
+ * $XDG_CONFIG_HOME/nvbind/config.toml (else ~/.config/nvbind/config.toml),
+ * /etc/nvbind/config.toml (the first that is given or
  * exists). Every key is optional; docs/config.md lists them with their defaults. The CLI, the
  * runtime wrapper and the library read it through nvb_config_load() only.
  */
@@ -87,6 +88,11 @@ enum nvb_engine_id { NVB_ENGINE_DOCKER = 0, NVB_ENGINE_PODMAN, NVB_ENGINE_BOLT }
  * (NVBIND_ROOT, NVBIND_LOG_LEVEL) overrides the file. Unknown keys are errors that suggest the
  * closest valid key; wrong types name the expected type; both give file:line:column. */
 NVB_INTERNAL struct nvb_config *nvb_config_load(const char *path, struct nvb_error *err);
+#define NVB_CONFIG_SYSTEM_PATH "/etc/nvbind/config.toml"
+/* The file nvb_config_load reads: path (--config), $NVBIND_CONFIG (*must_exist for these two),
+ * else the user's $XDG_CONFIG_HOME/nvbind/config.toml (XDG_CONFIG_HOME unset: ~/.config) when it
+ * exists, else NVB_CONFIG_SYSTEM_PATH. NULL when out of memory. */
+NVB_INTERNAL char *nvb_config_find(const char *path, bool *must_exist);
 /* The defaults alone (no file, no environment). */
 NVB_INTERNAL struct nvb_config *nvb_config_defaults(struct nvb_error *err);
 NVB_INTERNAL void nvb_config_free(struct nvb_config *cfg);
@@ -101,8 +107,5 @@ NVB_INTERNAL const char *nvb_config_template(void);
 NVB_INTERNAL const struct nvb_profile *nvb_config_profile(const struct nvb_config *cfg,
 							  const char *name);
 NVB_INTERNAL int nvb_engine_parse(const char *name, enum nvb_engine_id *out);
-
-/* Levenshtein distance, for "did you mean" suggestions. */
-NVB_INTERNAL size_t nvb_edit_distance(const char *a, const char *b);
 
 #endif

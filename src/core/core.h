@@ -80,6 +80,10 @@ NVB_INTERNAL char *nvb_asprintf(const char *fmt, ...) NVB_PRINTF(1, 2);
 NVB_INTERNAL char *nvb_strstrip(char *s);     /* trims spaces/tabs/newlines in place */
 NVB_INTERNAL int nvb_str_has_prefix(const char *s, const char *prefix);
 NVB_INTERNAL int nvb_str_has_suffix(const char *s, const char *suffix);
+/* Edit distance (a swap of neighbours is one edit), for "did you mean" suggestions. */
+NVB_INTERNAL size_t nvb_edit_distance(const char *a, const char *b);
+/* The candidate close enough to word to be what was meant (a typo away), or NULL. */
+NVB_INTERNAL const char *nvb_closest(const char *word, const char *const *candidates, size_t n);
 /* Grow *array (of *n elements of size elem) by one zeroed element; returns it or NULL. */
 NVB_INTERNAL void *nvb_array_push(void *array_ptr, size_t *n, size_t elem);
 

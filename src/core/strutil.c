@@ -41,6 +41,55 @@ int nvb_str_has_suffix(const char *s, const char *suffix)
 	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
 }
 
+static size_t min3(size_t a, size_t b, size_t c)
+{
+	size_t m = a < b ? a : b;
+	return m < c ? m : c;
+}
+
+/* Edit distance where swapping two neighbours counts as one edit (optimal string alignment):
+ * "ifno" is one typo away from "info", not two. */
+size_t nvb_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return la > lb ? la : lb;
+	size_t rows[3][65]; /* i-2, i-1, i (rotating) */
+	for (size_t j = 0; j <= lb; j++)
+		rows[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t *cur = rows[i % 3], *prev = rows[(i - 1) % 3], *prev2 = rows[(i + 1) % 3];
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			cur[j] = min3(prev[j - 1] + cost, prev[j] + 1, cur[j - 1] + 1);
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < cur[j])
+				cur[j] = prev2[j - 2] + 1;
+		}
+	}
+	return rows[la % 3][lb];
+}
+
+const char *nvb_closest(const char *word, const char *const *candidates, size_t n)
+{
+	size_t len = strlen(word);
+	/* short words allow one typo, longer ones two or three: "xyz" is not "cdi" */
+	size_t limit = len < 4 ? 1 : len < 9 ? 2 : 3;
+	const char *best = NULL;
+	size_t best_d = limit + 1;
+	for (size_t i = 0; i < n; i++) {
+		if (!candidates[i] || !strcmp(word, candidates[i]))
+			continue;
+		size_t d = nvb_edit_distance(word, candidates[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	return best;
+}
+
 /* Arrays grow in powers of two (4, 8, 16 ...): the capacity follows from the count, so
  * callers keep only n. */
 void *nvb_array_push(void *array_ptr, size_t *n, size_t elem)

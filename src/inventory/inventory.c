@@ -189,10 +189,19 @@ int nvb_caps_parse(const char *words, unsigned *out, struct nvb_error *err)
 				known = true;
 			}
 		}
-		if (!known && word[0])
+		if (!known && word[0]) {
+			static const char *const words_known[] = {"utility", "compute",  "video", "graphics",
+								  "display", "ngx", "compat32", "all"};
+			const char *best = nvb_closest(word, words_known, NVB_ARRAY_SIZE(words_known));
+			char hint[64];
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", best ? best : "");
+			if (best)
+				return nvb_error_set(err, NVB_ERR_INVALID, 0, hint,
+						     "unknown driver capability '%s'", word);
 			return nvb_error_set(err, NVB_ERR_INVALID, 0,
 					     "use utility, compute, video, graphics, display, ngx, compat32 or all",
 					     "unknown driver capability '%s'", word);
+		}
 		p += len;
 		if (*p == ',')
 			p++;

@@ -31,6 +31,8 @@ int main(int argc, char **argv)
 
 	struct nvb_runtime_args args;
 	nvb_runtime_parse_args(argc, argv, &args);
+	if (args.version && !args.command)
+		return nvb_runtime_print_version(&args);
 	struct nvb_runtime_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	if (!args.edits_bundle) {

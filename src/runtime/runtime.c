@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "cdi/cdi.h"
@@ -44,6 +45,8 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 			return;
 		if (!strcmp(name, "debug"))
 			a->debug = true;
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v"))
+			a->version = true;
 		const char **slot = !strncmp(name, "log-format", 10) ? &a->log_format
 				    : (!strncmp(name, "log", 3) && (name[3] == '=' || !name[3])) ? &a->log_path
 				    : NULL;
@@ -139,18 +142,7 @@ int nvb_runtime_config_load(struct nvb_runtime_config *rc, const struct nvb_runt
  * wrapper takes no --config. *must_exist: named by NVBIND_CONFIG. */
 static char *config_file(bool *must_exist)
 {
-	const char *env = getenv("NVBIND_CONFIG");
-	*must_exist = env && *env;
-	if (*must_exist)
-		return strdup(env);
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	if (xdg && *xdg) {
-		char *p = nvb_asprintf("%s/nvbind/config.toml", xdg);
-		if (!p || access(p, F_OK) == 0)
-			return p;
-		free(p);
-	}
-	return strdup("/etc/nvbind/config.toml");
+	return nvb_config_find(NULL, must_exist);
 }
 
 /* runtime.<key> of the file as a string: NULL when absent, -1 with err set when the file
@@ -187,7 +179,7 @@ static void passthrough_warn(const struct nvb_runtime_args *args, const char *lo
  * the configuration's sake: with a typo in the file (found by create and run) every existing
  * container must stay killable and deletable. Whatever is wrong is logged and PATH's runc or
  * crun is used. */
-void nvb_runtime_passthrough_low_level(const struct nvb_runtime_args *args, char *out, size_t cap)
+static void pick_low_level(const struct nvb_runtime_args *args, char *out, size_t cap, bool quiet)
 {
 	struct nvb_error cerr;
 	nvb_error_clear(&cerr);
@@ -224,16 +216,52 @@ void nvb_runtime_passthrough_low_level(const struct nvb_runtime_args *args, char
 		else
 			snprintf(out, cap, "%s", low_level);
 	}
-	if (r < 0)
+	if (r < 0 && !quiet)
 		passthrough_warn(args, log_file, &cerr);
 	if (r < 0 || !low_level || !low_level[0]) {
 		struct nvb_error ferr;
 		if (find_low_level(out, cap, &ferr) < 0) {
 			snprintf(out, cap, "runc"); /* execv fails and says so */
-			passthrough_warn(args, log_file, &ferr);
+			if (!quiet)
+				passthrough_warn(args, log_file, &ferr);
 		}
 	}
 	nvb_toml_free(root);
+}
+
+void nvb_runtime_passthrough_low_level(const struct nvb_runtime_args *args, char *out, size_t cap)
+{
+	pick_low_level(args, out, cap, false);
+}
+
+int nvb_runtime_print_version(const struct nvb_runtime_args *args)
+{
+	printf("nvbind-runtime version %s (nvbind)\n", nvb_version());
+	char low_level[PATH_MAX];
+	struct nvb_error err;
+	/* runtime.low_level when the configuration names one, else runc or crun on PATH: the
+	 * pass-through choice, which never fails; a question logs nothing */
+	pick_low_level(args, low_level, sizeof(low_level), true);
+	if (low_level[0] != '/' && find_low_level(low_level, sizeof(low_level), &err) < 0) {
+		printf("low-level runtime: none found (%s; %s)\n", err.message, err.hint);
+		return 0;
+	}
+	printf("low-level runtime: %s\n", low_level);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(low_level, low_level, "--version", (char *)NULL);
+		fprintf(stderr, "nvbind-runtime: cannot execute %s: %s\n", low_level, strerror(errno));
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		printf("low-level runtime: cannot run %s --version: %s\n", low_level, strerror(errno));
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		printf("low-level runtime: %s --version failed (%s %d)\n", low_level,
+		       WIFEXITED(status) ? "exit status" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 0;
 }
 
 int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,

@@ -12,6 +12,7 @@ struct nvb_runtime_args {
 	bool edits_bundle;    /* create or run */
 	const char *log_path;   /* runc's global --log: engines read the runtime's errors there */
 	const char *log_format; /* runc's --log-format: text (default) or json */
+	bool version;         /* --version / -v before any command */
 };
 
 struct nvb_config;
@@ -34,6 +35,10 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 			    const struct nvb_runtime_args *args, struct nvb_error *err);
 void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **argv);
 int nvb_runtime_legacy_hook(int argc, char **argv);
+/* --version: nvbind's version, then what the low-level runtime's --version prints (run as a
+ * child, so that both show; docker info reads the runtime's lines). Exit status 0, also when no
+ * low-level runtime is found (said so). */
+int nvb_runtime_print_version(const struct nvb_runtime_args *args);
 /* Report a failure where the engine looks: stderr and runc's --log file, in its format. */
 void nvb_runtime_report(const struct nvb_runtime_args *args, const struct nvb_error *err);
 

@@ -78,6 +78,10 @@ nvrun() { # nvrun ARGS...: nvbind run inside the private CDI namespace
 	[[ "$output" == *'root = "/srv"  # NVBIND_ROOT'* ]]
 	run "$NVBIND" --root /mnt config show
 	[[ "$output" == *'root = "/mnt"  # --root'* ]]
+	# global flags, before or after the command, are sources like the others
+	run "$NVBIND" config show --root /mnt --log-level debug
+	[[ "$output" == *'root = "/mnt"  # --root'* ]]
+	[[ "$output" == *'level = "debug"  # --log-level'* ]]
 	printf '[host]\nrot = "/"\n' >"$BATS_TEST_TMPDIR/bad.toml"
 	run "$NVBIND" config validate "$BATS_TEST_TMPDIR/bad.toml"
 	[ "$status" -eq 1 ]
@@ -91,6 +95,16 @@ nvrun() { # nvrun ARGS...: nvbind run inside the private CDI namespace
 	NVBIND_CONFIG="$BATS_TEST_TMPDIR/bad.toml" run "$RUNTIME" --version
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"runc version"* ]]
+}
+
+@test "run: an unknown profile suggests the closest one, the configuration's included" {
+	run "$NVBIND" run --dry-run --profile rendr img
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown profile 'rendr'"* ]]
+	[[ "$output" == *"hint: did you mean 'render'?"* ]]
+	run "$NVBIND" run --dry-run --profile render img
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"RENDER_MODE=offline"* ]]
 }
 
 @test "run --dry-run prints the exact command for each engine" {

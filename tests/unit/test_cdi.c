@@ -1961,6 +1961,59 @@ static void test_libscan_hostile_cache(void **state)
 		fail_msg("reading the cache took %.2f s", took);
 }
 
+/* One file, several distinct problems: each is reported once, on its own, in document order;
+ * the count is theirs; the first also fills err (what the runtime and generate stop at). */
+static void test_every_problem_reported(void **state)
+{
+	(void)state;
+	const char *text =
+		"{'cdiVersion': '0.2.0', 'kind': 'nvidia', 'devices': ["
+		" {'name': 'a b', 'containerEdits': {'env': ['=x'], 'deviceNodes': [{'path': 'rel', 'type': 'z'}],"
+		"  'mounts': [{'hostPath': '', 'containerPath': ''}]}},"
+		" {'name': 'a b', 'containerEdits': {'hooks': [{'hookName': 'nope', 'path': '', 'env': ['PATH=/bin']}]}}]}";
+	static const char *const want[] = {
+		"x.json: cdiVersion: \"0.2.0\" is not a known CDI version",
+		"x.json: kind: \"nvidia\" is not vendor/class",
+		"x.json: device \"a b\": name: \"a b\" is not a valid device name",
+		"x.json: device \"a b\": containerEdits.env: entry 0 \"=x\" is not NAME=VALUE",
+		"x.json: device \"a b\": containerEdits.deviceNodes[0]: path \"rel\" is not absolute",
+		"x.json: device \"a b\": containerEdits.deviceNodes[0]: type \"z\" is not one of b, c, u, p",
+		"x.json: device \"a b\": containerEdits.mounts[0]: hostPath is empty",
+		"x.json: device \"a b\": containerEdits.mounts[0]: containerPath is empty",
+		"x.json: device \"a b\": name: \"a b\" is not a valid device name",
+		"x.json: device \"a b\": name: duplicate device name (also devices[0])",
+		"x.json: device \"a b\": containerEdits.hooks[0]: hookName \"nope\" is not one of",
+		"x.json: device \"a b\": containerEdits.hooks[0]: path is empty",
+	};
+	struct nvb_error err = {0};
+	struct nvb_cdi_spec *spec = parse_text(text, "x.json", &err);
+	assert_non_null(spec);
+	struct msgs ms = {.n = 0};
+	ms.buf[0] = '\0';
+	int n = nvb_cdi_validate(spec, collect, &ms, &err);
+	if (n != (int)NVB_ARRAY_SIZE(want))
+		print_error("%d problems:\n%s", n, ms.buf);
+	assert_int_equal(n, NVB_ARRAY_SIZE(want));
+	assert_int_equal(ms.n, n);
+	/* in order, one line each */
+	const char *line = ms.buf;
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(want); i++) {
+		if (!nvb_str_has_prefix(line, want[i]))
+			print_error("problem %zu: wanted \"%s\", got \"%.*s\"\n", i, want[i],
+				    (int)strcspn(line, "\n"), line);
+		assert_true(nvb_str_has_prefix(line, want[i]));
+		line += strcspn(line, "\n") + 1;
+	}
+	assert_string_equal(line, "");
+	/* the first-error use: same count without a reporter, err holds the first problem */
+	struct nvb_error first = {0};
+	assert_int_equal(nvb_cdi_validate(spec, NULL, NULL, &first), n);
+	assert_int_equal(first.code, NVB_ERR_INVALID);
+	assert_true(nvb_str_has_prefix(first.message, want[0]));
+	assert_non_null(strstr(first.hint, "nvbind cdi generate"));
+	nvb_cdi_spec_free(spec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1998,6 +2051,7 @@ int main(void)
 		cmocka_unit_test(test_hook_without_env_warns),
 		cmocka_unit_test(test_many_devices),
 		cmocka_unit_test(test_libscan_hostile_cache),
+		cmocka_unit_test(test_every_problem_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
