@@ -597,12 +597,15 @@ static bool registry_has_kind(const struct nvb_cdi_registry *reg, const char *ki
 }
 
 /* No spec installed for nvidia.com/gpu: generate one in memory from the host, every name. */
-static struct nvb_cdi_spec *spec_in_memory(const struct nvb_runtime_opts *o, struct nvb_error *err)
+static struct nvb_cdi_spec *spec_in_memory(const struct nvb_runtime_opts *o, bool with_nvml,
+					   struct nvb_error *err)
 {
 	struct nvb_host *host = nvb_host_open(o->host_root, err);
 	if (!host)
 		return NULL;
-	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML, err);
+	/* NVML is slow to start and stays off the start path, except that only it knows MIG
+	 * UUIDs: a MIG-<uuid> request without an installed spec pays for it */
+	struct nvb_inventory *inv = nvb_inventory_probe(host, with_nvml ? 0 : NVB_PROBE_NO_NVML, err);
 	struct nvb_cdi_gen_opts g = {
 		.naming = NVB_CDI_NAME_INDEX | NVB_CDI_NAME_UUID | NVB_CDI_NAME_TYPE_INDEX,
 		.hook_path = o->hook_path,
@@ -636,7 +639,10 @@ static int resolve(const struct nvb_runtime_opts *o, const struct requests *r, u
 		need_generated = !nvb_cdi_registry_find(reg, r->names[i]) &&
 				 nvb_str_has_prefix(r->names[i], NVIDIA_KIND "=") &&
 				 !registry_has_kind(reg, NVIDIA_KIND);
-	if (need_generated && !(*generated = spec_in_memory(o, err)))
+	bool mig_uuid = false;
+	for (size_t i = 0; i < r->n; i++)
+		mig_uuid = mig_uuid || nvb_str_has_prefix(r->names[i], NVIDIA_KIND "=MIG-");
+	if (need_generated && !(*generated = spec_in_memory(o, mig_uuid, err)))
 		return -1;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct nvb_cdi_entry *e = nvb_cdi_registry_find(reg, r->names[i]);

@@ -310,3 +310,14 @@ teardown() {
 	ldconfig -p -C "$B/rootfs/etc/ld.so.cache" | grep -q 'libcuda.so.1 (libc6,x86-64) => /usr/local/nvidia/lib64/libcuda.so.1'
 	[ "$(readlink "$B/rootfs/usr/local/nvidia/lib64/libcuda.so.1")" = libcuda.so.580.159.04 ]
 }
+
+# runtime.md promises MIG UUID requests without an installed spec: the spec generated in
+# memory then asks NVML (only then) for the MIG devices' UUIDs.
+@test "MIG-<uuid> without an installed spec gets that MIG device's nodes" {
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "$NODES; ls /dev/nvidia-caps"
+	bundle_env "$B" NVIDIA_VISIBLE_DEVICES=MIG-2a4c6e80-1b3d-5f7a-9c0e-2d4f6a8c0e12
+	run_bundle - NVBIND_ROOT="$ROOTS/debian-4gpu"
+	[ "$status" -eq 0 ]
+	[ "$(grep '^node ' <<<"$output" | xargs)" = "node /dev/nvidia0" ]
+	[[ "$output" == *"nvidia-cap"* ]]
+}
