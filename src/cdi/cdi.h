@@ -101,6 +101,12 @@ NVB_INTERNAL bool nvb_cdi_edits_empty(const struct nvb_cdi_edits *e);
 NVB_INTERNAL struct nvb_cdi_spec *nvb_cdi_spec_parse(const char *data, size_t len,
 						     const char *origin, struct nvb_error *err);
 NVB_INTERNAL struct nvb_cdi_spec *nvb_cdi_spec_load(const char *path, struct nvb_error *err);
+/* The same, reporting every field problem the reader finds (unknown fields, wrong types,
+ * missing fields) to report, one message each, instead of stopping at the first: NULL when
+ * there was any (err holds the first). Syntax errors stop reading, as they must. */
+NVB_INTERNAL struct nvb_cdi_spec *nvb_cdi_spec_load_report(const char *path,
+							   void (*report)(void *ctx, const char *msg),
+							   void *ctx, struct nvb_error *err);
 NVB_INTERNAL json_t *nvb_cdi_spec_to_json(const struct nvb_cdi_spec *spec);
 NVB_INTERNAL char *nvb_cdi_spec_format(const struct nvb_cdi_spec *spec, enum nvb_cdi_format fmt,
 				       struct nvb_error *err);
@@ -167,6 +173,11 @@ struct nvb_cdi_gen_opts {
 };
 
 NVB_INTERNAL int nvb_cdi_naming_parse(const char *list, unsigned *out, struct nvb_error *err);
+/* The device name the generator gives a GPU (mig NULL) or its MIG device mig (number
+ * mig_index on that GPU) under one naming strategy, written to buf; false when it gives that
+ * device none (a GPU without a device node, an unknown UUID). `nvbind info` shows these. */
+NVB_INTERNAL bool nvb_cdi_device_name(const struct nvb_gpu *gpu, const struct nvb_mig_device *mig,
+				      size_t mig_index, unsigned strategy, char *buf, size_t cap);
 /* Expand implied capabilities: video needs compute, display needs graphics. */
 NVB_INTERNAL unsigned nvb_caps_expand(unsigned caps);
 /* Whether a driver file belongs in a container that asked for caps. */

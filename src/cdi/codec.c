@@ -18,14 +18,25 @@ struct rd {
 	const char *origin;
 	struct nvb_error *err;
 	char where[512]; /* e.g. device "0": containerEdits.deviceNodes[1] */
+	/* when set, every problem goes there and reading goes on (cdi validate lists them all);
+	 * err keeps the first */
+	void (*report)(void *ctx, const char *msg);
+	void *ctx;
+	size_t n_problems;
 };
 
 static int bad(struct rd *rd, const char *field, const char *problem)
 {
-	return nvb_error_set(rd->err, NVB_ERR_INVALID, 0,
-			     "fix the field, or regenerate the spec with 'nvbind cdi generate'",
-			     "%s: %s%s%s: %s", rd->origin, rd->where, rd->where[0] ? "." : "", field,
-			     problem);
+	struct nvb_error later;
+	struct nvb_error *e = rd->n_problems == 0 ? rd->err : &later;
+	nvb_error_set(e, NVB_ERR_INVALID, 0,
+		      "fix the field, or regenerate the spec with 'nvbind cdi generate'",
+		      "%s: %s%s%s: %s", rd->origin, rd->where, rd->where[0] ? "." : "", field, problem);
+	rd->n_problems++;
+	if (!rd->report)
+		return -1;
+	rd->report(rd->ctx, e ? e->message : "");
+	return 0;
 }
 
 static int nomem(struct rd *rd)
@@ -48,7 +59,8 @@ static int check_keys(struct rd *rd, json_t *obj, const char *const *allowed)
 			for (size_t i = 0; allowed[i]; i++)
 				snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " %s", allowed[i]);
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), ")");
-			return bad(rd, key, msg);
+			if (bad(rd, key, msg) < 0)
+				return -1;
 		}
 	}
 	return 0;
@@ -245,12 +257,14 @@ static int read_edits(struct rd *rd, json_t *obj, struct nvb_cdi_edits *e)
 	return 0;
 }
 
-static struct nvb_cdi_spec *spec_from_json(json_t *root, const char *origin, struct nvb_error *err)
+static struct nvb_cdi_spec *spec_from_json(json_t *root, const char *origin,
+					   void (*report)(void *, const char *), void *ctx,
+					   struct nvb_error *err)
 {
 	static const char *const top_keys[] = {"cdiVersion", "kind", "annotations", "devices",
 					       "containerEdits", NULL};
 	static const char *const dev_keys[] = {"name", "annotations", "containerEdits", NULL};
-	struct rd rd = {.origin = origin, .err = err};
+	struct rd rd = {.origin = origin, .err = err, .report = report, .ctx = ctx};
 	rd.where[0] = '\0';
 	if (!json_is_object(root)) {
 		nvb_error_set(err, NVB_ERR_INVALID, 0, NULL, "%s: a CDI spec must be a map", origin);
@@ -295,7 +309,8 @@ static struct nvb_cdi_spec *spec_from_json(json_t *root, const char *origin, str
 			goto fail;
 		rd.where[0] = '\0';
 	}
-	return spec;
+	if (rd.n_problems == 0)
+		return spec;
 fail:
 	nvb_cdi_spec_free(spec);
 	return NULL;
@@ -340,8 +355,9 @@ static bool find_nul(json_t *v, char *path, size_t cap)
 	return false;
 }
 
-struct nvb_cdi_spec *nvb_cdi_spec_parse(const char *data, size_t len, const char *origin,
-					struct nvb_error *err)
+static struct nvb_cdi_spec *spec_parse(const char *data, size_t len, const char *origin,
+				       void (*report)(void *, const char *), void *ctx,
+				       struct nvb_error *err)
 {
 	if (len > NVB_CDI_SPEC_MAX) {
 		nvb_error_set(err, NVB_ERR_INVALID, 0, NULL, "%s: larger than %u bytes", origin,
@@ -370,9 +386,15 @@ struct nvb_cdi_spec *nvb_cdi_spec_parse(const char *data, size_t len, const char
 	}
 	if (!root)
 		return NULL;
-	struct nvb_cdi_spec *spec = spec_from_json(root, origin, err);
+	struct nvb_cdi_spec *spec = spec_from_json(root, origin, report, ctx, err);
 	json_decref(root);
 	return spec;
+}
+
+struct nvb_cdi_spec *nvb_cdi_spec_parse(const char *data, size_t len, const char *origin,
+					struct nvb_error *err)
+{
+	return spec_parse(data, len, origin, NULL, NULL, err);
 }
 
 const char *nvb_file_type_name(mode_t mode)
@@ -465,6 +487,13 @@ static void check_parent_dir(const char *path)
 
 struct nvb_cdi_spec *nvb_cdi_spec_load(const char *path, struct nvb_error *err)
 {
+	return nvb_cdi_spec_load_report(path, NULL, NULL, err);
+}
+
+struct nvb_cdi_spec *nvb_cdi_spec_load_report(const char *path,
+					      void (*report)(void *ctx, const char *msg), void *ctx,
+					      struct nvb_error *err)
+{
 	_cleanup_close_ int fd = nvb_open_regular(AT_FDCWD, path, 0, "CDI spec", err);
 	if (fd < 0)
 		return NULL;
@@ -474,7 +503,7 @@ struct nvb_cdi_spec *nvb_cdi_spec_load(const char *path, struct nvb_error *err)
 	size_t len = 0;
 	if (nvb_read_fd(fd, path, NVB_CDI_SPEC_MAX, &data, &len, err) < 0)
 		return NULL;
-	return nvb_cdi_spec_parse(data, len, path, err);
+	return spec_parse(data, len, path, report, ctx, err);
 }
 
 /* ------------------------------------------------------------------ writing */
