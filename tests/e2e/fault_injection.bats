@@ -23,9 +23,12 @@ setup_file() {
 	export ROOTS F NVBIND RUNTIME E2E_DIR WITH_SPECS TRIALS=${NVB_FAULT_TRIALS:-200}
 	export KILL_AFTER=$F/kill-after
 	cc -O1 -Wall -Werror -o "$KILL_AFTER" "$E2E_DIR/helpers/kill-after.c"
-	# the two specs the tests swap: h100-host (16186 bytes) and debian-4gpu (36060 bytes)
+	# the two specs the tests swap: h100-host (about 16k) and debian-4gpu (about 36k); their
+	# sizes depend on the hook path, so on the build directory's name
 	"$NVBIND" --root "$ROOTS/h100-host" cdi generate --output "$F/h100.json" 2>/dev/null
 	"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output "$F/debian.json" 2>/dev/null
+	# a tmpfs of this many KiB holds the h100 spec and nothing more
+	export H100_KB=$((($(stat -c %s "$F/h100.json") + 4095) / 4096 * 4))
 
 	# a stand-in runc: records each call, and fails unless config.json has the GPU
 	mkdir -p "$F/bin"
@@ -82,8 +85,8 @@ in_private_mount() {
 	[ "$status" -eq 0 ]
 	run "$NVBIND" cdi validate "$F/debian.json"
 	[ "$status" -eq 0 ]
-	[ "$(stat -c %s "$F/h100.json")" -le 16384 ] # fits a 16k tmpfs alone
-	[ "$(stat -c %s "$F/debian.json")" -gt 16384 ]
+	# the new spec cannot fit in the 8k a tmpfs has beside the old one
+	[ "$(stat -c %s "$F/debian.json")" -gt $((H100_KB * 1024 + 8192)) ]
 	! cmp -s "$F/h100.json" "$F/debian.json"
 	jq -e '.linux.devices[] | select(.path == "/dev/nvidia0")' "$F/config.new" >/dev/null
 	! jq -e '.linux.devices[]? | select(.path == "/dev/nvidia0")' "$F/config.old" >/dev/null
@@ -96,11 +99,11 @@ in_private_mount() {
 
 # ------------------------------------------------------------------ cdi generate
 
-@test "cdi generate: ENOSPC (16k tmpfs holding the old spec) keeps the old spec, no temporary file" {
+@test "cdi generate: ENOSPC (a tmpfs just big enough for the old spec) keeps the old spec, no temporary file" {
 	in_private_mount '
 		d=$1
 		mkdir -p "$d"
-		mount -t tmpfs -o size=16k nvb-fault "$d"
+		mount -t tmpfs -o size=${H100_KB}k nvb-fault "$d"
 		cp "$F/h100.json" "$d/nvidia.com-gpu.json"
 		"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output "$d/nvidia.com-gpu.json"
 		echo "rc=$?"
@@ -113,11 +116,11 @@ in_private_mount() {
 	[[ "$output" == *"files: nvidia.com-gpu.json" ]]
 }
 
-@test "cdi generate: ENOSPC part way through the write (24k tmpfs), and with no old spec" {
+@test "cdi generate: ENOSPC part way through the write (8k free), and with no old spec" {
 	in_private_mount '
 		d=$1
 		mkdir -p "$d"
-		mount -t tmpfs -o size=24k nvb-fault "$d"
+		mount -t tmpfs -o size=$((H100_KB + 8))k nvb-fault "$d"
 		cp "$F/h100.json" "$d/nvidia.com-gpu.json"
 		"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output "$d/nvidia.com-gpu.json"
 		echo "rc=$?"
