@@ -267,21 +267,35 @@ static struct nvb_cdi_device *device_new(struct gen *g, const char *fmt, ...)
 	return d;
 }
 
+bool nvb_cdi_device_name(const struct nvb_gpu *gpu, const struct nvb_mig_device *mig,
+			 size_t mig_index, unsigned strategy, char *buf, size_t cap)
+{
+	if (!gpu->n_nodes)
+		return false; /* no node: nothing a container could use */
+	const char *uuid = mig ? mig->uuid : gpu->uuid;
+	if (strategy == NVB_CDI_NAME_INDEX && mig)
+		snprintf(buf, cap, "%u:%zu", gpu->index, mig_index);
+	else if (strategy == NVB_CDI_NAME_INDEX)
+		snprintf(buf, cap, "%u", gpu->index);
+	else if (strategy == NVB_CDI_NAME_TYPE_INDEX && mig)
+		snprintf(buf, cap, "mig%u:%zu", gpu->index, mig_index);
+	else if (strategy == NVB_CDI_NAME_TYPE_INDEX)
+		snprintf(buf, cap, "gpu%u", gpu->index);
+	else if (strategy == NVB_CDI_NAME_UUID && uuid)
+		snprintf(buf, cap, "%s", uuid);
+	else
+		return false;
+	return true;
+}
+
 static int gpu_devices(struct gen *g, unsigned strategy)
 {
 	for (size_t i = 0; i < g->inv->n_gpus; i++) {
 		const struct nvb_gpu *gpu = &g->inv->gpus[i];
-		if (!gpu->n_nodes)
-			continue; /* no node: nothing a container could use */
-		struct nvb_cdi_device *d = NULL;
-		if (strategy == NVB_CDI_NAME_INDEX)
-			d = device_new(g, "%u", gpu->index);
-		else if (strategy == NVB_CDI_NAME_TYPE_INDEX)
-			d = device_new(g, "gpu%u", gpu->index);
-		else if (gpu->uuid)
-			d = device_new(g, "%s", gpu->uuid);
-		else
+		char name[160];
+		if (!nvb_cdi_device_name(gpu, NULL, 0, strategy, name, sizeof(name)))
 			continue;
+		struct nvb_cdi_device *d = device_new(g, "%s", name);
 		if (!d || add_gpu_nodes(g, &d->edits, gpu) < 0)
 			return -1;
 	}
@@ -292,17 +306,12 @@ static int mig_devices(struct gen *g, unsigned strategy)
 {
 	for (size_t i = 0; i < g->inv->n_gpus; i++) {
 		const struct nvb_gpu *gpu = &g->inv->gpus[i];
-		for (size_t m = 0; gpu->n_nodes && m < gpu->n_migs; m++) {
+		for (size_t m = 0; m < gpu->n_migs; m++) {
 			const struct nvb_mig_device *mig = &gpu->migs[m];
-			struct nvb_cdi_device *d = NULL;
-			if (strategy == NVB_CDI_NAME_INDEX)
-				d = device_new(g, "%u:%zu", gpu->index, m);
-			else if (strategy == NVB_CDI_NAME_TYPE_INDEX)
-				d = device_new(g, "mig%u:%zu", gpu->index, m);
-			else if (mig->uuid)
-				d = device_new(g, "%s", mig->uuid);
-			else
+			char name[160];
+			if (!nvb_cdi_device_name(gpu, mig, m, strategy, name, sizeof(name)))
 				continue;
+			struct nvb_cdi_device *d = device_new(g, "%s", name);
 			if (!d || add_node(g, &d->edits, &gpu->nodes[0]) < 0)
 				return -1;
 			for (size_t k = 0; k < mig->n_nodes; k++)

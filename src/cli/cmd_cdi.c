@@ -20,12 +20,15 @@ static void cdi_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: nvbind [--root DIR] cdi generate [OPTIONS]\n"
-		"       nvbind cdi validate [--spec-dir DIR]... [FILE...]\n"
-		"       nvbind cdi list [--json] [--spec-dir DIR]...\n"
+		"       nvbind [--root DIR] cdi validate [--spec-dir DIR]... [FILE...]\n"
+		"       nvbind [--root DIR] cdi list [--json] [--spec-dir DIR]...\n"
 		"\n"
 		"generate options:\n"
-		"  --output FILE|DIR|-          where to write (default " DEFAULT_OUTPUT ")\n"
-		"  --format json|yaml           default: from the file name, else json\n"
+		"  --output FILE|DIR|-          where to write (default " DEFAULT_OUTPUT ", inside\n"
+		"                               --root; missing directories are created). A file\n"
+		"                               must end in .json or .yaml, which sets the format\n"
+		"  --format json|yaml           for - and a directory (default json); with a file\n"
+		"                               name it must match the name\n"
 		"  --device-name-strategy LIST  index, uuid, type-index (default index,uuid)\n"
 		"  --driver-capabilities LIST   utility,compute,video,graphics,display,ngx,compat32 or\n"
 		"                               all (default: every capability found)\n"
@@ -37,7 +40,9 @@ static void cdi_usage(FILE *out)
 		"                               nothing changed)\n"
 		"validate: checks FILEs, or every spec in the spec directories; exit 1 on any error.\n"
 		"list: qualified device names from the spec directories (default /etc/cdi then\n"
-		"      /var/run/cdi; a later directory wins).\n");
+		"      /var/run/cdi, inside --root; a later directory wins).\n"
+		"With --root, every default path is inside the root; --output and --spec-dir are\n"
+		"taken as given (docs/cli.md, \"--root\").\n");
 }
 
 /* ------------------------------------------------------------- generate */
@@ -137,38 +142,92 @@ static char *installed_spec_fault(const char *output, const char *text)
 	return NULL;
 }
 
-static int resolve_output(struct gen_args *a, enum nvb_cdi_format *fmt, char **output,
-			  struct nvb_error *err)
+static int parse_format(const char *name, enum nvb_cdi_format *fmt, struct nvb_error *err)
 {
-	const char *out = a->output ? a->output : DEFAULT_OUTPUT;
-	if (a->format) {
-		if (strcmp(a->format, "json") == 0)
-			*fmt = NVB_CDI_JSON;
-		else if (strcmp(a->format, "yaml") == 0)
-			*fmt = NVB_CDI_YAML;
-		else
-			return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --format json or yaml",
-					     "unknown format '%s'", a->format);
+	if (strcmp(name, "json") == 0)
+		*fmt = NVB_CDI_JSON;
+	else if (strcmp(name, "yaml") == 0)
+		*fmt = NVB_CDI_YAML;
+	else
+		return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --format json or yaml",
+				     "unknown format '%s'", name);
+	return 0;
+}
+
+static const char *format_name(enum nvb_cdi_format fmt)
+{
+	return fmt == NVB_CDI_YAML ? "yaml" : "json";
+}
+
+/* The format a spec file's name gives it. Engines read only *.json and *.yaml from the spec
+ * directories, and parse each by its extension: any other name is refused. */
+static int format_of_file(const char *file, enum nvb_cdi_format *fmt, struct nvb_error *err)
+{
+	if (nvb_str_has_suffix(file, ".json")) {
+		*fmt = NVB_CDI_JSON;
+	} else if (nvb_str_has_suffix(file, ".yaml")) {
+		*fmt = NVB_CDI_YAML;
+	} else if (nvb_str_has_suffix(file, ".yml")) {
+		return nvb_error_set(err, NVB_ERR_USAGE, 0, "name the file .yaml",
+				     "%s: engines ignore .yml spec files (accepted: .json, .yaml)",
+				     file);
 	} else {
-		*fmt = nvb_str_has_suffix(out, ".yaml") || nvb_str_has_suffix(out, ".yml")
-			       ? NVB_CDI_YAML
-			       : NVB_CDI_JSON;
+		return nvb_error_set(err, NVB_ERR_USAGE, 0,
+				     "name the file .json or .yaml, pass a directory, or - for stdout",
+				     "%s: a CDI spec file must end in .json or .yaml (engines ignore "
+				     "any other file)", file);
+	}
+	return 0;
+}
+
+/* Where generate writes and in which format. --output is taken as given; the default
+ * (cdi.output) is inside the host root. A file's extension decides the format and a --format
+ * that says otherwise is refused; stdout and a directory take --format, else cdi.format. */
+static int resolve_output(const struct gen_args *a, const struct nvb_config *cfg,
+			  enum nvb_cdi_format *fmt, char **output, struct nvb_error *err)
+{
+	_cleanup_free_ char *out = a->output ? strdup(a->output)
+					     : nvb_config_host_path(cfg, cfg->cdi_output, err);
+	if (!out)
+		return a->output ? nvb_error_nomem(err) : -1;
+	enum nvb_cdi_format want = NVB_CDI_JSON;
+	if (parse_format(a->format ? a->format : cfg->cdi_format, &want, err) < 0)
+		return -1;
+	if (strcmp(out, "-") == 0) {
+		*fmt = want;
+		*output = NVB_TAKE_PTR(out);
+		return 0;
 	}
 	struct stat st;
-	if (strcmp(out, "-") != 0 && stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+	size_t len = strlen(out);
+	bool dir = (len > 1 && out[len - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
+	if (dir) {
+		while (len > 1 && out[len - 1] == '/')
+			out[--len] = '\0';
 		const char *kind = a->kind ? a->kind : "nvidia.com/gpu";
 		_cleanup_free_ char *base = strdup(kind);
 		if (!base)
 			return nvb_error_nomem(err);
 		*strchr(base, '/') = '-';
-		*output = nvb_asprintf("%s/%s.%s", out, base, *fmt == NVB_CDI_YAML ? "yaml" : "json");
-	} else {
-		if (nvb_str_has_suffix(out, ".yml"))
-			return nvb_error_set(err, NVB_ERR_USAGE, 0, "name the file .yaml",
-					     "%s: engines ignore .yml spec files", out);
-		*output = strdup(out);
+		*fmt = want;
+		*output = nvb_asprintf("%s/%s.%s", strcmp(out, "/") ? out : "", base,
+				       format_name(want));
+		return *output ? 0 : nvb_error_nomem(err);
 	}
-	return *output ? 0 : nvb_error_nomem(err);
+	if (format_of_file(out, fmt, err) < 0)
+		return -1;
+	if (a->format && *fmt != want) {
+		char hint[96];
+		snprintf(hint, sizeof(hint),
+			 "leave out --format (the name decides), or name the file .%s",
+			 format_name(want));
+		return nvb_error_set(err, NVB_ERR_USAGE, 0, hint,
+				     "--format %s does not match %s: a .%s file holds %s",
+				     a->format, out, format_name(*fmt),
+				     *fmt == NVB_CDI_YAML ? "YAML" : "JSON");
+	}
+	*output = NVB_TAKE_PTR(out);
+	return 0;
 }
 
 static int generate(struct nvb_cli *cli, struct gen_args *a)
@@ -178,11 +237,8 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 	const struct nvb_config *cfg = nvb_cli_config(cli, &err);
 	if (!cfg)
 		return nvb_cli_fail(&err);
-	/* options not given take the [cdi] settings of the configuration */
-	if (!a->output)
-		a->output = cfg->cdi_output;
-	if (!a->format && !nvb_str_has_suffix(a->output, ".yaml") && !nvb_str_has_suffix(a->output, ".json"))
-		a->format = cfg->cdi_format;
+	/* options not given take the [cdi] settings of the configuration (output and format:
+	 * resolve_output) */
 	if (!a->naming)
 		a->naming = cfg->cdi_naming;
 	if (!a->hook_path && cfg->cdi_hook_path[0])
@@ -201,7 +257,7 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 	enum nvb_cdi_format fmt = NVB_CDI_JSON;
 	_cleanup_free_ char *output = NULL;
 	_cleanup_free_ char *hook = a->hook_path ? strdup(a->hook_path) : default_hook_path();
-	if (resolve_output(a, &fmt, &output, &err) < 0)
+	if (resolve_output(a, cfg, &fmt, &output, &err) < 0)
 		return nvb_cli_fail(&err);
 	opts.hook_path = hook;
 
@@ -234,7 +290,9 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 		}
 		fprintf(stderr, "nvbind: %s %s: rewriting it\n", output, fault);
 	}
-	if (nvb_write_file_atomic(output, text, strlen(text), 0644, &err) < 0) {
+	/* a fresh host has no /etc/cdi yet */
+	if (nvb_mkdir_parents(output, &err) < 0 ||
+	    nvb_write_file_atomic(output, text, strlen(text), 0644, &err) < 0) {
 		rc = nvb_cli_fail(&err);
 		goto out;
 	}
@@ -259,20 +317,48 @@ out:
 struct dirs {
 	const char *v[16];
 	size_t n;
+	char *owned[16]; /* the configured directories inside the root */
 };
+
+static void dirs_clear(struct dirs *dirs)
+{
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(dirs->owned); i++)
+		free(dirs->owned[i]);
+}
+
+/* host.spec_dirs of the configuration, inside the host root (the --root rule). */
+static int configured_dirs(struct nvb_cli *cli, struct dirs *dirs, struct nvb_error *err)
+{
+	const struct nvb_config *cfg = nvb_cli_config(cli, err);
+	if (!cfg)
+		return -1;
+	for (size_t i = 0; i < cfg->n_spec_dirs && dirs->n < NVB_ARRAY_SIZE(dirs->v); i++) {
+		if (!(dirs->owned[dirs->n] = nvb_config_host_path(cfg, cfg->spec_dirs[i], err)))
+			return -1;
+		dirs->v[dirs->n] = dirs->owned[dirs->n];
+		dirs->n++;
+	}
+	return 0;
+}
 
 static void print_problem(void *ctx, const char *msg)
 {
-	(void)ctx;
+	if (ctx)
+		++*(size_t *)ctx;
 	fprintf(stderr, "nvbind: error: %s\n", msg);
 }
 
 static int validate_file(const char *path)
 {
 	struct nvb_error err;
-	struct nvb_cdi_spec *spec = nvb_cdi_spec_load(path, &err);
+	size_t reported = 0;
+	/* every problem of the file, one line each: the reader's, else the validator's */
+	struct nvb_cdi_spec *spec = nvb_cdi_spec_load_report(path, print_problem, &reported, &err);
 	if (!spec) {
-		nvb_cli_fail(&err);
+		if (reported == 0)
+			nvb_cli_fail(&err);
+		else
+			fprintf(stderr, "hint: %s\n", err.hint);
 		return 1;
 	}
 	int n = nvb_cdi_validate(spec, print_problem, NULL, &err);
@@ -417,25 +503,25 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		default: cdi_usage(stderr); return NVB_EXIT_USAGE;
 		}
 	}
-	if (dirs.n == 0 && !is_gen) { /* host.spec_dirs of the configuration */
-		struct nvb_error err;
-		const struct nvb_config *cfg = nvb_cli_config(cli, &err);
-		if (!cfg)
-			return nvb_cli_fail(&err);
-		for (size_t i = 0; i < cfg->n_spec_dirs && i < NVB_ARRAY_SIZE(dirs.v); i++)
-			dirs.v[dirs.n++] = cfg->spec_dirs[i];
-	}
 	if (is_gen) {
 		if (optind < argc)
 			return nvb_cli_usage_error("cdi generate: unexpected argument '%s'", argv[optind]);
 		return generate(cli, &ga);
 	}
-	if (strcmp(sub, "validate") == 0)
-		return validate(&dirs, argc, argv);
-	if (strcmp(sub, "list") == 0) {
-		if (optind < argc)
-			return nvb_cli_usage_error("cdi list: unexpected argument '%s'", argv[optind]);
-		return list(&dirs, json);
-	}
-	return nvb_cli_usage_error("unknown cdi command '%s' (use generate, validate or list)", sub);
+	bool is_list = strcmp(sub, "list") == 0;
+	if (!is_list && strcmp(sub, "validate") != 0)
+		return nvb_cli_usage_error("unknown cdi command '%s' (use generate, validate or list)",
+					   sub);
+	if (is_list && optind < argc)
+		return nvb_cli_usage_error("cdi list: unexpected argument '%s'", argv[optind]);
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	/* validate FILE... reads no directory */
+	int rc = dirs.n == 0 && (is_list || optind >= argc) ? configured_dirs(cli, &dirs, &err) : 0;
+	if (rc < 0)
+		rc = nvb_cli_fail(&err);
+	else
+		rc = is_list ? list(&dirs, json) : validate(&dirs, argc, argv);
+	dirs_clear(&dirs);
+	return rc;
 }

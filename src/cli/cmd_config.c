@@ -8,19 +8,20 @@
 
 static void config_usage(FILE *out)
 {
-	fprintf(out, "Usage: nvbind [--config FILE] config init [--output FILE|-] [--force]\n"
+	fprintf(out, "Usage: nvbind [--root DIR] config init [--output FILE|-] [--force]\n"
 		     "       nvbind [--config FILE] config show\n"
 		     "       nvbind [--config FILE] config validate [FILE]\n"
 		     "\n"
 		     "init writes a commented file with every key at its default (default output\n"
-		     "/etc/nvbind/config.toml; refuses to replace a file without --force).\n"
+		     "/etc/nvbind/config.toml, inside --root; missing directories are created;\n"
+		     "refuses to replace a file without --force).\n"
 		     "show prints the effective configuration and where each value came from.\n"
 		     "validate checks a file (default: the one nvbind would read).\n");
 }
 
-static int config_init(int argc, char **argv)
+static int config_init(struct nvb_cli *cli, int argc, char **argv)
 {
-	const char *output = "/etc/nvbind/config.toml";
+	const char *output = NULL; /* --output is taken as given */
 	bool force = false;
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
@@ -37,14 +38,24 @@ static int config_init(int argc, char **argv)
 			return nvb_cli_usage_error("config init: unknown option");
 	}
 	const char *text = nvb_config_template();
-	if (!strcmp(output, "-")) {
+	if (output && !strcmp(output, "-")) {
 		fputs(text, stdout);
 		return NVB_EXIT_OK;
 	}
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	/* the default is inside --root / NVBIND_ROOT; the configuration itself is not read: init
+	 * is how a broken one is replaced */
+	_cleanup_free_ char *inside =
+		output ? NULL
+		       : nvb_root_path(nvb_config_cli_root(cli->root), NVB_CONFIG_SYSTEM_PATH, &err);
+	if (!output && !(output = inside))
+		return nvb_cli_fail(&err);
 	if (!force && access(output, F_OK) == 0)
 		return nvb_cli_usage_error("config init: %s exists (use --force to replace it)", output);
-	struct nvb_error err;
-	if (nvb_write_file_atomic(output, text, strlen(text), 0644, &err) < 0)
+	/* a fresh host has no /etc/nvbind yet */
+	if (nvb_mkdir_parents(output, &err) < 0 ||
+	    nvb_write_file_atomic(output, text, strlen(text), 0644, &err) < 0)
 		return nvb_cli_fail(&err);
 	fprintf(stderr, "nvbind: wrote %s\n", output);
 	return NVB_EXIT_OK;
@@ -70,7 +81,7 @@ int nvb_cmd_config(struct nvb_cli *cli, int argc, char **argv)
 	}
 	optind = 2;
 	if (!strcmp(sub, "init"))
-		return config_init(argc, argv);
+		return config_init(cli, argc, argv);
 	struct nvb_error err;
 	nvb_error_clear(&err);
 	if (!strcmp(sub, "validate")) {

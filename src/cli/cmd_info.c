@@ -2,7 +2,10 @@
 /* nvbind info: what discovery found, for people (text) and scripts (--json). */
 #include <getopt.h>
 
+#include "cdi/cdi.h"
 #include "cli/cli.h"
+#include "config/config.h"
+#include "inventory/inventory.h"
 
 static void info_usage(FILE *out)
 {
@@ -30,9 +33,23 @@ static void print_nodes(const struct nvb_device_node *nodes, size_t n)
 		printf("%s%s (%u:%u)", i ? ", " : "", nodes[i].path, nodes[i].major, nodes[i].minor);
 }
 
-static void print_gpu(const struct nvb_gpu *g)
+/* KIND=NAME as `cdi generate` names the device (the same code), or why there is none. */
+static void print_cdi_name(const char *kind, const struct nvb_gpu *g,
+			   const struct nvb_mig_device *mig, size_t mig_index)
+{
+	char name[160];
+	if (nvb_cdi_device_name(g, mig, mig_index, NVB_CDI_NAME_INDEX, name, sizeof(name)))
+		printf("%s=%s", kind, name);
+	else
+		printf("(none: the GPU has no device node)");
+}
+
+static void print_gpu(const struct nvb_gpu *g, const char *kind)
 {
 	printf("  GPU %u: %s\n", g->index, g->name ? g->name : "(unknown model)");
+	printf("    CDI name:    ");
+	print_cdi_name(kind, g, NULL, 0);
+	printf("\n");
 	printf("    UUID:        %s\n", g->uuid ? g->uuid : "(unknown)");
 	printf("    PCI bus id:  %s (vendor 0x%04x device 0x%04x, driver %s)\n", g->pci_bus_id,
 	       g->pci_vendor, g->pci_device, g->kernel_driver ? g->kernel_driver : "unknown");
@@ -48,10 +65,16 @@ static void print_gpu(const struct nvb_gpu *g)
 		printf("    Compute:     %d.%d\n", g->cc_major, g->cc_minor);
 	if (g->mig_mode >= 0)
 		printf("    MIG:         %s\n", g->mig_mode ? "enabled" : "disabled");
+	/* the CDI name first: GPU and compute instance ids are not what a container asks for */
 	for (size_t m = 0; m < g->n_migs; m++) {
-		printf("    MIG %u:%u      ", g->migs[m].gi, g->migs[m].ci);
-		print_nodes(g->migs[m].nodes, g->migs[m].n_nodes);
-		printf("%s%s\n", g->migs[m].uuid ? "  " : "", g->migs[m].uuid ? g->migs[m].uuid : "");
+		const struct nvb_mig_device *mig = &g->migs[m];
+		printf("    MIG device:  ");
+		print_cdi_name(kind, g, mig, m);
+		printf(" (GPU instance %u, compute instance %u)%s%s\n", mig->gi, mig->ci,
+		       mig->uuid ? " " : "", mig->uuid ? mig->uuid : "");
+		printf("                 ");
+		print_nodes(mig->nodes, mig->n_nodes);
+		printf("\n");
 	}
 }
 
@@ -106,7 +129,7 @@ static void print_problems(const struct nvb_inventory *inv)
 	}
 }
 
-static void print_text(const struct nvb_inventory *inv, const char *root)
+static void print_text(const struct nvb_inventory *inv, const char *root, const char *kind)
 {
 	const struct nvb_driver *d = &inv->driver;
 	if (strcmp(root, "/") != 0)
@@ -125,7 +148,7 @@ static void print_text(const struct nvb_inventory *inv, const char *root)
 	} else {
 		printf("GPUs:         %zu\n", inv->n_gpus);
 		for (size_t i = 0; i < inv->n_gpus; i++)
-			print_gpu(&inv->gpus[i]);
+			print_gpu(&inv->gpus[i], kind);
 	}
 	if (inv->n_control_nodes) {
 		printf("Control:      ");
@@ -173,6 +196,10 @@ int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv)
 
 	struct nvb_error err;
 	nvb_error_clear(&err);
+	const struct nvb_config *cfg = nvb_cli_config(cli, &err);
+	if (!cfg)
+		return nvb_cli_fail(&err);
+	const char *kind = cfg->cdi_kind; /* the kind cdi generate writes */
 	struct nvb_host *host = nvb_cli_host(cli, &err);
 	if (!host)
 		return nvb_cli_fail(&err);
@@ -183,14 +210,14 @@ int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv)
 	}
 	int rc = has_errors(inv) ? NVB_EXIT_PROBLEMS : NVB_EXIT_OK;
 	if (json) {
-		char *text = nvb_inventory_to_json(inv, &err);
+		char *text = nvb_inventory_to_json_kind(inv, kind, &err);
 		if (!text)
 			rc = nvb_cli_fail(&err);
 		else
 			printf("%s\n", text);
 		free(text);
 	} else {
-		print_text(inv, nvb_host_root(host));
+		print_text(inv, nvb_host_root(host), kind);
 	}
 	nvb_inventory_free(inv);
 	nvb_host_free(host);

@@ -155,7 +155,7 @@ static int migrate_docker(struct nvb_cli *cli, int argc, char **argv)
 {
 	const char *config = NULL, *toolkit = TOOLKIT_CONFIG;
 	_cleanup_free_ char *runtime = NULL;
-	bool dry_run = false;
+	bool dry_run = false, toolkit_given = false;
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"toolkit-config", required_argument, NULL, 'k'},
@@ -169,7 +169,7 @@ static int migrate_docker(struct nvb_cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
-		case 'k': toolkit = optarg; break;
+		case 'k': toolkit = optarg; toolkit_given = true; break;
 		case 'r': free(runtime); runtime = strdup(optarg); break;
 		case 'n': dry_run = true; break;
 		case 'h': migrate_usage(stdout); return NVB_EXIT_OK;
@@ -190,8 +190,17 @@ static int migrate_docker(struct nvb_cli *cli, int argc, char **argv)
 	if (!cfg)
 		return nvb_cli_fail(&err);
 	bool explicit_config = config != NULL;
+	/* default files are inside the host root; flags are taken as given (docs/cli.md, "--root") */
+	_cleanup_free_ char *config_in_root =
+		explicit_config ? NULL : nvb_config_host_path(cfg, cfg->docker_config, &err);
+	_cleanup_free_ char *toolkit_in_root =
+		toolkit_given ? NULL : nvb_config_host_path(cfg, TOOLKIT_CONFIG, &err);
+	if ((!explicit_config && !config_in_root) || (!toolkit_given && !toolkit_in_root))
+		return nvb_cli_fail(&err);
 	if (!config)
-		config = cfg->docker_config;
+		config = config_in_root;
+	if (!toolkit_given)
+		toolkit = toolkit_in_root;
 
 	/* read and check everything before anything is written */
 	_cleanup_free_ char *old = NULL, *tk_text = NULL, *new_text = NULL, *text = NULL,
@@ -266,8 +275,15 @@ static int migrate_docker(struct nvb_cli *cli, int argc, char **argv)
 
 	/* an nvidia-ctk spec of the same kind beside nvbind's breaks both */
 	struct nvb_error cerr;
+	char *dirs[NVB_CONFIG_MAX_LIST] = {NULL};
+	size_t n_dirs = 0;
+	while (n_dirs < cfg->n_spec_dirs &&
+	       (dirs[n_dirs] = nvb_config_host_path(cfg, cfg->spec_dirs[n_dirs], &cerr)))
+		n_dirs++;
 	struct nvb_cdi_registry *reg =
-		nvb_cdi_registry_load((const char *const *)cfg->spec_dirs, cfg->n_spec_dirs, &cerr);
+		nvb_cdi_registry_load((const char *const *)dirs, n_dirs, &cerr);
+	for (size_t i = 0; i < n_dirs; i++)
+		free(dirs[i]);
 	struct nvb_strv foreign = {0};
 	if (reg && nvb_migrate_foreign_specs(reg, cfg->cdi_kind, &foreign) == 0 && foreign.n) {
 		printf("\nCDI specs of kind %s that nvbind did not write:\n", cfg->cdi_kind);

@@ -78,7 +78,13 @@ int nvb_cmd_setup(struct nvb_cli *cli, int argc, char **argv)
 	const struct nvb_config *cfg = nvb_cli_config(cli, &cerr);
 	if (!cfg)
 		return nvb_cli_fail(&cerr);
-	const char *config = docker ? cfg->docker_config : cfg->podman_config;
+	/* the default file is inside the host root; --config is taken as given (docs/cli.md,
+	 * "--root") */
+	_cleanup_free_ char *config_in_root =
+		nvb_config_host_path(cfg, docker ? cfg->docker_config : cfg->podman_config, &cerr);
+	if (!config_in_root)
+		return nvb_cli_fail(&cerr);
+	const char *config = config_in_root;
 	_cleanup_free_ char *runtime = NULL;
 	bool make_default = false, dry_run = false, cdi = false, undo = false;
 	static const struct option opts[] = {

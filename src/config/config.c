@@ -310,6 +310,7 @@ void nvb_config_free(struct nvb_config *c)
 		profile_clear(&c->profiles[i]);
 	free(c->sources);
 	free(c->path);
+	free(c->searched_root);
 	free(c);
 }
 
@@ -597,6 +598,9 @@ char *nvb_config_find(const char *explicit_path, bool *must_exist)
 	return strdup(NVB_CONFIG_SYSTEM_PATH);
 }
 
+static int set_key(struct nvb_config *c, const char *name, const char *value, const char *source,
+		   struct nvb_error *err);
+
 static int apply_env(struct nvb_config *c, struct nvb_error *err)
 {
 	static const struct {
@@ -607,20 +611,36 @@ static int apply_env(struct nvb_config *c, struct nvb_error *err)
 	};
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(overrides); i++) {
 		const char *v = getenv(overrides[i].env);
-		if (v && *v && nvb_config_set(c, overrides[i].key, v, overrides[i].env, err) < 0)
+		if (v && *v && set_key(c, overrides[i].key, v, overrides[i].env, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-struct nvb_config *nvb_config_load(const char *explicit_path, struct nvb_error *err)
+/* The configuration, with the file at its default place looked for inside host_root (NULL:
+ * $NVBIND_ROOT, else "/"), by the --root rule. */
+static struct nvb_config *load(const char *explicit_path, const char *host_root,
+			       struct nvb_error *err)
 {
 	struct nvb_config *c = nvb_config_defaults(err);
 	if (!c)
 		return NULL;
 	bool must_exist;
+	_cleanup_close_ int fd = -1; /* before any goto fail: the cleanup runs there */
 	_cleanup_free_ char *path = nvb_config_find(explicit_path, &must_exist);
-	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
+	if (path && !must_exist && strcmp(path, NVB_CONFIG_SYSTEM_PATH) == 0) {
+		host_root = host_root ? host_root : nvb_config_cli_root(NULL);
+		char *inside = nvb_root_path(host_root, path, err);
+		if (!inside || !(c->searched_root = strdup(host_root))) {
+			free(inside);
+			if (inside)
+				nvb_error_nomem(err);
+			goto fail;
+		}
+		free(path);
+		path = inside;
+	}
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
 	if (fd < 0 && (must_exist || errno != ENOENT)) {
 		nvb_error_errno(err, errno, "create one with 'nvbind config init --output FILE'",
 				"configuration file %s", path ? path : "");
@@ -649,7 +669,41 @@ fail:
 	return NULL;
 }
 
+struct nvb_config *nvb_config_load(const char *explicit_path, struct nvb_error *err)
+{
+	return load(explicit_path, NULL, err);
+}
+
+/* host.root changed after the file was read from the default place inside another root: read
+ * the configuration again, from inside the new root, and keep the new root. */
+static int reload_in_root(struct nvb_config *c, const char *root, const char *source,
+			  struct nvb_error *err)
+{
+	struct nvb_config *fresh = load(NULL, root, err);
+	if (!fresh)
+		return -1;
+	if (set_key(fresh, "host.root", root, source, err) < 0) {
+		nvb_config_free(fresh);
+		return -1;
+	}
+	struct nvb_config old = *c;
+	*c = *fresh;
+	*fresh = old;
+	nvb_config_free(fresh);
+	return 0;
+}
+
 int nvb_config_set(struct nvb_config *c, const char *name, const char *value, const char *source,
+		   struct nvb_error *err)
+{
+	if (set_key(c, name, value, source, err) < 0)
+		return -1;
+	if (strcmp(name, "host.root") == 0 && c->searched_root && strcmp(c->searched_root, value) != 0)
+		return reload_in_root(c, value, source, err);
+	return 0;
+}
+
+static int set_key(struct nvb_config *c, const char *name, const char *value, const char *source,
 		   struct nvb_error *err)
 {
 	size_t idx;
@@ -814,4 +868,123 @@ const char *nvb_config_template(void)
 	fclose(f);
 	nvb_config_free(c);
 	return text;
+}
+
+/* ------------------------------------------------------------ the --root rule */
+
+/* canon (a canonical root other than /) + path: the longest leading part of path that exists
+ * resolved inside the root, then the rest as it is. */
+static char *resolve_existing(int rootfd, const char *canon, const char *path,
+			      struct nvb_error *err)
+{
+	_cleanup_free_ char *part = strdup(path);
+	if (!part)
+		return nvb_error_nomem(err), NULL;
+	size_t cut = strlen(path);
+	for (;;) {
+		part[cut] = '\0';
+		_cleanup_free_ char *resolved = NULL;
+		struct nvb_error ignored;
+		int fd = nvb_resolve_in_known_root(rootfd, canon, "host", cut ? part : "/", 0,
+						   &resolved, &ignored);
+		if (fd >= 0) {
+			close(fd);
+			const char *at = strcmp(resolved, "/") == 0 ? "" : resolved;
+			const char *rest = path + cut; /* "" or "/missing/..." */
+			size_t first = rest[0] ? strcspn(rest + 1, "/") : 0;
+			_cleanup_free_ char *next = nvb_asprintf("%s%s/%.*s", canon, at, (int)first,
+								 rest[0] ? rest + 1 : "");
+			struct stat st;
+			if (!next)
+				return nvb_error_nomem(err), NULL;
+			if (rest[0] && lstat(next, &st) == 0 && S_ISLNK(st.st_mode)) {
+				nvb_error_set(err, NVB_ERR_INVALID, 0,
+					      "create its target inside the root, or name another path",
+					      "%s is a symbolic link that leads nowhere inside the host "
+					      "root %s: %s would be outside it",
+					      next, canon, path);
+				return NULL;
+			}
+			char *out = nvb_asprintf("%s%s%s", canon, at, rest);
+			if (!out)
+				nvb_error_nomem(err);
+			return out;
+		}
+		/* not there (or not usable): try the directory above */
+		while (cut > 0 && path[cut - 1] == '/')
+			cut--;
+		while (cut > 0 && path[cut - 1] != '/')
+			cut--;
+		while (cut > 0 && path[cut - 1] == '/')
+			cut--;
+	}
+}
+
+char *nvb_root_path(const char *root, const char *path, struct nvb_error *err)
+{
+	if (!root || !root[0] || path[0] != '/') {
+		char *same = strdup(path);
+		if (!same)
+			nvb_error_nomem(err);
+		return same;
+	}
+	_cleanup_free_ char *canon = realpath(root, NULL);
+	if (!canon)
+		return nvb_error_errno(err, errno, "pass an existing directory with --root or NVBIND_ROOT",
+				       "host root %s", root), NULL;
+	if (strcmp(canon, "/") == 0) {
+		char *same = strdup(path);
+		if (!same)
+			nvb_error_nomem(err);
+		return same;
+	}
+	_cleanup_close_ int rootfd = open(canon, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return nvb_error_errno(err, errno, "pass an existing directory with --root or NVBIND_ROOT",
+				       "host root %s", root), NULL;
+	return resolve_existing(rootfd, canon, path, err);
+}
+
+char *nvb_config_host_path(const struct nvb_config *cfg, const char *path, struct nvb_error *err)
+{
+	return nvb_root_path(cfg->root, path, err);
+}
+
+const char *nvb_config_cli_root(const char *cli_root)
+{
+	if (cli_root && cli_root[0])
+		return cli_root;
+	const char *env = getenv("NVBIND_ROOT");
+	return env && env[0] ? env : "/";
+}
+
+int nvb_mkdir_parents(const char *file, struct nvb_error *err)
+{
+	_cleanup_free_ char *dir = strdup(file);
+	if (!dir)
+		return nvb_error_nomem(err);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0; /* the working directory, or / */
+	*slash = '\0';
+	/* each component from the top: mkdir -p */
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(dir, 0755) == 0)
+			chmod(dir, 0755); /* whatever the umask: rootless engines read /etc/cdi */
+		else if (errno != EEXIST)
+			return nvb_error_errno(err, errno, "create it, or choose another path",
+					       "cannot create the directory %s for %s", dir, file);
+		*p = saved;
+		if (!saved)
+			break;
+	}
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, "choose another path",
+				     "cannot write %s: %s is not a directory", file, dir);
+	return 0;
 }

@@ -33,6 +33,9 @@ struct nvb_profile {
 
 struct nvb_config {
 	char *path; /* the file read, NULL when none */
+	/* The configuration file was looked for at its default place, /etc/nvbind/config.toml
+	 * inside this root (not named by --config, NVBIND_CONFIG or XDG_CONFIG_HOME). */
+	char *searched_root;
 
 	/* [host] */
 	char *root;                               /* "/" */
@@ -96,7 +99,9 @@ NVB_INTERNAL char *nvb_config_find(const char *path, bool *must_exist);
 /* The defaults alone (no file, no environment). */
 NVB_INTERNAL struct nvb_config *nvb_config_defaults(struct nvb_error *err);
 NVB_INTERNAL void nvb_config_free(struct nvb_config *cfg);
-/* Override a scalar key ("host.root") with a value from the command line (source "--root"). */
+/* Override a scalar key ("host.root") with a value from the command line (source "--root").
+ * A new host.root moves the configuration file too when it was looked for at its default
+ * place: the file is then read again from /etc/nvbind/config.toml inside the new root. */
 NVB_INTERNAL int nvb_config_set(struct nvb_config *cfg, const char *key, const char *value,
 				const char *source, struct nvb_error *err);
 /* The effective configuration as TOML, each value followed by a comment naming its source. */
@@ -107,5 +112,30 @@ NVB_INTERNAL const char *nvb_config_template(void);
 NVB_INTERNAL const struct nvb_profile *nvb_config_profile(const struct nvb_config *cfg,
 							  const char *name);
 NVB_INTERNAL int nvb_engine_parse(const char *name, enum nvb_engine_id *out);
+
+/* ---- The --root rule (docs/cli.md, "--root"), in this one place ----
+ * With a host root other than /, every path nvbind takes from its defaults or from its
+ * configuration file names a file of that host, so it lies inside the root: the spec
+ * directories, cdi.output and the --if-changed state file beside it, host.docker_config and
+ * host.podman_config, and NVB_CONFIG_SYSTEM_PATH (read, and written by config init). A path
+ * given explicitly (a flag such as --output, --spec-dir or --config; NVBIND_CONFIG;
+ * XDG_CONFIG_HOME) is used as given, relative to the working directory, and never passes
+ * through here. The root is --root, else NVBIND_ROOT, else host.root of the configuration. */
+
+/* path inside root, as this process opens it: the part of path that exists is resolved inside
+ * the root (symlinks, absolute ones included, never leave it) and what does not exist yet is
+ * appended (ROOT/etc/cdi/nvidia.com-gpu.json on a fresh root). With root "/" (or NULL), a
+ * relative path or "-": path itself. A symbolic link where the existing part ends that leads
+ * nowhere inside the root is an error: following it would leave the root. */
+NVB_INTERNAL char *nvb_root_path(const char *root, const char *path, struct nvb_error *err);
+/* nvb_root_path with the configuration's root (host.root after --root and NVBIND_ROOT). */
+NVB_INTERNAL char *nvb_config_host_path(const struct nvb_config *cfg, const char *path,
+					struct nvb_error *err);
+/* The root given by the command line or the environment, for what runs without the
+ * configuration (config init): cli_root, else $NVBIND_ROOT, else "/". */
+NVB_INTERNAL const char *nvb_config_cli_root(const char *cli_root);
+/* Create the directory of file and its missing parents, mode 0755 (a fresh host has no
+ * /etc/cdi or /etc/nvbind). Nothing to do for a file in the working directory. */
+NVB_INTERNAL int nvb_mkdir_parents(const char *file, struct nvb_error *err);
 
 #endif

@@ -132,6 +132,51 @@ static char *nvbind_cmd(const struct nvb_doctor_ctx *ctx)
 	return nvb_asprintf("nvbind --root %s ", nvb_host_root(ctx->host));
 }
 
+/* Fix commands do exactly what they say when run as printed: they carry --root, since with it
+ * every default path is inside the root (docs/cli.md, "--root"), and name a path explicitly
+ * only where the default would be another file. */
+
+static bool in_spec_dirs(const struct nvb_config *cfg, const char *dir, size_t len)
+{
+	for (size_t i = 0; i < cfg->n_spec_dirs; i++)
+		if (strlen(cfg->spec_dirs[i]) == len && strncmp(cfg->spec_dirs[i], dir, len) == 0)
+			return true;
+	return false;
+}
+
+/* Whether 'cdi generate' without --output writes into a spec directory, under a name the
+ * engines read: cdi.output is a spec directory, or a .json / .yaml file in one. */
+static bool default_output_is_found(const struct nvb_config *cfg)
+{
+	const char *out = cfg->cdi_output;
+	if (!out || out[0] != '/')
+		return false; /* stdout, or relative to wherever the command runs */
+	if (in_spec_dirs(cfg, out, strlen(out)))
+		return true;
+	const char *slash = strrchr(out, '/');
+	return (nvb_str_has_suffix(out, ".json") || nvb_str_has_suffix(out, ".yaml")) &&
+	       in_spec_dirs(cfg, out, slash == out ? 1 : (size_t)(slash - out));
+}
+
+/* The command that writes the spec where the engines (and this check) find it. */
+static char *generate_cmd(struct nvb_doctor_ctx *ctx)
+{
+	const struct nvb_config *cfg = ctx->cfg;
+	_cleanup_free_ char *cmd = nvbind_cmd(ctx);
+	if (!cmd)
+		return NULL;
+	if (default_output_is_found(cfg) || cfg->n_spec_dirs == 0)
+		return nvb_asprintf("%scdi generate", cmd);
+	_cleanup_free_ char *dir = shown(ctx, cfg->spec_dirs[0]);
+	_cleanup_free_ char *base = strdup(cfg->cdi_kind && cfg->cdi_kind[0] ? cfg->cdi_kind
+									   : DEFAULT_KIND);
+	char *slash = base ? strchr(base, '/') : NULL;
+	if (!dir || !slash)
+		return NULL;
+	*slash = '-';
+	return nvb_asprintf("%scdi generate --output %s/%s.json", cmd, dir, base);
+}
+
 /* stat a path inside the host root (following links inside it). */
 static bool host_stat(struct nvb_doctor_ctx *ctx, const char *path, struct stat *st)
 {
@@ -711,10 +756,15 @@ static int check_spec(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_spec *spe
 			   spec->origin,
 			   ctx->inv->driver.version ? ctx->inv->driver.version : "(none)",
 			   ctx->inv->n_gpus, spec->n_devices);
+	/* regenerate that very file: --output unless it is where the default goes */
 	_cleanup_free_ char *cmd = nvbind_cmd(ctx);
-	_cleanup_free_ char *fix =
-	    cmd ? nvb_asprintf("%scdi generate --output %s; then " REFRESH_UNITS, cmd, spec->origin)
-		: NULL;
+	_cleanup_free_ char *deflt = ctx->cfg->cdi_output ? shown(ctx, ctx->cfg->cdi_output) : NULL;
+	_cleanup_free_ char *gen =
+	    deflt && strcmp(deflt, spec->origin) == 0 && default_output_is_found(ctx->cfg)
+		? generate_cmd(ctx)
+	    : cmd ? nvb_asprintf("%scdi generate --output %s", cmd, spec->origin)
+		  : NULL;
+	_cleanup_free_ char *fix = gen ? nvb_asprintf("%s; then " REFRESH_UNITS, gen) : NULL;
 	if (!fix)
 		return nvb_error_nomem(err);
 	return ADD(ctx, NVB_DOCTOR_ERROR, "cdi", "cdi-spec-stale", fix,
@@ -788,11 +838,8 @@ int nvb_doctor_check_cdi(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 	ctx->have_cdi_spec = found > 0;
 	if (found || ctx->inv->n_gpus == 0)
 		return 0;
-	_cleanup_free_ char *out = cfg->cdi_output ? shown(ctx, cfg->cdi_output) : NULL;
-	bool with_output = out && !root_is_slash(ctx);
-	_cleanup_free_ char *fix =
-	    nvb_asprintf("%scdi generate%s%s; then " REFRESH_UNITS, cmd,
-			 with_output ? " --output " : "", with_output ? out : "");
+	_cleanup_free_ char *gen = generate_cmd(ctx);
+	_cleanup_free_ char *fix = gen ? nvb_asprintf("%s; then " REFRESH_UNITS, gen) : NULL;
 	if (!fix)
 		return nvb_error_nomem(err);
 	return ADD(ctx, NVB_DOCTOR_WARNING, "cdi", "cdi-spec-missing", fix,
@@ -812,16 +859,24 @@ static int read_host_config(struct nvb_doctor_ctx *ctx, const char *path, char *
 	return rerr->code == NVB_ERR_NOT_FOUND ? 0 : -1;
 }
 
-/* "nvbind setup ENGINE" with --config when the file is not the engine's default. */
+/* "nvbind [--root ROOT] VERB ENGINE" (setup docker, migrate docker), with --config when the
+ * file is not the engine's default (which --root puts inside the root). */
+static char *engine_cmd(struct nvb_doctor_ctx *ctx, const char *verb, const char *engine,
+			const char *path, const char *default_path)
+{
+	_cleanup_free_ char *cmd = nvbind_cmd(ctx);
+	_cleanup_free_ char *where = shown(ctx, path);
+	if (!cmd || !where)
+		return NULL;
+	if (strcmp(path, default_path) == 0)
+		return nvb_asprintf("%s%s %s", cmd, verb, engine);
+	return nvb_asprintf("%s%s %s --config %s", cmd, verb, engine, where);
+}
+
 static char *setup_cmd(struct nvb_doctor_ctx *ctx, const char *engine, const char *path,
 		       const char *default_path)
 {
-	_cleanup_free_ char *where = shown(ctx, path);
-	if (!where)
-		return NULL;
-	if (strcmp(where, default_path) == 0)
-		return nvb_asprintf("nvbind setup %s", engine);
-	return nvb_asprintf("nvbind setup %s --config %s", engine, where);
+	return engine_cmd(ctx, "setup", engine, path, default_path);
 }
 
 int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
@@ -833,8 +888,9 @@ int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 		return 0;
 	_cleanup_free_ char *where = shown(ctx, path);
 	_cleanup_free_ char *setup = setup_cmd(ctx, "docker", path, def);
+	_cleanup_free_ char *migrate = engine_cmd(ctx, "migrate", "docker", path, def);
 	_cleanup_free_ char *text = NULL;
-	if (!where || !setup)
+	if (!where || !setup || !migrate)
 		return nvb_error_nomem(err);
 	struct nvb_error rerr;
 	nvb_error_clear(&rerr);
@@ -883,7 +939,7 @@ int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 
 	if (nvidia || nvidia_default) {
 		if (ADD(ctx, nvidia_default ? NVB_DOCTOR_WARNING : NVB_DOCTOR_INFO, check,
-			"nvidia-runtime-configured", "nvbind migrate docker", "%s %s", where,
+			"nvidia-runtime-configured", migrate, "%s %s", where,
 			nvidia_default ? "sets default-runtime to \"nvidia\", the NVIDIA Container "
 					 "Toolkit's runtime: every container goes through "
 					 "nvidia-container-runtime"
@@ -900,12 +956,11 @@ int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 			return nvb_error_nomem(err);
 		return ADD(ctx, NVB_DOCTOR_WARNING, check, "runtime-not-registered", fix,
 			   "%s has no runtimes.nvbind: 'docker run --runtime nvbind' fails with "
-			   "'unknown or invalid runtime name: nvbind'%s",
+			   "'unknown or invalid runtime name: nvbind'%s%s%s",
 			   where,
-			   nvidia || nvidia_default
-			       ? " (it uses the NVIDIA runtime instead: 'nvbind migrate docker' "
-				 "moves it over)"
-			       : "");
+			   nvidia || nvidia_default ? " (it uses the NVIDIA runtime instead: '" : "",
+			   nvidia || nvidia_default ? migrate : "",
+			   nvidia || nvidia_default ? "' moves it over)" : "");
 	}
 	struct stat st;
 	if (!rt_copy || !named_path_stat(ctx, rt_copy, true, &st) || !is_executable(&st))
@@ -1007,11 +1062,10 @@ int nvb_doctor_check_podman(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 			   "nvidia.com/gpu=all'); only '--runtime nvbind' needs it",
 			   what);
 	}
-	_cleanup_free_ char *cmd = nvbind_cmd(ctx);
+	_cleanup_free_ char *gen = generate_cmd(ctx);
 	_cleanup_free_ char *fix =
-	    cmd ? nvb_asprintf("%scdi generate (then 'podman run --device nvidia.com/gpu=all'), "
-			       "or %s",
-			       cmd, setup)
+	    gen ? nvb_asprintf("%s (then 'podman run --device nvidia.com/gpu=all'), or %s", gen,
+			       setup)
 		: NULL;
 	if (!fix)
 		return nvb_error_nomem(err);

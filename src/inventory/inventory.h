@@ -20,5 +20,8 @@ NVB_INTERNAL int nvb_device_node_stat(struct nvb_host *host, const char *path,
 				      struct nvb_device_node *node, struct nvb_error *err);
 NVB_INTERNAL void nvb_device_node_clear(struct nvb_device_node *node);
 NVB_INTERNAL void nvb_gpu_clear(struct nvb_gpu *gpu);
+/* nvb_inventory_to_json with each GPU's and MIG device's CDI name of kind (cdi_name). */
+NVB_INTERNAL char *nvb_inventory_to_json_kind(const struct nvb_inventory *inv, const char *kind,
+					      struct nvb_error *err);
 
 #endif

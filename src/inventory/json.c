@@ -2,7 +2,10 @@
 /* The inventory as JSON: the documented format of `nvbind info --json` (docs/info.md). */
 #include <jansson.h>
 
+#include "cdi/cdi.h"
 #include "inventory/inventory.h"
+
+#define DEFAULT_KIND "nvidia.com/gpu"
 
 static const char *vendor_name(enum nvb_vendor v)
 {
@@ -53,11 +56,24 @@ static json_t *hex_json(unsigned value, int width)
 	return json_string(buf);
 }
 
-static json_t *gpu_json(const struct nvb_gpu *g)
+/* The qualified CDI name (KIND=0, KIND=0:1) `cdi generate` gives the GPU or MIG device, by the
+ * generator's own naming (index strategy), or null when it gives it none. */
+static json_t *cdi_name_json(const char *kind, const struct nvb_gpu *g,
+			     const struct nvb_mig_device *mig, size_t mig_index)
+{
+	char name[160], qualified[300];
+	if (!nvb_cdi_device_name(g, mig, mig_index, NVB_CDI_NAME_INDEX, name, sizeof(name)))
+		return json_null();
+	snprintf(qualified, sizeof(qualified), "%s=%s", kind, name);
+	return json_string(qualified);
+}
+
+static json_t *gpu_json(const struct nvb_gpu *g, const char *kind)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "vendor", json_string(vendor_name(g->vendor)));
 	json_object_set_new(o, "index", json_integer(g->index));
+	json_object_set_new(o, "cdi_name", cdi_name_json(kind, g, NULL, 0));
 	json_object_set_new(o, "name", str_or_null(g->name));
 	json_object_set_new(o, "uuid", str_or_null(g->uuid));
 	json_object_set_new(o, "pci_bus_id", str_or_null(g->pci_bus_id));
@@ -88,9 +104,10 @@ static json_t *gpu_json(const struct nvb_gpu *g)
 	json_t *migs = json_array();
 	for (size_t m = 0; m < g->n_migs; m++) {
 		const struct nvb_mig_device *mig = &g->migs[m];
-		json_array_append_new(migs, json_pack("{s:I, s:I, s:o, s:o}", "gi", (json_int_t)mig->gi,
-						      "ci", (json_int_t)mig->ci, "uuid",
-						      str_or_null(mig->uuid), "device_nodes",
+		json_array_append_new(migs, json_pack("{s:o, s:I, s:I, s:o, s:o}", "cdi_name",
+						      cdi_name_json(kind, g, mig, m), "gi",
+						      (json_int_t)mig->gi, "ci", (json_int_t)mig->ci,
+						      "uuid", str_or_null(mig->uuid), "device_nodes",
 						      nodes_json(mig->nodes, mig->n_nodes)));
 	}
 	json_object_set_new(o, "mig_devices", migs);
@@ -123,7 +140,7 @@ static json_t *problem_json(const struct nvb_problem *p)
 			 "message", str_or_null(p->message), "hint", str_or_null(p->hint));
 }
 
-static json_t *inventory_json(const struct nvb_inventory *inv)
+static json_t *inventory_json(const struct nvb_inventory *inv, const char *kind)
 {
 	const struct nvb_driver *d = &inv->driver;
 	json_t *root = json_object();
@@ -139,7 +156,7 @@ static json_t *inventory_json(const struct nvb_inventory *inv)
 	json_object_set_new(root, "driver", drv);
 	json_t *gpus = json_array();
 	for (size_t i = 0; i < inv->n_gpus; i++)
-		json_array_append_new(gpus, gpu_json(&inv->gpus[i]));
+		json_array_append_new(gpus, gpu_json(&inv->gpus[i], kind));
 	json_object_set_new(root, "gpus", gpus);
 	json_object_set_new(root, "control_nodes",
 			    nodes_json(inv->control_nodes, inv->n_control_nodes));
@@ -164,7 +181,13 @@ static json_t *inventory_json(const struct nvb_inventory *inv)
 
 char *nvb_inventory_to_json(const struct nvb_inventory *inv, struct nvb_error *err)
 {
-	json_t *root = inventory_json(inv);
+	return nvb_inventory_to_json_kind(inv, DEFAULT_KIND, err);
+}
+
+char *nvb_inventory_to_json_kind(const struct nvb_inventory *inv, const char *kind,
+				 struct nvb_error *err)
+{
+	json_t *root = inventory_json(inv, kind && kind[0] ? kind : DEFAULT_KIND);
 	char *out = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(root);
 	if (!out)

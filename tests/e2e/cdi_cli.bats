@@ -207,10 +207,67 @@ gen() { # gen ROOT ARGS...
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"no NVIDIA GPU found"* ]]
 	[ ! -e "$BATS_TEST_TMPDIR/x.json" ]
-	gen h100-host --output /nonexistent/dir/x.json
+	# a directory that cannot be made: a regular file stands where it would be
+	: >"$BATS_TEST_TMPDIR/file"
+	gen h100-host --output "$BATS_TEST_TMPDIR/file/dir/x.json"
 	[ "$status" -eq 1 ]
-	[[ "$stderr" == *"/nonexistent/dir"* ]]
+	[[ "$stderr" == *"cannot create the directory $BATS_TEST_TMPDIR/file/dir for $BATS_TEST_TMPDIR/file/dir/x.json"* ]]
 	[[ "$stderr" == *"hint:"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/file/dir" ]
+}
+
+@test "generate: missing directories are created (0755, parents too), as on a fresh host" {
+	gen h100-host --output "$BATS_TEST_TMPDIR/new/cdi/nvidia.com-gpu.json"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/new")" = 755 ]
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/new/cdi")" = 755 ]
+	run "$NVBIND" cdi validate "$BATS_TEST_TMPDIR/new/cdi/nvidia.com-gpu.json"
+	[ "$status" -eq 0 ]
+	# a name ending in / is a directory: created, the spec gets its default name inside
+	gen h100-host --format yaml --output "$BATS_TEST_TMPDIR/other/cdi/"
+	[ "$status" -eq 0 ]
+	[ -f "$BATS_TEST_TMPDIR/other/cdi/nvidia.com-gpu.yaml" ]
+	# the default /etc/cdi of a fresh host root: root_rule.bats
+}
+
+@test "generate: the format comes from the file name; other names and a mismatching --format are refused" {
+	gen h100-host --output "$BATS_TEST_TMPDIR/a.yaml"
+	[ "$status" -eq 0 ]
+	head -1 "$BATS_TEST_TMPDIR/a.yaml" | grep -q '^cdiVersion:'
+	gen h100-host --output "$BATS_TEST_TMPDIR/a.json"
+	[ "$status" -eq 0 ]
+	jq -e .cdiVersion "$BATS_TEST_TMPDIR/a.json" >/dev/null
+	# the name already says it: an agreeing --format is fine
+	gen h100-host --format json --output "$BATS_TEST_TMPDIR/b.json"
+	[ "$status" -eq 0 ]
+	# YAML in a .json file is refused, and nothing is written
+	gen h100-host --format yaml --output "$BATS_TEST_TMPDIR/c.json"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--format yaml does not match $BATS_TEST_TMPDIR/c.json: a .json file holds JSON"* ]]
+	[[ "$stderr" == *"hint: leave out --format (the name decides), or name the file .yaml"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/c.json" ]
+	gen h100-host --format json --output "$BATS_TEST_TMPDIR/c.yaml"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--format json does not match $BATS_TEST_TMPDIR/c.yaml"* ]]
+	# a name the engines ignore
+	for name in spec.txt spec nvidia.com-gpu.json.bak; do
+		gen h100-host --output "$BATS_TEST_TMPDIR/$name"
+		[ "$status" -eq 2 ]
+		[[ "$stderr" == *"$BATS_TEST_TMPDIR/$name: a CDI spec file must end in .json or .yaml"* ]]
+		[ ! -e "$BATS_TEST_TMPDIR/$name" ]
+	done
+	# stdout keeps --format, JSON by default
+	gen h100-host --output -
+	jq -e .cdiVersion <<<"$output" >/dev/null
+	gen h100-host --format yaml --output -
+	[[ "$output" == "cdiVersion: "* ]]
+	# cdi.format applies where the name does not say (stdout, a directory), never against it
+	printf '[cdi]\nformat = "yaml"\n' >"$BATS_TEST_TMPDIR/config.toml"
+	run --separate-stderr "$NVBIND" --config "$BATS_TEST_TMPDIR/config.toml" --root "$ROOTS/h100-host" cdi generate --output -
+	[[ "$output" == "cdiVersion: "* ]]
+	run --separate-stderr "$NVBIND" --config "$BATS_TEST_TMPDIR/config.toml" --root "$ROOTS/h100-host" cdi generate --output "$BATS_TEST_TMPDIR/d.json"
+	[ "$status" -eq 0 ]
+	jq -e .cdiVersion "$BATS_TEST_TMPDIR/d.json" >/dev/null
 }
 
 # write_spec NAME JSON: a spec file in the test's temp dir

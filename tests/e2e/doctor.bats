@@ -41,6 +41,24 @@ doctor_json() {
 
 # field CODE FIELD: FIELD of the (first) finding with CODE
 field() { jq -r --arg c "$1" "[.findings[] | select(.code == \$c)][0].$2" <<<"$output"; }
+# fix_command CODE: the command that CODE's fix starts with, as printed (up to "; then",
+# ", then" or " (then")
+fix_command() {
+	local fix
+	fix=$(field "$1" fix)
+	fix=${fix%%; then*}
+	fix=${fix%%, then*}
+	printf '%s\n' "${fix%% (then*}"
+}
+# run_fix CODE: run CODE's fix command exactly as printed, with the nvbind under test (the fix
+# must be an nvbind command); output and status in $output and $status
+run_fix() {
+	local cmd
+	cmd=$(fix_command "$1")
+	echo "fix of $1: $cmd"
+	[[ "$cmd" == "nvbind "* ]]
+	eval "run \"\$NVBIND\" ${cmd#nvbind }"
+}
 # not_ok: "severity code" of every finding that is not ok
 not_ok() { jq -r '.findings[] | select(.severity != "ok") | "\(.severity) \(.code)"' <<<"$output"; }
 
@@ -90,7 +108,31 @@ add_gpu() {
 	[ "$(not_ok)" = "warning cdi-spec-missing
 warning podman-runtime-not-registered" ]
 	[[ "$(field cdi-spec-missing message)" == "no CDI spec of kind nvidia.com/gpu in $R/etc/cdi, $R/var/run/cdi"* ]]
-	[[ "$(field cdi-spec-missing fix)" == "nvbind --root $R cdi generate --output $R/etc/cdi/nvidia.com-gpu.json; then systemctl enable --now nvbind-cdi-refresh.path"* ]]
+	[[ "$(field cdi-spec-missing fix)" == "nvbind --root $R cdi generate; then systemctl enable --now nvbind-cdi-refresh.path"* ]]
+	[ "$(field podman-runtime-not-registered fix)" = "nvbind --root $R cdi generate (then 'podman run --device nvidia.com/gpu=all'), or nvbind --root $R setup podman" ]
+	# as printed, it writes the spec where doctor looks: inside the root
+	run_fix cdi-spec-missing
+	[ "$status" -eq 0 ]
+	[ -f "$R/etc/cdi/nvidia.com-gpu.json" ]
+	doctor_json "$R"
+	[ "$status" -eq 0 ]
+	[ "$(not_ok)" = "info podman-runtime-not-registered" ]
+}
+
+@test "cdi.output outside the spec directories: the fix names the file generate must write" {
+	healthy_root "$R"
+	rm "$R/etc/cdi/nvidia.com-gpu.json"
+	printf '[cdi]\noutput = "/srv/specs/gpu.json"\n' >"$BATS_TEST_TMPDIR/config.toml"
+	export NVBIND_CONFIG="$BATS_TEST_TMPDIR/config.toml"
+	doctor_json "$R"
+	[ "$status" -eq 4 ]
+	[[ "$(field cdi-spec-missing fix)" == "nvbind --root $R cdi generate --output $R/etc/cdi/nvidia.com-gpu.json; then"* ]]
+	run_fix cdi-spec-missing
+	[ "$status" -eq 0 ]
+	[ ! -e "$R/srv/specs/gpu.json" ]
+	doctor_json "$R"
+	[ "$status" -eq 0 ]
+	[[ "$(field cdi-spec-ok message)" == "$R/etc/cdi/nvidia.com-gpu.json is up to date"* ]]
 }
 
 @test "stale spec: the driver changed under it" {
@@ -103,14 +145,31 @@ warning podman-runtime-not-registered" ]
 	msg=$(field cdi-spec-stale message)
 	[[ "$msg" == "$R/etc/cdi/nvidia.com-gpu.json is stale: "* ]]
 	[[ "$msg" == *"mount(s) are of driver 580.159.04, the running driver is 580.200.01 ($R/usr/local/nvidia/lib64/"* ]]
-	[[ "$(field cdi-spec-stale fix)" == "nvbind --root $R cdi generate --output $R/etc/cdi/nvidia.com-gpu.json; then systemctl enable --now nvbind-cdi-refresh.path nvbind-cdi-refresh.service"* ]]
+	[[ "$(field cdi-spec-stale fix)" == "nvbind --root $R cdi generate; then systemctl enable --now nvbind-cdi-refresh.path nvbind-cdi-refresh.service"* ]]
 	# the library check of the inventory keeps its code
 	[ "$(field library-version-mismatch severity)" = error ]
 
 	run "$NVBIND" --root "$R" doctor
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"error    cdi-spec-stale: $R/etc/cdi/nvidia.com-gpu.json is stale"* ]]
-	[[ "$output" == *"fix: nvbind --root $R cdi generate --output $R/etc/cdi/nvidia.com-gpu.json"* ]]
+	[[ "$output" == *"fix: nvbind --root $R cdi generate; then"* ]]
+}
+
+@test "stale spec outside the default file: the fix regenerates that very file" {
+	healthy_root "$R"
+	mkdir -p "$R/var/run/cdi"
+	mv "$R/etc/cdi/nvidia.com-gpu.json" "$R/var/run/cdi/gpu.yaml"
+	sed -i 's/580\.159\.04/580.200.01/' "$R/proc/driver/nvidia/version"
+	doctor_json "$R"
+	[ "$status" -eq 3 ]
+	# (the fixture's /var/run is a link to /run, followed inside the root)
+	spec=$(readlink -f "$R/var/run/cdi")/gpu.yaml
+	[[ "$(field cdi-spec-stale fix)" == "nvbind --root $R cdi generate --output $spec; then"* ]]
+	run_fix cdi-spec-stale
+	[ "$status" -eq 0 ]
+	head -1 "$spec" | grep -q '^cdiVersion:'
+	doctor_json "$R"
+	[ "$(field cdi-spec-ok message)" = "$spec is up to date with driver 580.200.01 and the 1 GPU(s) (3 devices)" ]
 }
 
 @test "stale spec: a GPU was added, then one went away; regenerating fixes it" {
@@ -124,7 +183,8 @@ warning podman-runtime-not-registered" ]
 	[[ "$msg" == *"device all lacks /dev/nvidia1 of GPU 1"* ]]
 
 	# the fix, as printed
-	"$NVBIND" --root "$R" cdi generate --output "$R/etc/cdi/nvidia.com-gpu.json" 2>/dev/null
+	run_fix cdi-spec-stale
+	[ "$status" -eq 0 ]
 	doctor_json "$R"
 	[ "$status" -eq 0 ]
 	[[ "$(field cdi-spec-ok message)" == *"the 2 GPU(s)"* ]]
@@ -199,14 +259,26 @@ error cdi-spec-stale" ]
 	[ "$status" -eq 4 ]
 	[ "$(not_ok)" = "warning runtime-not-registered" ]
 	[[ "$(field runtime-not-registered message)" == "$R/etc/docker/daemon.json has no runtimes.nvbind"* ]]
-	[ "$(field runtime-not-registered fix)" = "nvbind setup docker --config $R/etc/docker/daemon.json, then restart dockerd (systemctl restart docker)" ]
+	[ "$(field runtime-not-registered fix)" = "nvbind --root $R setup docker, then restart dockerd (systemctl restart docker)" ]
+	run_fix runtime-not-registered
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"in $R/etc/docker/daemon.json"* ]]
+	doctor_json "$R"
+	[ "$status" -eq 0 ]
+	[ "$(field runtime-registered severity)" = ok ]
 
 	printf '{"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}\n' >"$R/etc/docker/daemon.json"
 	doctor_json "$R"
 	[ "$status" -eq 4 ]
 	[ "$(field nvidia-runtime-configured severity)" = info ]
-	[ "$(field nvidia-runtime-configured fix)" = "nvbind migrate docker" ]
-	[[ "$(field runtime-not-registered message)" == *"'nvbind migrate docker' moves it over"* ]]
+	[ "$(field nvidia-runtime-configured fix)" = "nvbind --root $R migrate docker" ]
+	[[ "$(field runtime-not-registered message)" == *"'nvbind --root $R migrate docker' moves it over"* ]]
+	run_fix nvidia-runtime-configured
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .runtimes.nvbind.path "$R/etc/docker/daemon.json")" != null ]
+	doctor_json "$R"
+	[ "$(field runtime-registered severity)" = ok ]
+	[ "$(field nvidia-runtime-configured severity)" = info ]
 
 	printf '{"default-runtime": "nvidia", "runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}\n' >"$R/etc/docker/daemon.json"
 	doctor_json "$R"
@@ -304,6 +376,13 @@ error cdi-spec-stale" ]
 	[ "$status" -eq 0 ]
 	[[ "$(field cdi-spec-ok message)" == "$R/srv/cdi/nvidia.com-gpu.json is up to date"* ]]
 	[[ "$(field runtime-registered message)" == "$R/srv/docker/daemon.json registers"* ]]
+	# a file that is not the default is named in the fix
+	printf '{}\n' >"$R/srv/docker/daemon.json"
+	run "$NVBIND" --config "$BATS_TEST_TMPDIR/config.toml" --root "$R" doctor --json
+	[ "$(field runtime-not-registered fix)" = "nvbind --root $R setup docker --config $R/srv/docker/daemon.json, then restart dockerd (systemctl restart docker)" ]
+	run_fix runtime-not-registered
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .runtimes.nvbind.path "$R/srv/docker/daemon.json")" != null ]
 }
 
 @test "no GPU: info only for the driver, no device or CDI complaints" {

@@ -88,6 +88,50 @@ setup_file() {
 	[ "$(jqo '[.gpus[0,2,3].mig_devices[]] | length')" = 0 ]
 }
 
+@test "debian-4gpu: each GPU and MIG device shows the CDI name cdi generate gives it" {
+	info_json debian-4gpu
+	[ "$status" -eq 0 ]
+	[ "$(jqo '[.gpus[].cdi_name] | join(" ")')" = "nvidia.com/gpu=0 nvidia.com/gpu=1 nvidia.com/gpu=2 nvidia.com/gpu=3" ]
+	# MIG devices are named <gpu index>:<MIG device number>, not by GPU:compute instance
+	[ "$(jqo '[.gpus[1].mig_devices[] | "\(.gi):\(.ci)=\(.cdi_name)"] | join(" ")')" = "1:0=nvidia.com/gpu=1:0 2:0=nvidia.com/gpu=1:1" ]
+	names=$(jqo '[.gpus[] | .cdi_name, .mig_devices[].cdi_name] | join(" ")')
+	# every name is one the generated spec defines, for the same device nodes
+	run --separate-stderr "$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output -
+	[ "$status" -eq 0 ]
+	spec=$output
+	for q in $names; do
+		jq -e --arg n "${q#nvidia.com/gpu=}" '.devices[] | select(.name == $n)' <<<"$spec" >/dev/null
+	done
+	[ "$(jq -r '.devices[] | select(.name == "1:1") | [.containerEdits.deviceNodes[].path] | join(" ")' <<<"$spec")" = \
+		"/dev/nvidia0 /dev/nvidia-caps/nvidia-cap21 /dev/nvidia-caps/nvidia-cap22" ]
+	info_json debian-4gpu
+	[ "$(jqo '.gpus[1].mig_devices[1].device_nodes[0].path')" = /dev/nvidia-caps/nvidia-cap21 ]
+
+	run "$NVBIND" --root "$ROOTS/debian-4gpu" info
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"  GPU 1: NVIDIA A100-SXM4-80GB
+    CDI name:    nvidia.com/gpu=1
+"* ]]
+	[[ "$output" == *"    MIG device:  nvidia.com/gpu=1:1 (GPU instance 2, compute instance 0) MIG-2a4c6e80-1b3d-5f7a-9c0e-2d4f6a8c0e12
+                 /dev/nvidia-caps/nvidia-cap21 (510:21), /dev/nvidia-caps/nvidia-cap22 (510:22)"* ]]
+	# no "MIG G:C" label that reads like a device name
+	! grep -q 'MIG [0-9]*:[0-9]' <<<"$output"
+
+	# the kind of the configuration (cdi.kind), as cdi generate writes it
+	printf '[cdi]\nkind = "example.com/gpu"\n' >"$BATS_TEST_TMPDIR/config.toml"
+	run "$NVBIND" --config "$BATS_TEST_TMPDIR/config.toml" --root "$ROOTS/debian-4gpu" info --json
+	[ "$(jqo '.gpus[1].mig_devices[0].cdi_name')" = example.com/gpu=1:0 ]
+}
+
+@test "a GPU without a device node has no CDI name (the generator gives it no device)" {
+	cp -a "$ROOTS/h100-host" "$BATS_TEST_TMPDIR/root"
+	rm "$BATS_TEST_TMPDIR/root/dev/nvidia0"
+	run "$NVBIND" --root "$BATS_TEST_TMPDIR/root" info --json
+	[ "$(jqo '.gpus[0].cdi_name')" = null ]
+	run "$NVBIND" --root "$BATS_TEST_TMPDIR/root" info
+	[[ "$output" == *"CDI name:    (none: the GPU has no device node)"* ]]
+}
+
 @test "debian-4gpu: 32-bit libraries tagged compat32, stale 535 and Mesa libraries never selected" {
 	info_json debian-4gpu
 	[ "$(jqo '[.files[] | select(.elf_class==32)] | length')" -gt 3 ]
