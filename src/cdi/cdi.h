@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The CDI (Container Device Interface) model: specs, their JSON/YAML forms, validation, the
- * registry of spec directories, and generation from an inventory (REFERENCE.md section 3).
+ * registry of spec directories, and generation from an inventory (docs/design/cdi-semantics.md).
  */
 #ifndef NVB_CDI_H
 #define NVB_CDI_H
@@ -145,8 +145,9 @@ NVB_INTERNAL char *nvb_json_dumps_exact(const json_t *json, size_t flags);
 /* The lowest cdiVersion the spec's contents need ("0.3.0" ... "1.1.0"). */
 NVB_INTERNAL const char *nvb_cdi_min_version(const struct nvb_cdi_spec *spec);
 NVB_INTERNAL int nvb_cdi_version_cmp(const char *a, const char *b);
-/* Every rule of REFERENCE.md section 3. Returns the number of problems found (0 = valid); each
- * is reported through report(ctx, message) when report is non-NULL, and the first fills err. */
+/* Every rule of docs/design/cdi-semantics.md. Returns the number of problems found (0 = valid);
+ * each is reported through report(ctx, message) when report is non-NULL, and the first fills
+ * err. */
 typedef void (*nvb_cdi_report_fn)(void *ctx, const char *message);
 NVB_INTERNAL int nvb_cdi_validate(const struct nvb_cdi_spec *spec, nvb_cdi_report_fn report,
 				  void *ctx, struct nvb_error *err);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The spec directories, read with the engines' priority and conflict rules (REFERENCE.md s.3). */
+/* The spec directories, read with the engines' priority and conflict rules
+ * (docs/design/cdi-semantics.md). */
 #include <dirent.h>
 
 #include "cdi/cdi.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* CDI validation: the rules of REFERENCE.md section 3, one validator for every caller. */
+/* CDI validation: the rules of docs/design/cdi-semantics.md, one validator for every caller. */
 #include <ctype.h>
 
 #include "cdi/cdi.h"

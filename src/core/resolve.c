@@ -3,7 +3,7 @@
  * Path resolution inside a root directory, by file descriptor.
  *
  * The one resolver nvbind uses for the host root and for container root filesystems
- * (REFERENCE.md section 5): each component is opened with O_PATH|O_NOFOLLOW relative to
+ * (docs/design/security.md): each component is opened with O_PATH|O_NOFOLLOW relative to
  * the descriptor of its parent, symlinks are read from the opened descriptor (so a link
  * swapped in after a check is still seen as a link), absolute link targets restart at the
  * root and ".." never climbs above it. Nothing is resolved by string concatenation.

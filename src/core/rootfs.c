@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Writes inside a root directory (a container's rootfs), always relative to a descriptor of
- * a directory that was itself resolved inside the root (REFERENCE.md section 5, CVE-2024-0134):
+ * a directory that was itself resolved inside the root (docs/design/security.md, CVE-2024-0134):
  * a symlink planted by the image can redirect a write only to another place in the same root.
  */
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Driver libraries inside a container root (REFERENCE.md section 5): every write goes through a
+ * Driver libraries inside a container root (docs/design/security.md): every write goes through a
  * directory descriptor resolved inside the root, links are made with symlinkat, and nothing is
  * executed. Earlier versions ran the host's ldconfig chrooted into the rootfs: that broke on
  * Ubuntu (its /sbin/ldconfig is a shell script) and let an image's /etc/ld.so.conf point it at

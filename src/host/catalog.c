@@ -16,7 +16,8 @@
 #define G (NVB_CAP_GRAPHICS | NVB_CAP_DISPLAY)
 #define NGX NVB_CAP_NGX
 
-/* REFERENCE.md section 1. gpucomp and allocator also serve graphics: the Vulkan ICD needs them. */
+/* docs/design/driver-files.md. gpucomp and allocator also serve graphics: the Vulkan ICD
+ * needs them. */
 static const struct nvb_catalog_entry nvidia_libs[] = {
 	{"libnvidia-ml", U, true},
 	{"libnvidia-cfg", U, true},

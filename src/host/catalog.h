@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The NVIDIA driver file catalogue (REFERENCE.md section 1): which libraries, binaries,
+/* The NVIDIA driver file catalogue (docs/design/driver-files.md): which libraries, binaries,
  * firmware, config files and sockets belong to the driver, and their capabilities. */
 #ifndef NVB_CATALOG_H
 #define NVB_CATALOG_H

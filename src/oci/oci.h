@@ -30,7 +30,7 @@ NVB_INTERNAL int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **
 
 struct nvb_cdi_edits;
 /* Apply CDI container edits to an OCI config, in order, with the CDI reference semantics
- * (REFERENCE.md section 3): env replaces same-name entries; device nodes lacking type or
+ * (docs/design/cdi-semantics.md): env replaces same-name entries; device nodes lacking type or
  * numbers are completed from the host node (lstat, never following links), a node at the
  * same container path is replaced, and char/block nodes get a device-cgroup allow rule;
  * mounts at the same destination are replaced, then all mounts are ordered by path depth;

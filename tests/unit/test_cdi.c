@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * CDI: the validator (every rule of REFERENCE.md section 3, with messages naming the file, the
+ * CDI: the validator (every rule of docs/design/cdi-semantics.md, with messages naming the file, the
  * device and the field), minimum versions, the JSON/YAML codec and atomic writes, the registry of
  * spec directories, qualified names and generation from an inventory.
  *

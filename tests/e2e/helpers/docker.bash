@@ -1,4 +1,4 @@
-# A dockerd of the test's own (REFERENCE.md s.4): own data/exec roots, socket and pidfile, no
+# A dockerd of the test's own (docs/design/engines.md): own data/exec roots, socket and pidfile, no
 # iptables or bridge, vfs storage, in a private mount namespace where /etc/cdi is a tmpfs
 # holding the given specs, with nvidia-container-runtime-hook on its PATH (enables --gpus).
 # DOCKER_NS_SETUP: shell commands run in that namespace before dockerd starts (real_hosts.bats

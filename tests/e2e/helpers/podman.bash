@@ -1,4 +1,4 @@
-# A podman of the test's own: its storage, run root and configuration (REFERENCE.md s.4).
+# A podman of the test's own: its storage, run root and configuration (docs/design/engines.md).
 
 podman_setup() {
 	PODMAN_DIR="$BATS_FILE_TMPDIR/podman"
