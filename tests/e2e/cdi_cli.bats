@@ -326,3 +326,19 @@ GOOD_DEV='{"name":"0","containerEdits":{"deviceNodes":[{"path":"/dev/nvidia0"}]}
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"/etc/cdi/bad.json: devices: the spec defines no device"* ]]
 }
+
+# New-user item 9: every problem of a file the reader rejects, one line each, not the first only.
+@test "validate: every reader problem of a file, one line each" {
+	cat >"$BATS_TEST_TMPDIR/bad.json" <<'JSON'
+{"cdiVersion": "0.5.0", "kind": "nvidia.com/gpu", "bogus": 1,
+ "containerEdits": {"env": "notalist", "mounts": [{"hostPath": 3, "containerPath": "/x", "extra": true}]},
+ "devices": [{"name": "0", "colour": "red", "containerEdits": {"deviceNodes": [{"path": 5}]}}]}
+JSON
+	run "$NVBIND" cdi validate "$BATS_TEST_TMPDIR/bad.json"
+	[ "$status" -eq 1 ]
+	[ "$(grep -c '^nvbind: error: ' <<<"$output")" -eq 6 ]
+	for field in 'bogus: unknown field' 'containerEdits.env: must be a list' 'mounts\[0\].extra: unknown field' \
+		'mounts\[0\].hostPath: must be a string' 'device "0".colour: unknown field' 'deviceNodes\[0\].path: must be a string'; do
+		grep -q "$field" <<<"$output"
+	done
+}
