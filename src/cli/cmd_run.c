@@ -152,8 +152,10 @@ static int build(const struct nvb_config *cfg, struct run_opts *o, int argc, cha
 	if (!list)
 		return -1;
 	if (o->engine == NVB_ENGINE_BOLT) {
+		/* with no GPU, the image's own NVIDIA_VISIBLE_DEVICES must not reach the runtime */
 		if (push(a, "--runtime") < 0 || push(a, "nvbind") < 0 ||
-		    (!none && (push(a, "--gpu") < 0 || push(a, o->gpu) < 0)))
+		    (!none && (push(a, "--gpu") < 0 || push(a, o->gpu) < 0)) ||
+		    (none && (push(a, "-e") < 0 || push(a, "NVIDIA_VISIBLE_DEVICES=void") < 0)))
 			return -1;
 	} else if (use_cdi) {
 		char *save = NULL;

@@ -4,7 +4,8 @@
  * $XDG_CONFIG_HOME/nvbind/config.toml (else ~/.config/nvbind/config.toml),
  * /etc/nvbind/config.toml (the first that is given or
  * exists). Every key is optional; docs/config.md lists them with their defaults. The CLI, the
- * runtime wrapper and the library read it through nvb_config_load() only.
+ * runtime wrapper read it through nvb_config_load() only (not exported: the library API takes its
+ * options as arguments).
  */
 #ifndef NVB_CONFIG_H
 #define NVB_CONFIG_H

@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nvbind-hook: error: %s\n", err.message);
 		if (err.hint[0])
 			fprintf(stderr, "hint: %s\n", err.hint);
-		rc = 1;
+		rc = err.code == NVB_ERR_USAGE ? 2 : 1; /* as nvbind's exit codes */
 	}
 	if (rootfd >= 0)
 		close(rootfd);

@@ -49,8 +49,11 @@ static json_t *caps_json(unsigned caps)
 	return arr;
 }
 
+/* 0 is no PCI id or class a GPU has: it is what an unreadable sysfs attribute leaves, so null */
 static json_t *hex_json(unsigned value, int width)
 {
+	if (value == 0)
+		return json_null();
 	char buf[16];
 	snprintf(buf, sizeof(buf), "0x%0*x", width, value);
 	return json_string(buf);
@@ -84,7 +87,7 @@ static json_t *gpu_json(const struct nvb_gpu *g, const char *kind)
 	json_object_set_new(pci, "subsystem_vendor", hex_json(g->pci_subsystem_vendor, 4));
 	json_object_set_new(pci, "subsystem_device", hex_json(g->pci_subsystem_device, 4));
 	json_object_set_new(pci, "class", hex_json(g->pci_class, 6));
-	json_object_set_new(pci, "numa_node", json_integer(g->numa_node));
+	json_object_set_new(pci, "numa_node", g->numa_node >= 0 ? json_integer(g->numa_node) : json_null());
 	json_object_set_new(pci, "driver", str_or_null(g->kernel_driver));
 	json_object_set_new(o, "pci", pci);
 	json_object_set_new(o, "firmware", str_or_null(g->firmware));

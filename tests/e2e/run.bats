@@ -183,3 +183,11 @@ nvrun() { # nvrun ARGS...: nvbind run inside the private CDI namespace
 	[[ "$output" != *"libGLX_nvidia.so.550.54.14"* ]]
 	[[ "$output" == *"libcuda.so.550.54.14"* ]]
 }
+
+# --gpu none with bolt: the image's own NVIDIA_VISIBLE_DEVICES must not give GPUs back.
+@test "run --runtime bolt --gpu none sets NVIDIA_VISIBLE_DEVICES=void" {
+	run "$NVBIND" run --runtime bolt --gpu none --dry-run img true
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--runtime nvbind -e NVIDIA_VISIBLE_DEVICES=void"* ]]
+	[[ "$output" != *"--gpu"* ]]
+}
