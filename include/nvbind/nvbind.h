@@ -3,9 +3,23 @@
  * libnvbind: GPU discovery, CDI spec generation and OCI spec editing for containers.
  *
  * Conventions (see docs/api.md):
- *  - every call that can fail returns 0 / -1 (or NULL) and fills a struct nvb_error;
- *  - *_new / *_open return owned objects released by the matching *_free (which accepts NULL);
- *  - data returned by accessors is borrowed from its owner and lives until the owner is freed.
+ *  - every call that can fail returns 0 / -1 (or NULL) and fills a struct nvb_error (which may
+ *    be NULL when the caller does not want the details);
+ *  - *_open / *_probe return owned objects released by the matching *_free (which accepts NULL);
+ *    strings the library returns as char * are owned by the caller: release them with nvb_free;
+ *  - data returned by accessors (const pointers) is borrowed from its owner and lives until the
+ *    owner is freed;
+ *  - option structs start with a size field the caller sets to sizeof the struct: fields are
+ *    only ever added at the end, and a library older than the caller's header refuses a struct
+ *    whose unknown tail is not zero;
+ *  - define NVBIND_OPAQUE before including this header to hide the inventory's struct layouts:
+ *    such a program reads the inventory only through the accessor functions and depends on no
+ *    layout at all.
+ *
+ * Threads: an object (host, inventory) is used by one thread at a time (share one only under a
+ * lock); distinct objects may be used from different threads at once. The logging settings are
+ * global: set them before threads call into the library. A log callback is called from any
+ * thread that calls into the library, possibly at the same time.
  */
 #ifndef NVBIND_NVBIND_H
 #define NVBIND_NVBIND_H
@@ -29,6 +43,8 @@ extern "C" {
 #define NVBIND_VERSION_PATCH 0
 
 NVB_API const char *nvb_version(void);
+/* Release a string or buffer the library returned (char *). NULL is fine. */
+NVB_API void nvb_free(void *p);
 
 /* ------------------------------------------------------------------ errors */
 
@@ -80,6 +96,15 @@ NVB_API int nvb_log_setup(enum nvb_log_level level, enum nvb_log_format format, 
 			  struct nvb_error *err);
 NVB_API int nvb_log_level_parse(const char *name, enum nvb_log_level *out);
 NVB_API int nvb_log_format_parse(const char *name, enum nvb_log_format *out);
+NVB_API void nvb_log_set_level(enum nvb_log_level level);
+
+/* Receives each log message at or above the level instead of the log file: module names the
+ * part of nvbind ("cdi", "runtime", ...); message has control characters escaped (\n, \xNN),
+ * as it may carry text from a container's config. Both are valid during the call only. */
+typedef void (*nvb_log_fn)(enum nvb_log_level level, const char *module, const char *message,
+			   void *user_data);
+/* Install (fn) or remove (NULL: back to the file or stderr of nvb_log_setup) the callback. */
+NVB_API void nvb_log_set_callback(nvb_log_fn fn, void *user_data);
 
 /* --------------------------------------------------------------- host root */
 
@@ -118,6 +143,23 @@ enum nvb_file_kind {
 	NVB_FILE_CONFIG,
 	NVB_FILE_SOCKET,
 };
+
+enum nvb_problem_kind {
+	NVB_PROBLEM_INFO = 0,
+	NVB_PROBLEM_WARNING,
+	NVB_PROBLEM_ERROR,
+};
+
+struct nvb_device_node;
+struct nvb_driver_file;
+struct nvb_mig_device;
+struct nvb_gpu;
+struct nvb_problem;
+struct nvb_inventory;
+
+#ifndef NVBIND_OPAQUE
+/* The layouts below are those of nvbind 0.1, kept for programs that read fields directly; they
+ * do not change within soversion 1. New programs use the accessors further down. */
 
 struct nvb_device_node {
 	char *path;      /* path on the host, e.g. /dev/nvidia0 (relative to the host root) */
@@ -176,12 +218,6 @@ struct nvb_gpu {
 	size_t n_migs;
 };
 
-enum nvb_problem_kind {
-	NVB_PROBLEM_INFO = 0,
-	NVB_PROBLEM_WARNING,
-	NVB_PROBLEM_ERROR,
-};
-
 /* Something discovery could not learn or found wrong, with what to do about it. */
 struct nvb_problem {
 	enum nvb_problem_kind severity;
@@ -215,6 +251,7 @@ struct nvb_inventory {
 	struct nvb_skipped_file *skipped; /* files of a catalogued name that are not used, and why */
 	size_t n_skipped;
 };
+#endif /* NVBIND_OPAQUE */
 
 enum nvb_probe_flags {
 	NVB_PROBE_NO_NVML = 1u << 0,      /* do not dlopen libnvidia-ml */
@@ -235,6 +272,136 @@ NVB_API const char *nvb_cap_name(enum nvb_cap cap);
 /* Parse "compute,utility" / "all" into enum nvb_cap bits; unknown words are an error. */
 NVB_API int nvb_caps_parse(const char *words, unsigned *out, struct nvb_error *err);
 NVB_API const char *nvb_file_kind_name(enum nvb_file_kind kind);
+
+/* ------------------------------------------------------ inventory accessors */
+/* Every accessor accepts NULL and an index out of range, and then returns NULL, 0 or -1.
+ * Strings are NULL when unknown. */
+
+NVB_API const char *nvb_inventory_driver_version(const struct nvb_inventory *inv);
+NVB_API const char *nvb_inventory_kernel_module(const struct nvb_inventory *inv); /* open, proprietary */
+NVB_API const char *nvb_inventory_cuda_version(const struct nvb_inventory *inv);
+NVB_API size_t nvb_inventory_gpu_count(const struct nvb_inventory *inv);
+NVB_API const struct nvb_gpu *nvb_inventory_gpu(const struct nvb_inventory *inv, size_t i);
+/* nvidiactl, nvidia-uvm, nvidia-uvm-tools, nvidia-modeset, caps nodes */
+NVB_API size_t nvb_inventory_control_node_count(const struct nvb_inventory *inv);
+NVB_API const struct nvb_device_node *nvb_inventory_control_node(const struct nvb_inventory *inv,
+								 size_t i);
+NVB_API size_t nvb_inventory_file_count(const struct nvb_inventory *inv);
+NVB_API const struct nvb_driver_file *nvb_inventory_file(const struct nvb_inventory *inv, size_t i);
+/* catalogue entries expected for this driver but not found */
+NVB_API size_t nvb_inventory_missing_count(const struct nvb_inventory *inv);
+NVB_API const char *nvb_inventory_missing(const struct nvb_inventory *inv, size_t i);
+NVB_API size_t nvb_inventory_problem_count(const struct nvb_inventory *inv);
+NVB_API const struct nvb_problem *nvb_inventory_problem(const struct nvb_inventory *inv, size_t i);
+
+NVB_API unsigned nvb_gpu_index(const struct nvb_gpu *gpu); /* position in PCI bus id order */
+NVB_API enum nvb_vendor nvb_gpu_vendor(const struct nvb_gpu *gpu);
+NVB_API const char *nvb_gpu_name(const struct nvb_gpu *gpu);
+NVB_API const char *nvb_gpu_uuid(const struct nvb_gpu *gpu);
+NVB_API const char *nvb_gpu_pci_bus_id(const struct nvb_gpu *gpu); /* 0000:00:06.0 */
+NVB_API const char *nvb_gpu_kernel_driver(const struct nvb_gpu *gpu); /* nvidia, nouveau, vfio-pci */
+NVB_API int nvb_gpu_minor(const struct nvb_gpu *gpu);        /* /dev/nvidia<minor>; -1 unknown */
+NVB_API int nvb_gpu_numa_node(const struct nvb_gpu *gpu);    /* -1 unknown */
+NVB_API uint64_t nvb_gpu_memory_total(const struct nvb_gpu *gpu); /* bytes (NVML); 0 unknown */
+NVB_API int nvb_gpu_mig_mode(const struct nvb_gpu *gpu);     /* 1 on, 0 off, -1 unknown */
+/* 0 and the compute capability (NVML), or -1 when unknown */
+NVB_API int nvb_gpu_compute_capability(const struct nvb_gpu *gpu, int *major, int *minor);
+NVB_API size_t nvb_gpu_node_count(const struct nvb_gpu *gpu);
+NVB_API const struct nvb_device_node *nvb_gpu_node(const struct nvb_gpu *gpu, size_t i);
+NVB_API size_t nvb_gpu_mig_count(const struct nvb_gpu *gpu);
+NVB_API const struct nvb_mig_device *nvb_gpu_mig(const struct nvb_gpu *gpu, size_t i);
+
+NVB_API unsigned nvb_mig_gi(const struct nvb_mig_device *mig); /* GPU instance id */
+NVB_API unsigned nvb_mig_ci(const struct nvb_mig_device *mig); /* compute instance id */
+NVB_API const char *nvb_mig_uuid(const struct nvb_mig_device *mig); /* MIG-...; NULL without NVML */
+
+NVB_API const char *nvb_device_node_path(const struct nvb_device_node *node); /* /dev/nvidia0 */
+NVB_API uint32_t nvb_device_node_major(const struct nvb_device_node *node);
+NVB_API uint32_t nvb_device_node_minor(const struct nvb_device_node *node);
+
+NVB_API const char *nvb_driver_file_path(const struct nvb_driver_file *file); /* inside the root */
+NVB_API enum nvb_file_kind nvb_driver_file_kind(const struct nvb_driver_file *file);
+NVB_API const char *nvb_driver_file_soname(const struct nvb_driver_file *file); /* libraries */
+NVB_API unsigned nvb_driver_file_caps(const struct nvb_driver_file *file); /* enum nvb_cap bits */
+
+NVB_API enum nvb_problem_kind nvb_problem_severity(const struct nvb_problem *problem);
+NVB_API const char *nvb_problem_code(const struct nvb_problem *problem); /* "no-gpu", ... */
+NVB_API const char *nvb_problem_message(const struct nvb_problem *problem);
+NVB_API const char *nvb_problem_hint(const struct nvb_problem *problem);
+
+/* -------------------------------------------------------------- CDI specs */
+
+enum nvb_spec_format {
+	NVB_SPEC_JSON = 0,
+	NVB_SPEC_YAML,
+};
+
+/* Device naming strategies (bits), as --device-name-strategy of `nvbind cdi generate`. */
+#define NVB_NAMING_INDEX 0x1u      /* "0", MIG "0:1" */
+#define NVB_NAMING_UUID 0x2u       /* "GPU-...", MIG "MIG-..." */
+#define NVB_NAMING_TYPE_INDEX 0x4u /* "gpu0", MIG "mig0:1" */
+
+/* Parse "index,uuid,type-index" into NVB_NAMING_* bits; unknown words are an error. */
+NVB_API int nvb_naming_parse(const char *words, unsigned *out, struct nvb_error *err);
+
+/* The options of `nvbind cdi generate`. Zero means the command's default. */
+struct nvb_cdi_options {
+	size_t size;              /* sizeof(struct nvb_cdi_options) */
+	const char *kind;         /* vendor/class; NULL: nvidia.com/gpu */
+	unsigned naming;          /* NVB_NAMING_* bits; 0: index and uuid */
+	unsigned caps;            /* enum nvb_cap bits; 0: every capability found */
+	const char *hook_path;    /* nvbind-hook the spec's hook runs; NULL: beside the calling
+				   * program, else the one installed with the library */
+	enum nvb_spec_format format; /* for nvb_cdi_generate_string */
+};
+
+/* The CDI spec of the host, as text in opts->format (free it with nvb_free). inv: an inventory
+ * of this host, or NULL to discover it here as `nvbind cdi generate` does (NVML only when MIG
+ * devices exist). hostPath values are prefixed with the host root. opts may be NULL. */
+NVB_API char *nvb_cdi_generate_string(struct nvb_host *host, const struct nvb_inventory *inv,
+				      const struct nvb_cdi_options *opts, struct nvb_error *err);
+/* The same, written atomically to path (mode 0644; the directory must exist). The name decides
+ * the format: .json or .yaml, as engines read nothing else; opts->format is not used. */
+NVB_API int nvb_cdi_generate_file(struct nvb_host *host, const struct nvb_inventory *inv,
+				  const struct nvb_cdi_options *opts, const char *path,
+				  struct nvb_error *err);
+
+/* ------------------------------------------------------- OCI config edits */
+
+/* nvb_apply_options.flags */
+#define NVB_APPLY_CONFIG_REQUESTS 0x1u  /* also the requests the config carries (cdi.k8s.io/NAME
+					 * annotations, NVIDIA_VISIBLE_DEVICES), as nvbind-runtime */
+#define NVB_APPLY_ENV_UNPRIVILEGED 0x2u /* with CONFIG_REQUESTS: env requests of unprivileged
+					 * containers too (nvbind-runtime ignores them) */
+
+struct nvb_apply_options {
+	size_t size;                  /* sizeof(struct nvb_apply_options) */
+	const char *const *devices;   /* qualified CDI names: nvidia.com/gpu=0, vendor.com/x=y */
+	size_t n_devices;
+	const char *visible_devices;  /* and/or an NVIDIA_VISIBLE_DEVICES value: all, none, 0,1,
+				       * 0:1, GPU-..., MIG-...; NULL: none */
+	const char *capabilities;     /* NVIDIA_DRIVER_CAPABILITIES words for visible_devices;
+				       * NULL: utility,compute */
+	const char *const *spec_dirs; /* CDI spec directories, later ones win; NULL: /etc/cdi and
+				       * /var/run/cdi inside the host root */
+	size_t n_spec_dirs;
+	const char *hook_path;        /* nvbind-hook for a spec generated from the host (when no
+				       * spec is installed); NULL as in nvb_cdi_options */
+	const char *bundle;           /* the bundle directory of this config: nvbind then makes the
+				       * driver libraries' links and loader cache in its root.path
+				       * now, and leaves no hook for them (docs/api.md) */
+	unsigned flags;               /* NVB_APPLY_* */
+};
+
+/* Resolve the requested devices in the installed specs (or a spec generated from the host when
+ * none is installed for nvidia.com/gpu) and apply their edits to the OCI config, as
+ * nvbind-runtime does before runc: returns the edited config (JSON, free it with nvb_free). */
+NVB_API char *nvb_oci_apply(struct nvb_host *host, const char *config_json,
+			    const struct nvb_apply_options *opts, struct nvb_error *err);
+/* The same with the config read from a file (a regular file, not a symbolic link). The file
+ * is not written. */
+NVB_API char *nvb_oci_apply_file(struct nvb_host *host, const char *config_path,
+				 const struct nvb_apply_options *opts, struct nvb_error *err);
 
 #ifdef __cplusplus
 }

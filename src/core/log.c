@@ -9,6 +9,9 @@
 enum nvb_log_level nvb_log_current = NVB_LOG_WARN;
 static enum nvb_log_format log_format = NVB_LOG_TEXT;
 static int log_fd = STDERR_FILENO;
+/* A library caller's callback (nvb_log_set_callback) takes the place of log_fd. */
+static nvb_log_fn log_callback;
+static void *log_callback_data;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
 
@@ -53,6 +56,17 @@ int nvb_log_setup(enum nvb_log_level level, enum nvb_log_format format, const ch
 	nvb_log_current = level;
 	log_format = format;
 	return 0;
+}
+
+void nvb_log_set_callback(nvb_log_fn fn, void *user_data)
+{
+	log_callback_data = user_data;
+	log_callback = fn;
+}
+
+void nvb_log_set_level(enum nvb_log_level level)
+{
+	nvb_log_current = level;
 }
 
 /* JSON string escaping for the few characters that can appear in log messages. */
@@ -101,6 +115,14 @@ void nvb_log_write(enum nvb_log_level level, const char *module, const char *fmt
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	nvb_log_fn callback = log_callback;
+	if (callback) {
+		char esc[4096];
+		text_escape(esc, sizeof(esc), msg);
+		callback(level, module, esc, log_callback_data);
+		errno = saved;
+		return;
+	}
 
 	struct timeval tv;
 	gettimeofday(&tv, NULL);

@@ -290,6 +290,26 @@ static int annotation_requests(json_t *config, struct requests *r, struct nvb_er
 	return 0;
 }
 
+/* Requests a library caller passes in the options (nvb_oci_apply), checked as the config's. */
+static int caller_requests(const struct nvb_runtime_opts *o, struct requests *r,
+			   struct nvb_error *err)
+{
+	for (size_t i = 0; i < o->n_devices; i++) {
+		char buf[300];
+		const char *k, *n;
+		if (nvb_cdi_parse_qualified(o->devices[i], buf, sizeof(buf), &k, &n) < 0)
+			return nvb_error_set(err, NVB_ERR_USAGE, 0,
+					     "name devices as vendor/class=name, e.g. nvidia.com/gpu=0",
+					     "device request '%s' is not a qualified CDI device name",
+					     o->devices[i]);
+		if (add_request(r, o->devices[i], err) < 0)
+			return -1;
+	}
+	if (o->visible_devices && env_requests("visible devices", o->visible_devices, r, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* Docker's --gpus adds nvidia-container-runtime-hook as a prestart hook: its work is done by
  * the CDI edits instead, so it is removed. */
 static bool remove_legacy_hook(json_t *config)
@@ -723,11 +743,11 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 
 	res->legacy_hook = remove_legacy_hook(config);
 	res->modified = res->legacy_hook;
-	if (annotation_requests(config, &req, err) < 0)
+	if (!o->no_config_requests && annotation_requests(config, &req, err) < 0)
 		goto out;
 	const char *var = "NVBIND_VISIBLE_DEVICES";
-	const char *value = env_get(config, var);
-	if (!value) {
+	const char *value = o->no_config_requests ? NULL : env_get(config, var);
+	if (!value && !o->no_config_requests) {
 		var = "NVIDIA_VISIBLE_DEVICES";
 		value = env_get(config, var);
 	}
@@ -738,6 +758,8 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 	}
 	if (value && env_requests(var, value, &req, err) < 0)
 		goto out;
+	if (caller_requests(o, &req, err) < 0)
+		goto out;
 	if (check_allowed(o, &req, err) < 0)
 		goto out;
 	if (req.n == 0 && !req.none) {
@@ -746,7 +768,9 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 		goto out;
 	}
 	unsigned caps = NVB_CAP_UTILITY | NVB_CAP_COMPUTE;
-	const char *words = env_get(config, "NVIDIA_DRIVER_CAPABILITIES");
+	const char *words = o->capabilities		? o->capabilities
+			    : o->no_config_requests ? NULL
+						    : env_get(config, "NVIDIA_DRIVER_CAPABILITIES");
 	if (req.from_env && words && *words && nvb_caps_parse(words, &caps, err) < 0) {
 		nvb_error_prefix(err, "NVIDIA_DRIVER_CAPABILITIES");
 		goto out;

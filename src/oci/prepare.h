@@ -22,6 +22,12 @@ struct nvb_runtime_opts {
 	bool env_when_unprivileged;   /* honour env requests from unprivileged containers */
 	const char *const *allowed;   /* if non-NULL: the only devices requests may name */
 	size_t n_allowed;
+	/* Requests a library caller gives (src/api), besides or instead of the config's own: */
+	const char *const *devices;   /* qualified CDI names */
+	size_t n_devices;
+	const char *visible_devices;  /* an NVIDIA_VISIBLE_DEVICES value: capabilities apply */
+	const char *capabilities;     /* NVIDIA_DRIVER_CAPABILITIES words; NULL: the config's */
+	bool no_config_requests;      /* ignore the config's annotations and *_VISIBLE_DEVICES */
 };
 
 struct nvb_runtime_result {
