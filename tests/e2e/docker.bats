@@ -129,5 +129,41 @@ nodes_of() { grep '^node ' <<<"$output" | sed 's/^node //' | sort | xargs; }
 	[[ "$output" == *"broken.json:"*"refusing to rewrite a file nvbind cannot parse"* ]]
 	cmp "$BATS_TEST_TMPDIR/broken.json" "$BATS_TEST_TMPDIR/before.json"
 	run "$NVBIND" setup docker --config "$DOCKER_DIR/daemon.json" --runtime-path "$(readlink -f "$RUNTIME")" --default --dry-run
-	[[ "$output" == *'+    "default-runtime": "nvbind"'* ]]
+	# the one-line daemon.json docker_start wrote stays one line (setup_engines.bats has the rest)
+	[[ "$output" == *'@@ -1 +1 @@'*'+{"log-level": "warn", "runtimes": {"nvbind": {"path": '*'}}, "default-runtime": "nvbind"}'* ]]
+}
+
+@test "nvbind setup docker --default --cdi, then --undo: the running dockerd 20.10 reloads both files" {
+	local conf=$DOCKER_DIR/daemon.json pid
+	cp "$conf" "$BATS_TEST_TMPDIR/orig.json"
+	pid=$(cat "$DOCKER_DIR/dockerd.pid")
+	# SIGHUP: dockerd reads the file again (daemon.json has log-level warn: only a failure is
+	# logged); its default runtime must become $1
+	reload() {
+		local i
+		kill -HUP "$pid"
+		for i in $(seq 40); do
+			[ "$(dk info --format '{{.DefaultRuntime}}')" = "$1" ] && return 0
+			sleep 0.25
+		done
+		grep -i 'reconfigur\|reload' "$DOCKER_DIR/dockerd.log" | tail -5
+		return 1
+	}
+	run "$NVBIND" setup docker --config "$conf" --runtime-path "$(readlink -f "$RUNTIME")" --default --cdi
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Docker 25 or later"* ]]
+	jq -e '."default-runtime" == "nvbind" and .features.cdi == true' "$conf"
+	[ "$(wc -l <"$conf")" -eq 1 ]
+	reload nvbind
+	run "$NVBIND" setup docker --config "$conf" --undo
+	[ "$status" -eq 0 ]
+	cmp "$conf" "$BATS_TEST_TMPDIR/orig.json"
+	# dockerd keeps a default runtime the reloaded file no longer names: the original file must
+	# reload without an error
+	local lines
+	lines=$(wc -l <"$DOCKER_DIR/dockerd.log")
+	reload nvbind
+	sleep 1
+	! tail -n +$((lines + 1)) "$DOCKER_DIR/dockerd.log" | grep -iE 'level=error.*(configur|daemon\.json)'
 }

@@ -410,6 +410,47 @@ static void test_docker_entry_edits(void **state)
 	(void)state;
 }
 
+/* Every layout jansson can write, with strings holding braces, quotes and escapes: the members
+ * are only added, after the last one; what comes before and after stays as it was. */
+static void test_docker_layouts(void **state)
+{
+	json_t *doc = json_pack("{s:s, s:{s:[i, s, {}], s:{s:s}}, s:[], s:s, s:b}", "log-level",
+				"warn", "x", "a", 1, "}{\"", "b", "k", "{\"runtimes\": {}}", "empty", "esc",
+				"\u00e9\t\\", "debug", true);
+	assert_non_null(doc);
+	size_t flags[] = {JSON_COMPACT, 0, JSON_INDENT(1), JSON_INDENT(2), JSON_INDENT(3),
+			  JSON_INDENT(4), JSON_INDENT(8), JSON_INDENT(2) | JSON_COMPACT};
+	for (size_t f = 0; f < NVB_ARRAY_SIZE(flags); f++)
+		for (int opts = 0; opts < 4; opts++) {
+			char *in = json_dumps(doc, flags[f] | JSON_PRESERVE_ORDER);
+			assert_non_null(in);
+			struct nvb_docker_options opt = {.runtime_path = RT, .make_default = opts & 1,
+							 .cdi = opts & 2};
+			struct nvb_error err;
+			bool changed;
+			char *out = nvb_docker_edit(in, "daemon.json", &opt, &changed, &err);
+			if (!out)
+				fail_msg("flags %zx: %s", flags[f], err.message);
+			assert_true(changed);
+			/* the old text up to its last value is the start of the new one, its closing
+			 * brace (and what precedes it on its line) the end */
+			size_t close = strlen(in) - 1, keep = close;
+			while (keep > 0 && strchr(" \t\n", in[keep - 1]))
+				keep--;
+			assert_memory_equal(out, in, keep);
+			assert_true(nvb_str_has_suffix(out, in + keep));
+			json_t *j = json_loads(out, 0, NULL);
+			assert_non_null(j);
+			assert_true(json_equal(json_object_get(j, "x"), json_object_get(doc, "x")));
+			assert_int_equal(json_object_size(j), json_object_size(doc) + 1 + (opts & 1) + !!(opts & 2));
+			json_decref(j);
+			free(out);
+			free(in);
+		}
+	json_decref(doc);
+	(void)state;
+}
+
 static void test_docker_crlf(void **state)
 {
 	expect_docker("{\r\n  \"debug\": true\r\n}\r\n", false, false,
@@ -626,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_docker_cdi_merge),
 		cmocka_unit_test(test_docker_entry_edits),
 		cmocka_unit_test(test_docker_crlf),
+		cmocka_unit_test(test_docker_layouts),
 		cmocka_unit_test(test_diff_hunks),
 		cmocka_unit_test(test_podman_keeps_lines),
 		cmocka_unit_test_setup_teardown(test_undo, tmp_setup, tmp_teardown),
