@@ -446,9 +446,9 @@ static void warn_world_writable(int fd, const char *path)
 }
 
 /* The directory checked last: the registry checks each spec directory once, then loads its
- * specs, whose own check of their directory is then skipped (the library is used from one
- * thread). */
-static char checked_dir[NVB_PATH_MAX];
+ * specs, whose own check of their directory is then skipped. Per thread: library callers load
+ * registries from several threads at once (docs/api.md). */
+static _Thread_local char checked_dir[NVB_PATH_MAX];
 
 void nvb_cdi_check_dir_mode(int dirfd, const char *dir, bool spec_dir)
 {
