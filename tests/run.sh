@@ -58,7 +58,7 @@ required=(
 	/bin/busybox:busybox-static unshare:util-linux setsid:util-linux flock:util-linux
 	mount:mount umount:mount mknod:coreutils sha256sum:coreutils timeout:coreutils
 	cmp:diffutils diff:diffutils find:findutils xargs:findutils tar:tar awk:mawk
-	apt-get:apt dpkg-deb:dpkg
+	apt-get:apt dpkg-deb:dpkg scdoc:scdoc man:man-db col:bsdextrautils patch:patch
 )
 # libraries the build links (pkg-config names)
 required_pc=(jansson:libjansson-dev yaml-0.1:libyaml-dev cmocka:libcmocka-dev)

@@ -15,7 +15,7 @@ packages=(
 	# benchmarks
 	hyperfine time
 	# manual pages (man/*.scd) and their check (tests/e2e/man.bats)
-	scdoc man-db
+	scdoc man-db bsdextrautils patch
 	# coverage report (tools/coverage.sh)
 	gcovr
 )
