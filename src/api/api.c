@@ -146,7 +146,7 @@ int nvb_cdi_generate_file(struct nvb_host *host, const struct nvb_inventory *inv
 	err = err ? err : &local;
 	nvb_error_clear(err);
 	struct nvb_cdi_options o;
-	enum nvb_cdi_format fmt;
+	enum nvb_cdi_format fmt = NVB_CDI_JSON;
 	if (!path)
 		return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL, "nvb_cdi_generate_file: no path");
 	if (options_copy(&o, sizeof(o), opts, "nvb_cdi_options", err) < 0 ||
