@@ -271,3 +271,13 @@ last() { tail -n 1 <<<"$output"; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"undefined type"* || "$output" == *"incomplete type"* ]]
 }
+
+@test "api: docs/api.md names every exported function and its example is tests/api/example.c" {
+	doc="$REPO/docs/api.md"
+	for f in $(grep -oE 'NVB_API[^(]*\(' "$REPO/include/nvbind/nvbind.h" | grep -oE 'nvb_[a-z0-9_]+ *\($' | tr -d ' ('); do
+		grep -qE "\\b$f\\b" "$doc" || { echo "$f is not in docs/api.md"; false; }
+	done
+	# the one C block of "## Complete example", byte for byte the file the suite builds and runs
+	awk '/^## Complete example/ {s = 1} s && /^```c$/ {c = 1; next} c && /^```/ {exit} c' "$doc" >"$WORK/doc-example.c"
+	diff "$WORK/doc-example.c" "$REPO/tests/api/example.c"
+}
