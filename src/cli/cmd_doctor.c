@@ -36,6 +36,7 @@ static const struct {
     {"podman", "Podman"},
     {"cgroup", "Cgroups"},
     {"rootless", "Rootless containers"},
+    {"runtime", "Low-level runtime"},
 };
 
 static void print_finding(const struct nvb_doctor_finding *f)

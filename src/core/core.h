@@ -84,6 +84,9 @@ NVB_INTERNAL int nvb_str_has_suffix(const char *s, const char *suffix);
 NVB_INTERNAL size_t nvb_edit_distance(const char *a, const char *b);
 /* The candidate close enough to word to be what was meant (a typo away), or NULL. */
 NVB_INTERNAL const char *nvb_closest(const char *word, const char *const *candidates, size_t n);
+/* "<prefix><16 random hex digits>" into buf: names for temporary files in directories an
+ * image controls, where a predictable name (a pid) can be planted in advance (a FIFO). */
+NVB_INTERNAL void nvb_temp_name(char *buf, size_t cap, const char *prefix);
 /* Grow *array (of *n elements of size elem) by one zeroed element; returns it or NULL. */
 NVB_INTERNAL void *nvb_array_push(void *array_ptr, size_t *n, size_t elem);
 

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <sys/random.h>
+#include <time.h>
+
 #include "core/core.h"
 
 #include <stdint.h>
@@ -108,4 +111,13 @@ void *nvb_array_push(void *array_ptr, size_t *n, size_t elem)
 	memset(slot, 0, elem);
 	*n = count + 1;
 	return slot;
+}
+
+void nvb_temp_name(char *buf, size_t cap, const char *prefix)
+{
+	static unsigned counter;
+	unsigned long long rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+		rnd = ((unsigned long long)getpid() << 32) ^ (unsigned long long)time(NULL) ^ counter;
+	snprintf(buf, cap, "%s%016llx%u", prefix, rnd, counter++);
 }

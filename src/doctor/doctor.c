@@ -1196,7 +1196,7 @@ int nvb_doctor_run(struct nvb_host *host, const struct nvb_config *cfg,
 	static int (*const checks[])(struct nvb_doctor_ctx *, struct nvb_error *) = {
 	    nvb_doctor_check_driver, nvb_doctor_check_device_nodes, nvb_doctor_check_cdi,
 	    nvb_doctor_check_docker, nvb_doctor_check_podman,	    nvb_doctor_check_cgroup,
-	    nvb_doctor_check_subids,
+	    nvb_doctor_check_subids, nvb_doctor_check_runtime,
 	};
 	*out = NULL;
 	struct nvb_doctor_report *report = calloc(1, sizeof(*report));

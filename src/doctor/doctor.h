@@ -60,6 +60,7 @@ NVB_INTERNAL int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_
 NVB_INTERNAL int nvb_doctor_check_podman(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
 NVB_INTERNAL int nvb_doctor_check_cgroup(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
 NVB_INTERNAL int nvb_doctor_check_subids(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
+NVB_INTERNAL int nvb_doctor_check_runtime(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
 
 /* Add a finding (the message is formatted); updates report->worst. fix may be NULL. */
 NVB_INTERNAL int nvb_doctor_add(struct nvb_doctor_report *report, enum nvb_doctor_severity sev,

@@ -280,9 +280,14 @@ static int replace_link(int dfd, const char *dir, const char *name, const char *
 	ssize_t n = readlinkat(dfd, name, old, sizeof(old) - 1);
 	if (n >= 0 && (size_t)n == strlen(target) && !memcmp(old, target, (size_t)n))
 		return 0;
-	char tmp[300];
-	snprintf(tmp, sizeof(tmp), ".%s.nvbind-%ld", name, (long)getpid());
-	unlinkat(dfd, tmp, 0);
+	/* Nothing of that name (a new container's root, the common case): the link is made in
+	 * place, which symlinkat does atomically and without following anything. Something
+	 * appeared since readlinkat: EEXIST, and the replacement below. */
+	if (n < 0 && errno == ENOENT && symlinkat(target, dfd, name) == 0)
+		return 0;
+	char tmp[300], prefix[280];
+	snprintf(prefix, sizeof(prefix), ".%s.nvbind-", name);
+	nvb_temp_name(tmp, sizeof(tmp), prefix); /* symlinkat never follows nor opens it */
 	if (symlinkat(target, dfd, tmp) < 0)
 		return nvb_error_errno(err, errno, NULL, "cannot create the link %s/%s in the container",
 				       dir, name);
@@ -324,11 +329,24 @@ static int write_ldconf(int rootfd, char *const *folders, size_t n, struct nvb_e
 		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\n", folders[i]);
 	if (off >= sizeof(text))
 		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL, "too many library folders");
+	/* a new file of a random name: the image can plant nothing (a FIFO) there in advance, and
+	 * O_EXCL never opens what is already there */
 	char tmp[64];
-	snprintf(tmp, sizeof(tmp), ".%s.%ld", NVB_LDCONF_NAME, (long)getpid());
-	_cleanup_close_ int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, off) != (ssize_t)off || renameat(dfd, tmp, dfd, NVB_LDCONF_NAME) < 0) {
-		int e = errno;
+	int fd = -1;
+	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+		nvb_temp_name(tmp, sizeof(tmp), "." NVB_LDCONF_NAME ".");
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return nvb_error_errno(err, errno, NULL,
+				       "cannot write /etc/ld.so.conf.d/" NVB_LDCONF_NAME " in the container");
+	bool ok = write(fd, text, off) == (ssize_t)off;
+	int e = errno;
+	close(fd);
+	if (!ok || renameat(dfd, tmp, dfd, NVB_LDCONF_NAME) < 0) {
+		e = ok ? errno : e;
 		unlinkat(dfd, tmp, 0);
 		return nvb_error_errno(err, e, NULL,
 				       "cannot write /etc/ld.so.conf.d/" NVB_LDCONF_NAME " in the container");
