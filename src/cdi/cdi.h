@@ -113,6 +113,10 @@ NVB_INTERNAL char *nvb_cdi_spec_format(const struct nvb_cdi_spec *spec, enum nvb
 /* Write atomically: temporary file in the same directory, fsync, rename, mode 0644. */
 NVB_INTERNAL int nvb_write_file_atomic(const char *path, const char *data, size_t len,
 				       unsigned mode, struct nvb_error *err);
+/* The same atomic replacement without the fsyncs: for files whose loss in a crash loses
+ * nothing (a bundle's config.json, rewritten for every container). */
+NVB_INTERNAL int nvb_write_file_replace(const char *path, const char *data, size_t len,
+					unsigned mode, struct nvb_error *err);
 
 /* Replace path like nvb_write_file_atomic, for files people own and arrange (daemon.json,
  * containers.conf): when path is a symbolic link, the file it names is replaced and the link

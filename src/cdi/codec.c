@@ -709,9 +709,10 @@ static int create_temp(int dfd, const char *prefix, unsigned mode, char *tmp, si
 }
 
 /* Write to a temporary file in path's directory, then rename it over path. uid/gid (-1: leave
- * as created) give the new file an owner. */
+ * as created) give the new file an owner. durable: fsync the file before the rename and the
+ * directory after it (without: atomic, and no disk flush). */
 static int write_atomic(const char *path, const char *data, size_t len, unsigned mode, uid_t uid,
-			gid_t gid, struct nvb_error *err)
+			gid_t gid, bool durable, struct nvb_error *err)
 {
 	_cleanup_free_ char *dir = strdup(path);
 	if (!dir)
@@ -747,7 +748,8 @@ static int write_atomic(const char *path, const char *data, size_t len, unsigned
 		off += (size_t)w;
 	}
 	/* owner before mode: fchown clears set-id bits */
-	if ((uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if ((uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) || fchmod(fd, mode) < 0 ||
+	    (durable && fsync(fd) < 0)) {
 		int e = errno;
 		close(fd);
 		unlinkat(dfd, tmp, 0);
@@ -760,14 +762,21 @@ static int write_atomic(const char *path, const char *data, size_t len, unsigned
 		return nvb_error_errno(err, e, NULL, "cannot replace %s", path);
 	}
 	close(fd); /* only now: the lock keeps other writers' clean-up away until the rename */
-	fsync(dfd);
+	if (durable)
+		fsync(dfd);
 	return 0;
 }
 
 int nvb_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
 			  struct nvb_error *err)
 {
-	return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, err);
+	return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, true, err);
+}
+
+int nvb_write_file_replace(const char *path, const char *data, size_t len, unsigned mode,
+			   struct nvb_error *err)
+{
+	return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, false, err);
 }
 
 int nvb_write_file_through(const char *path, const char *data, size_t len, unsigned mode,
@@ -777,7 +786,7 @@ int nvb_write_file_through(const char *path, const char *data, size_t len, unsig
 	if (lstat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return nvb_error_errno(err, errno, NULL, "cannot replace %s", path);
-		return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, err);
+		return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, true, err);
 	}
 	_cleanup_free_ char *target = NULL;
 	if (S_ISLNK(st.st_mode)) {
@@ -800,7 +809,7 @@ int nvb_write_file_through(const char *path, const char *data, size_t len, unsig
 	if (target)
 		nvb_info("config", "%s is a symbolic link: writing %s", path, target);
 	return write_atomic(target ? target : path, data, len, st.st_mode & 07777, st.st_uid,
-			    st.st_gid, err);
+			    st.st_gid, true, err);
 }
 
 /* ------------------------------------------------------------------ exact numbers */
