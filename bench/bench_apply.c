@@ -17,6 +17,16 @@
  * Each is checked (return code, the device node in linux.devices); a failure exits 1.
  * Samples go to SAMPLES.tsv as "label<TAB>iteration<TAB>ns<TAB>maxrss_kib" (the process's peak
  * RSS at the end); a summary in microseconds goes to stdout.
+ *
+ *   bench_apply --write-config OUT --bundle DIR --spec-dir DIR --device KIND=NAME
+ *
+ * Writes to OUT the config.json a CDI-aware engine (podman, Docker 25+, containerd) hands runc
+ * for --device KIND=NAME: DIR/config.json with the spec's edits applied by nvb_runtime_prepare
+ * without a bundle, so that nvbind's library work stays one createContainer hook (the one
+ * nvbind-hook of the spec) instead of being done in process as the wrapper does. The device
+ * is asked for by annotation (no capability filtering: every mount of the spec, as an engine
+ * applies it); the annotation is not kept in OUT. Fails unless OUT has the device node and
+ * exactly one createContainer hook.
  */
 #include <inttypes.h>
 #include <sys/resource.h>
@@ -56,6 +66,52 @@ static bool has_node(json_t *config, const char *path)
 	return false;
 }
 
+/* The number of hooks.createContainer entries. */
+static size_t n_create_hooks(json_t *config)
+{
+	return json_array_size(json_object_get(json_object_get(config, "hooks"), "createContainer"));
+}
+
+/* The --write-config mode (see the header). */
+static int write_config(const char *out, const char *bundle, const char *spec_dir,
+			const char *device, const char *expect_node)
+{
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	json_t *config = nvb_oci_config_load(bundle, &err);
+	if (!config)
+		fail("loading config.json", &err);
+	if (has_node(config, expect_node) || n_create_hooks(config))
+		fail("config.json already has the device node or a createContainer hook", NULL);
+	json_t *ann = json_object_get(config, "annotations");
+	bool had_annotations = ann != NULL;
+	if (!ann) {
+		ann = json_object();
+		json_object_set_new(config, "annotations", ann);
+	}
+	json_object_set_new(ann, "cdi.k8s.io/bench", json_string(device));
+	const char *dirs[] = {spec_dir};
+	struct nvb_runtime_opts opts = {.spec_dirs = dirs, .n_spec_dirs = 1, .hook_path = "/unused"};
+	struct nvb_runtime_result res;
+	if (nvb_runtime_prepare(config, &opts, &res, &err) < 0)
+		fail("nvb_runtime_prepare", &err);
+	json_object_del(ann, "cdi.k8s.io/bench");
+	if (!had_annotations)
+		json_object_del(config, "annotations");
+	if (!has_node(config, expect_node) || n_create_hooks(config) != 1)
+		fail("the CDI config lacks the device node or its one createContainer hook", NULL);
+	char *text = nvb_json_dumps_exact(config, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	FILE *f = text ? fopen(out, "w") : NULL;
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		fail("cannot write the CDI config", NULL);
+	printf("%s: %s, %zu mounts, %zu device nodes, 1 createContainer hook\n", out, res.summary,
+	       json_array_size(json_object_get(config, "mounts")),
+	       json_array_size(json_object_get(json_object_get(config, "linux"), "devices")));
+	free(text);
+	json_decref(config);
+	return 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -72,7 +128,7 @@ static uint64_t pct(const uint64_t *v, size_t n, double p)
 int main(int argc, char **argv)
 {
 	const char *bundle = NULL, *spec_dir = NULL, *device = NULL, *samples = NULL;
-	const char *label = "apply", *expect_node = "/dev/nvidia0";
+	const char *label = "apply", *expect_node = "/dev/nvidia0", *write_out = NULL;
 	long iterations = 10000;
 	for (int i = 1; i < argc; i += 2) { /* option and value */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -92,11 +148,15 @@ int main(int argc, char **argv)
 			label = v;
 		else if (!strcmp(argv[i], "--expect-node"))
 			expect_node = v;
+		else if (!strcmp(argv[i], "--write-config"))
+			write_out = v;
 		else
 			goto usage;
 	}
 	if (!bundle || !spec_dir || !device || iterations < 1)
 		goto usage;
+	if (write_out)
+		return write_config(write_out, bundle, spec_dir, device, expect_node);
 
 	struct nvb_error err;
 	nvb_error_clear(&err);
@@ -209,6 +269,7 @@ int main(int argc, char **argv)
 
 usage:
 	fprintf(stderr, "usage: bench_apply --bundle DIR --spec-dir DIR --device KIND=NAME "
-			"[-n ITERATIONS] [-o SAMPLES.tsv] [--label PREFIX] [--expect-node PATH]\n");
+			"[-n ITERATIONS] [-o SAMPLES.tsv] [--label PREFIX] [--expect-node PATH]\n"
+			"       bench_apply --write-config OUT --bundle DIR --spec-dir DIR --device KIND=NAME\n");
 	return 2;
 }
