@@ -9,6 +9,8 @@
 #include <jansson.h>
 
 #include "core/core.h"
+#include "format/json.h"
+#include "inventory/inventory.h"
 
 #define NVB_CDI_UNSET (-1)
 
@@ -91,7 +93,6 @@ NVB_INTERNAL int nvb_cdi_edits_add_env(struct nvb_cdi_edits *e, const char *kv);
 NVB_INTERNAL struct nvb_cdi_device_node *nvb_cdi_edits_add_node(struct nvb_cdi_edits *e);
 NVB_INTERNAL struct nvb_cdi_mount *nvb_cdi_edits_add_mount(struct nvb_cdi_edits *e);
 NVB_INTERNAL struct nvb_cdi_hook *nvb_cdi_edits_add_hook(struct nvb_cdi_edits *e);
-NVB_INTERNAL int nvb_strv_push(char ***v, size_t *n, const char *s);
 NVB_INTERNAL bool nvb_cdi_edits_empty(const struct nvb_cdi_edits *e);
 
 /* ---- reading and writing ---- */
@@ -110,40 +111,10 @@ NVB_INTERNAL struct nvb_cdi_spec *nvb_cdi_spec_load_report(const char *path,
 NVB_INTERNAL json_t *nvb_cdi_spec_to_json(const struct nvb_cdi_spec *spec);
 NVB_INTERNAL char *nvb_cdi_spec_format(const struct nvb_cdi_spec *spec, enum nvb_cdi_format fmt,
 				       struct nvb_error *err);
-/* Write atomically: temporary file in the same directory, fsync, rename, mode 0644. */
-NVB_INTERNAL int nvb_write_file_atomic(const char *path, const char *data, size_t len,
-				       unsigned mode, struct nvb_error *err);
-/* The same atomic replacement without the fsyncs: for files whose loss in a crash loses
- * nothing (a bundle's config.json, rewritten for every container). */
-NVB_INTERNAL int nvb_write_file_replace(const char *path, const char *data, size_t len,
-					unsigned mode, struct nvb_error *err);
-
-/* Replace path like nvb_write_file_atomic, for files people own and arrange (daemon.json,
- * containers.conf): when path is a symbolic link, the file it names is replaced and the link
- * kept; an existing file keeps its owner and mode (mode is for a new file). */
-NVB_INTERNAL int nvb_write_file_through(const char *path, const char *data, size_t len,
-					unsigned mode, struct nvb_error *err);
-/* Open an existing regular file for reading without ever blocking (a FIFO is refused at once,
- * as are directories and devices): what names it in messages ("CDI spec"); flags adds to
- * O_RDONLY (O_NOFOLLOW). Returns the descriptor, or -1 with err set. */
-NVB_INTERNAL int nvb_open_regular(int dirfd, const char *path, int flags, const char *what,
-				  struct nvb_error *err);
-/* "a FIFO", "a directory", ... for messages. */
-NVB_INTERNAL const char *nvb_file_type_name(mode_t mode);
 /* Warn (nvb_warn) when the directory is world-writable: for a spec directory always, for
  * another directory unless it is sticky. nvb_cdi_spec_load checks the directory of the spec
  * unless it was the last one checked. */
 NVB_INTERNAL void nvb_cdi_check_dir_mode(int dirfd, const char *dir, bool spec_dir);
-
-/* JSON whose numbers survive a read and a write exactly. jansson holds int64 and double only:
- * Docker and Podman write rlimits as uint64 (18446744073709551615), which json_loadb refuses,
- * and a real such as 0.1 is written back as 0.10000000000000001. nvb_json_loadb_exact keeps
- * such numbers (integers beyond int64, overflowing reals, and every real with keep_reals) as
- * marker strings; nvb_json_dumps_exact writes them back as their original text. Without such
- * numbers it costs what json_loadb does. The markers are only valid in the same process. */
-NVB_INTERNAL json_t *nvb_json_loadb_exact(const char *data, size_t len, size_t flags,
-					  bool keep_reals, json_error_t *jerr);
-NVB_INTERNAL char *nvb_json_dumps_exact(const json_t *json, size_t flags);
 
 /* ---- validation ---- */
 /* The lowest cdiVersion the spec's contents need ("0.3.0" ... "1.1.0"). */
@@ -163,12 +134,6 @@ NVB_INTERNAL int nvb_cdi_parse_qualified(const char *qualified, char *buf, size_
 
 
 /* ---- generation from an inventory (pure: no I/O) ---- */
-enum nvb_cdi_naming {
-	NVB_CDI_NAME_INDEX = 1u << 0,      /* "0", MIG "0:1" */
-	NVB_CDI_NAME_UUID = 1u << 1,       /* "GPU-...", MIG "MIG-..." */
-	NVB_CDI_NAME_TYPE_INDEX = 1u << 2, /* "gpu0", MIG "mig0:1" */
-};
-
 struct nvb_cdi_gen_opts {
 	const char *kind;      /* default "nvidia.com/gpu" */
 	unsigned caps;         /* enum nvb_cap bits; 0 = every capability found */
@@ -178,15 +143,6 @@ struct nvb_cdi_gen_opts {
 };
 
 NVB_INTERNAL int nvb_cdi_naming_parse(const char *list, unsigned *out, struct nvb_error *err);
-/* The device name the generator gives a GPU (mig NULL) or its MIG device mig (number
- * mig_index on that GPU) under one naming strategy, written to buf; false when it gives that
- * device none (a GPU without a device node, an unknown UUID). `nvbind info` shows these. */
-NVB_INTERNAL bool nvb_cdi_device_name(const struct nvb_gpu *gpu, const struct nvb_mig_device *mig,
-				      size_t mig_index, unsigned strategy, char *buf, size_t cap);
-/* Expand implied capabilities: video needs compute, display needs graphics. */
-NVB_INTERNAL unsigned nvb_caps_expand(unsigned caps);
-/* Whether a driver file belongs in a container that asked for caps. */
-NVB_INTERNAL bool nvb_file_wanted(const struct nvb_driver_file *f, unsigned caps);
 NVB_INTERNAL struct nvb_cdi_spec *nvb_cdi_generate(const struct nvb_inventory *inv,
 						   const struct nvb_cdi_gen_opts *opts,
 						   struct nvb_error *err);

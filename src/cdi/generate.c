@@ -4,7 +4,7 @@
  * what discovery found and the options.
  */
 #include "cdi/cdi.h"
-#include "hooks/hooks.h"
+#include "cdi/libplan.h"
 #include "host/ldcache_write.h"
 
 static const char *const mount_options[] = {"ro", "nosuid", "nodev", "bind"};
@@ -37,24 +37,6 @@ int nvb_cdi_naming_parse(const char *list, unsigned *out, struct nvb_error *err)
 				     "no device name strategy given");
 	*out = naming;
 	return 0;
-}
-
-unsigned nvb_caps_expand(unsigned caps)
-{
-	if (caps & NVB_CAP_VIDEO)
-		caps |= NVB_CAP_COMPUTE;
-	if (caps & NVB_CAP_DISPLAY)
-		caps |= NVB_CAP_GRAPHICS;
-	return caps;
-}
-
-bool nvb_file_wanted(const struct nvb_driver_file *f, unsigned caps)
-{
-	caps = nvb_caps_expand(caps);
-	/* a 32-bit library needs compat32 and one of its own capabilities */
-	if ((f->caps & NVB_CAP_COMPAT32) && !(caps & NVB_CAP_COMPAT32))
-		return false;
-	return (f->caps & caps & ~(unsigned)NVB_CAP_COMPAT32) != 0;
 }
 
 static const char *base_name(const char *path)
@@ -267,33 +249,12 @@ static struct nvb_cdi_device *device_new(struct gen *g, const char *fmt, ...)
 	return d;
 }
 
-bool nvb_cdi_device_name(const struct nvb_gpu *gpu, const struct nvb_mig_device *mig,
-			 size_t mig_index, unsigned strategy, char *buf, size_t cap)
-{
-	if (!gpu->n_nodes)
-		return false; /* no node: nothing a container could use */
-	const char *uuid = mig ? mig->uuid : gpu->uuid;
-	if (strategy == NVB_CDI_NAME_INDEX && mig)
-		snprintf(buf, cap, "%u:%zu", gpu->index, mig_index);
-	else if (strategy == NVB_CDI_NAME_INDEX)
-		snprintf(buf, cap, "%u", gpu->index);
-	else if (strategy == NVB_CDI_NAME_TYPE_INDEX && mig)
-		snprintf(buf, cap, "mig%u:%zu", gpu->index, mig_index);
-	else if (strategy == NVB_CDI_NAME_TYPE_INDEX)
-		snprintf(buf, cap, "gpu%u", gpu->index);
-	else if (strategy == NVB_CDI_NAME_UUID && uuid)
-		snprintf(buf, cap, "%s", uuid);
-	else
-		return false;
-	return true;
-}
-
 static int gpu_devices(struct gen *g, unsigned strategy)
 {
 	for (size_t i = 0; i < g->inv->n_gpus; i++) {
 		const struct nvb_gpu *gpu = &g->inv->gpus[i];
 		char name[160];
-		if (!nvb_cdi_device_name(gpu, NULL, 0, strategy, name, sizeof(name)))
+		if (!nvb_device_name(gpu, NULL, 0, strategy, name, sizeof(name)))
 			continue;
 		struct nvb_cdi_device *d = device_new(g, "%s", name);
 		if (!d || add_gpu_nodes(g, &d->edits, gpu) < 0)
@@ -309,7 +270,7 @@ static int mig_devices(struct gen *g, unsigned strategy)
 		for (size_t m = 0; m < gpu->n_migs; m++) {
 			const struct nvb_mig_device *mig = &gpu->migs[m];
 			char name[160];
-			if (!nvb_cdi_device_name(gpu, mig, m, strategy, name, sizeof(name)))
+			if (!nvb_device_name(gpu, mig, m, strategy, name, sizeof(name)))
 				continue;
 			struct nvb_cdi_device *d = device_new(g, "%s", name);
 			if (!d || add_node(g, &d->edits, &gpu->nodes[0]) < 0)

@@ -2,18 +2,6 @@
 /* CDI model: construction and destruction. */
 #include "cdi/cdi.h"
 
-int nvb_strv_push(char ***v, size_t *n, const char *s)
-{
-	char **slot = nvb_array_push(v, n, sizeof(char *));
-	if (!slot)
-		return -1;
-	if (!(*slot = strdup(s))) {
-		(*n)--;
-		return -1;
-	}
-	return 0;
-}
-
 static void strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -110,7 +110,7 @@ int nvb_cmd_hook(struct nvb_cli *cli, int argc, char **argv)
 		}
 	}
 	if (r == 0)
-		r = rootfd = nvb_hook_open_container_root(STDIN_FILENO, &err);
+		r = rootfd = nvb_oci_hook_rootfs_open(STDIN_FILENO, &err);
 	if (r >= 0) {
 		if (kind == LIBRARIES)
 			r = nvb_libplan_apply(rootfd, &plan, &err);

@@ -38,7 +38,7 @@ static void print_cdi_name(const char *kind, const struct nvb_gpu *g,
 			   const struct nvb_mig_device *mig, size_t mig_index)
 {
 	char name[160];
-	if (nvb_cdi_device_name(g, mig, mig_index, NVB_CDI_NAME_INDEX, name, sizeof(name)))
+	if (nvb_device_name(g, mig, mig_index, NVB_CDI_NAME_INDEX, name, sizeof(name)))
 		printf("%s=%s", kind, name);
 	else
 		printf("(none: the GPU has no device node)");

@@ -6,8 +6,8 @@
 #include "cdi/cdi.h"
 #include "cli/cli.h"
 #include "config/config.h"
-#include "config/engines.h"
-#include "config/migrate.h"
+#include "engines/engines.h"
+#include "migrate/migrate.h"
 
 #define TOOLKIT_CONFIG "/etc/nvidia-container-runtime/config.toml"
 

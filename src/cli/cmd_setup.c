@@ -9,7 +9,7 @@
 #include "cdi/cdi.h"
 #include "cli/cli.h"
 #include "config/config.h"
-#include "config/engines.h"
+#include "engines/engines.h"
 
 static void setup_usage(FILE *out)
 {

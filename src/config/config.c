@@ -6,7 +6,7 @@
 
 #include "cdi/cdi.h"
 #include "config/config.h"
-#include "config/toml.h"
+#include "format/toml.h"
 
 enum ktype {
 	K_STRING,

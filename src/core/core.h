@@ -90,6 +90,33 @@ NVB_INTERNAL void nvb_temp_name(char *buf, size_t cap, const char *prefix);
 /* Grow *array (of *n elements of size elem) by one zeroed element; returns it or NULL. */
 NVB_INTERNAL void *nvb_array_push(void *array_ptr, size_t *n, size_t elem);
 
+/* ---- files (fileio.c) ---- */
+#include <sys/types.h>
+/* Write atomically: temporary file in the same directory, fsync, rename, mode 0644. */
+NVB_INTERNAL int nvb_write_file_atomic(const char *path, const char *data, size_t len,
+				       unsigned mode, struct nvb_error *err);
+/* The same atomic replacement without the fsyncs: for files whose loss in a crash loses
+ * nothing (a bundle's config.json, rewritten for every container). */
+NVB_INTERNAL int nvb_write_file_replace(const char *path, const char *data, size_t len,
+					unsigned mode, struct nvb_error *err);
+
+/* Replace path like nvb_write_file_atomic, for files people own and arrange (daemon.json,
+ * containers.conf): when path is a symbolic link, the file it names is replaced and the link
+ * kept; an existing file keeps its owner and mode (mode is for a new file). */
+NVB_INTERNAL int nvb_write_file_through(const char *path, const char *data, size_t len,
+					unsigned mode, struct nvb_error *err);
+/* Open an existing regular file for reading without ever blocking (a FIFO is refused at once,
+ * as are directories and devices): what names it in messages ("CDI spec"); flags adds to
+ * O_RDONLY (O_NOFOLLOW). Returns the descriptor, or -1 with err set. */
+NVB_INTERNAL int nvb_open_regular(int dirfd, const char *path, int flags, const char *what,
+				  struct nvb_error *err);
+/* "a FIFO", "a directory", ... for messages. */
+NVB_INTERNAL const char *nvb_file_type_name(mode_t mode);
+
+/* ---- string vectors ---- */
+/* Append a copy of s to *v (of *n strings); -1 when memory runs out. */
+NVB_INTERNAL int nvb_strv_push(char ***v, size_t *n, const char *s);
+
 /* ---- rooted filesystem access ---- */
 #define NVB_PATH_MAX 4096
 #define NVB_MAX_SYMLINKS 40

@@ -121,3 +121,15 @@ void nvb_temp_name(char *buf, size_t cap, const char *prefix)
 		rnd = ((unsigned long long)getpid() << 32) ^ (unsigned long long)time(NULL) ^ counter;
 	snprintf(buf, cap, "%s%016llx%u", prefix, rnd, counter++);
 }
+
+int nvb_strv_push(char ***v, size_t *n, const char *s)
+{
+	char **slot = nvb_array_push(v, n, sizeof(char *));
+	if (!slot)
+		return -1;
+	if (!(*slot = strdup(s))) {
+		(*n)--;
+		return -1;
+	}
+	return 0;
+}

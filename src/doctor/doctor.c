@@ -13,7 +13,7 @@
 
 #include "cdi/cdi.h"
 #include "config/config.h"
-#include "config/toml.h"
+#include "format/toml.h"
 
 #define CONFIG_MAX (4u << 20)
 #define SMALL_MAX (1u << 20)

@@ -13,211 +13,6 @@
 #include "host/elf.h"
 #include "host/ldcache_write.h"
 #include "hooks/hooks.h"
-#include "oci/oci.h"
-
-void nvb_libplan_clear(struct nvb_libplan *plan)
-{
-	for (size_t i = 0; i < plan->n_libs; i++) {
-		free(plan->libs[i].path);
-		free(plan->libs[i].soname);
-	}
-	for (size_t i = 0; i < plan->n_links; i++) {
-		free(plan->links[i].target);
-		free(plan->links[i].link);
-	}
-	free(plan->libs);
-	free(plan->links);
-	memset(plan, 0, sizeof(*plan));
-}
-
-static bool abs_path_ok(const char *p)
-{
-	return p[0] == '/' && !strstr(p, "/../") && !nvb_str_has_suffix(p, "/..") &&
-	       !strchr(p, '\n') && strlen(p) < NVB_PATH_MAX / 2;
-}
-
-static bool name_ok(const char *s)
-{
-	return *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '\n') &&
-	       strlen(s) < 256;
-}
-
-int nvb_libplan_add_lib(struct nvb_libplan *plan, const char *path, const char *soname,
-			uint32_t flags, struct nvb_error *err)
-{
-	if (!abs_path_ok(path) || !name_ok(soname))
-		return nvb_error_set(err, NVB_ERR_USAGE, 0,
-				     "use --lib /ABSOLUTE/PATH::SONAME::ARCH (no '..')",
-				     "invalid library %s (SONAME %s)", path, soname);
-	struct nvb_lib *l = nvb_array_push(&plan->libs, &plan->n_libs, sizeof(*l));
-	if (!l || !(l->path = strdup(path)) || !(l->soname = strdup(soname)))
-		return nvb_error_nomem(err);
-	l->flags = flags;
-	return 0;
-}
-
-int nvb_libplan_add_link(struct nvb_libplan *plan, const char *target, const char *link,
-			 struct nvb_error *err)
-{
-	if (!*target || strchr(target, '\n') || !abs_path_ok(link))
-		return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --link TARGET::/ABSOLUTE/LINK",
-				     "invalid link %s -> %s", link, target);
-	struct nvb_lib_link *l = nvb_array_push(&plan->links, &plan->n_links, sizeof(*l));
-	if (!l || !(l->target = strdup(target)) || !(l->link = strdup(link)))
-		return nvb_error_nomem(err);
-	return 0;
-}
-
-/* --lib PATH::SONAME::ARCH */
-static int parse_lib(struct nvb_libplan *plan, const char *arg, struct nvb_error *err)
-{
-	const char *s1 = strstr(arg, "::");
-	const char *s2 = s1 ? strstr(s1 + 2, "::") : NULL;
-	if (!s1 || !s2)
-		return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --lib /PATH::SONAME::ARCH",
-				     "invalid --lib '%s'", arg);
-	_cleanup_free_ char *path = strndup(arg, (size_t)(s1 - arg));
-	_cleanup_free_ char *soname = strndup(s1 + 2, (size_t)(s2 - s1 - 2));
-	if (!path || !soname)
-		return nvb_error_nomem(err);
-	uint32_t flags;
-	if (nvb_ldcache_arch_flags(s2 + 2, &flags) < 0)
-		return nvb_error_set(err, NVB_ERR_USAGE, 0, "known: x86-64, i386, AArch64, 64bit",
-				     "--lib '%s': unknown architecture '%s'", arg, s2 + 2);
-	return nvb_libplan_add_lib(plan, path, soname, flags, err);
-}
-
-static int parse_link(struct nvb_libplan *plan, const char *arg, struct nvb_error *err)
-{
-	const char *sep = strstr(arg, "::");
-	if (!sep || sep == arg)
-		return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --link TARGET::/ABSOLUTE/LINK",
-				     "invalid --link '%s'", arg);
-	_cleanup_free_ char *target = strndup(arg, (size_t)(sep - arg));
-	if (!target)
-		return nvb_error_nomem(err);
-	return nvb_libplan_add_link(plan, target, sep + 2, err);
-}
-
-int nvb_libplan_parse(struct nvb_libplan *plan, int argc, char *const *argv, struct nvb_error *err)
-{
-	for (int i = 0; i < argc; i++) {
-		const char *opt = argv[i];
-		bool lib = !strcmp(opt, "--lib"), link = !strcmp(opt, "--link");
-		if (!lib && !link)
-			return nvb_error_set(err, NVB_ERR_USAGE, 0,
-					     "options: --lib PATH::SONAME::ARCH, --link TARGET::LINK",
-					     "unknown argument '%s'", opt);
-		if (i + 1 >= argc)
-			return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL, "%s needs a value", opt);
-		if ((lib ? parse_lib(plan, argv[++i], err) : parse_link(plan, argv[++i], err)) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static const char *arch_name(uint32_t flags)
-{
-	switch (flags & NVB_LDCACHE_ARCH_MASK) {
-	case NVB_LDCACHE_ARCH_X86_64:
-		return "x86-64";
-	case NVB_LDCACHE_ARCH_AARCH64:
-		return "AArch64";
-	case 0x0500u:
-		return "64bit";
-	default:
-		return "i386";
-	}
-}
-
-static int push_owned(char ***args, size_t *n, char *s, struct nvb_error *err)
-{
-	char **slot = s ? nvb_array_push(args, n, sizeof(char *)) : NULL;
-	if (!slot) {
-		free(s);
-		return nvb_error_nomem(err);
-	}
-	*slot = s;
-	return 0;
-}
-
-int nvb_libplan_args(const struct nvb_libplan *plan, char ***args, size_t *n, struct nvb_error *err)
-{
-	for (size_t i = 0; i < plan->n_libs; i++) {
-		const struct nvb_lib *l = &plan->libs[i];
-		if (push_owned(args, n, strdup("--lib"), err) < 0 ||
-		    push_owned(args, n, nvb_asprintf("%s::%s::%s", l->path, l->soname, arch_name(l->flags)),
-			       err) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < plan->n_links; i++) {
-		const struct nvb_lib_link *l = &plan->links[i];
-		if (push_owned(args, n, strdup("--link"), err) < 0 ||
-		    push_owned(args, n, nvb_asprintf("%s::%s", l->target, l->link), err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------------ filtering */
-
-static size_t dir_len(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? (size_t)(slash - path) : 0;
-}
-
-static bool is_mounted(const char *path, char *const *mounted, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(mounted[i], path))
-			return true;
-	return false;
-}
-
-/* Does the link point at a kept library: its file or its SONAME link? */
-static bool link_target_kept(const struct nvb_libplan *plan, const struct nvb_lib_link *k)
-{
-	size_t kdir = dir_len(k->link);
-	for (size_t i = 0; i < plan->n_libs; i++) {
-		const struct nvb_lib *l = &plan->libs[i];
-		size_t ldir = dir_len(l->path);
-		const char *base = l->path + ldir + 1;
-		if (k->target[0] == '/') {
-			if (!strcmp(k->target, l->path) ||
-			    (!strncmp(k->target, l->path, ldir + 1) && !strcmp(k->target + ldir + 1, l->soname)))
-				return true;
-		} else if (kdir == ldir && !strncmp(k->link, l->path, ldir) &&
-			   (!strcmp(k->target, base) || !strcmp(k->target, l->soname))) {
-			return true;
-		}
-	}
-	return false;
-}
-
-void nvb_libplan_keep_mounted(struct nvb_libplan *plan, char *const *mounted, size_t n_mounted)
-{
-	size_t w = 0;
-	for (size_t i = 0; i < plan->n_libs; i++) {
-		if (is_mounted(plan->libs[i].path, mounted, n_mounted)) {
-			plan->libs[w++] = plan->libs[i];
-		} else {
-			free(plan->libs[i].path);
-			free(plan->libs[i].soname);
-		}
-	}
-	plan->n_libs = w;
-	w = 0;
-	for (size_t i = 0; i < plan->n_links; i++) {
-		if (link_target_kept(plan, &plan->links[i])) {
-			plan->links[w++] = plan->links[i];
-		} else {
-			free(plan->links[i].target);
-			free(plan->links[i].link);
-		}
-	}
-	plan->n_links = w;
-}
 
 /* ------------------------------------------------------------------- applying */
 
@@ -242,7 +37,7 @@ static void dirs_clear(struct dirs *d)
 /* The descriptor of path's directory, created inside the root when missing. */
 static int dir_fd(struct dirs *d, int rootfd, const char *path, struct nvb_error *err)
 {
-	size_t len = dir_len(path);
+	size_t len = nvb_libplan_dir_len(path);
 	for (size_t i = 0; i < d->n; i++)
 		if (strlen(d->paths[i]) == len && !strncmp(d->paths[i], path, len))
 			return d->fds[i];
@@ -305,7 +100,7 @@ static int replace_link(int dfd, const char *dir, const char *name, const char *
  * or libcuda.so stays). */
 static int add_link_if_absent(int dfd, const struct nvb_lib_link *k, struct nvb_error *err)
 {
-	const char *base = k->link + dir_len(k->link) + 1;
+	const char *base = k->link + nvb_libplan_dir_len(k->link) + 1;
 	struct stat st;
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		nvb_debug("hooks", "%s is in the image: left as it is", k->link);
@@ -373,8 +168,8 @@ int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_err
 		int dfd = dir_fd(&d, rootfd, l->path, err);
 		if (dfd < 0)
 			goto out;
-		const char *base = l->path + dir_len(l->path) + 1;
-		size_t dl = dir_len(l->path);
+		const char *base = l->path + nvb_libplan_dir_len(l->path) + 1;
+		size_t dl = nvb_libplan_dir_len(l->path);
 		if (strcmp(base, l->soname) != 0 &&
 		    replace_link(dfd, d.paths[d.n - 1], l->soname, base, err) < 0)
 			goto out;
@@ -391,7 +186,7 @@ int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_err
 	}
 	/* only the libraries' folders go in the loader configuration */
 	for (size_t i = 0; i < plan->n_libs; i++) {
-		size_t dl = dir_len(plan->libs[i].path);
+		size_t dl = nvb_libplan_dir_len(plan->libs[i].path);
 		bool seen = false;
 		for (size_t k = 0; k < n_folders && !seen; k++)
 			seen = strlen(folders[k]) == dl && !strncmp(folders[k], plan->libs[i].path, dl);
@@ -461,7 +256,7 @@ static int scan_folder(int rootfd, const char *folder, struct nvb_ldcache_add **
 			continue;
 		bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 			  nvb_elf_read_fd(fd, de->d_name, &elf, &ignored) == 0 && elf.soname[0] &&
-			  name_ok(elf.soname) &&
+			  nvb_libplan_name_ok(elf.soname) &&
 			  nvb_ldcache_elf_flags(elf.elf_class == 64 ? 2 : 1, elf.machine, &flags) == 0 &&
 			  fstatat(dirfd(dir), elf.soname, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		close(fd);
@@ -492,7 +287,7 @@ int nvb_hook_update_ldcache(int rootfd, char *const *folders, size_t n, struct n
 	size_t n_adds = 0, n_owned = 0;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
-		if (!abs_path_ok(folders[i]))
+		if (!nvb_libplan_path_ok(folders[i]))
 			r = nvb_error_set(err, NVB_ERR_USAGE, 0, NULL,
 					  "--folder '%s' must be an absolute path without '..'", folders[i]);
 		else
@@ -506,22 +301,4 @@ int nvb_hook_update_ldcache(int rootfd, char *const *folders, size_t n, struct n
 	free(owned);
 	free(adds);
 	return r;
-}
-
-/* ---------------------------------------------------------------------- state */
-
-int nvb_hook_open_container_root(int fd, struct nvb_error *err)
-{
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
-	if (nvb_read_fd(fd, "container state on stdin", NVB_OCI_STATE_MAX, &data, &len, err) < 0)
-		return -1;
-	struct nvb_oci_state state;
-	if (nvb_oci_state_parse(data, len, &state, err) < 0)
-		return -1;
-	json_t *config = nvb_oci_config_load(state.bundle, err);
-	int rootfd = config ? nvb_oci_rootfs_open(state.bundle, config, NULL, err) : -1;
-	json_decref(config);
-	nvb_oci_state_clear(&state);
-	return rootfd;
 }

@@ -24,4 +24,23 @@ NVB_INTERNAL void nvb_gpu_clear(struct nvb_gpu *gpu);
 NVB_INTERNAL char *nvb_inventory_to_json_kind(const struct nvb_inventory *inv, const char *kind,
 					      struct nvb_error *err);
 
+/* ---- capabilities ---- */
+/* Expand implied capabilities: video needs compute, display needs graphics. */
+NVB_INTERNAL unsigned nvb_caps_expand(unsigned caps);
+/* Whether a driver file belongs in a container that asked for caps. */
+NVB_INTERNAL bool nvb_file_wanted(const struct nvb_driver_file *f, unsigned caps);
+
+/* ---- the names devices get (CDI device names, shown by info) ---- */
+enum nvb_cdi_naming {
+	NVB_CDI_NAME_INDEX = 1u << 0,      /* "0", MIG "0:1" */
+	NVB_CDI_NAME_UUID = 1u << 1,       /* "GPU-...", MIG "MIG-..." */
+	NVB_CDI_NAME_TYPE_INDEX = 1u << 2, /* "gpu0", MIG "mig0:1" */
+};
+
+/* The device name a GPU (mig NULL) or its MIG device mig (number mig_index on that GPU) gets
+ * under one naming strategy, written to buf; false when it gets none (a GPU without a device
+ * node, an unknown UUID). The CDI generator names devices so, and `nvbind info` shows them. */
+NVB_INTERNAL bool nvb_device_name(const struct nvb_gpu *gpu, const struct nvb_mig_device *mig,
+				  size_t mig_index, unsigned strategy, char *buf, size_t cap);
+
 #endif

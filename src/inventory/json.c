@@ -2,7 +2,6 @@
 /* The inventory as JSON: the documented format of `nvbind info --json` (docs/info.md). */
 #include <jansson.h>
 
-#include "cdi/cdi.h"
 #include "inventory/inventory.h"
 
 #define DEFAULT_KIND "nvidia.com/gpu"
@@ -65,7 +64,7 @@ static json_t *cdi_name_json(const char *kind, const struct nvb_gpu *g,
 			     const struct nvb_mig_device *mig, size_t mig_index)
 {
 	char name[160], qualified[300];
-	if (!nvb_cdi_device_name(g, mig, mig_index, NVB_CDI_NAME_INDEX, name, sizeof(name)))
+	if (!nvb_device_name(g, mig, mig_index, NVB_CDI_NAME_INDEX, name, sizeof(name)))
 		return json_null();
 	snprintf(qualified, sizeof(qualified), "%s=%s", kind, name);
 	return json_string(qualified);

@@ -135,3 +135,19 @@ int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **rootfs, struc
 		free(full);
 	return fd;
 }
+
+int nvb_oci_hook_rootfs_open(int fd, struct nvb_error *err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (nvb_read_fd(fd, "container state on stdin", NVB_OCI_STATE_MAX, &data, &len, err) < 0)
+		return -1;
+	struct nvb_oci_state state;
+	if (nvb_oci_state_parse(data, len, &state, err) < 0)
+		return -1;
+	json_t *config = nvb_oci_config_load(state.bundle, err);
+	int rootfd = config ? nvb_oci_rootfs_open(state.bundle, config, NULL, err) : -1;
+	json_decref(config);
+	nvb_oci_state_clear(&state);
+	return rootfd;
+}

@@ -40,10 +40,4 @@ struct nvb_runtime_result {
 NVB_INTERNAL int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *opts,
 				     struct nvb_runtime_result *res, struct nvb_error *err);
 
-/* NVIDIA_REQUIRE_* checking, exposed for tests. cuda_version like 12040 (12.4). */
-NVB_INTERNAL int nvb_require_check(const char *var, const char *value, const char *driver_version,
-				   int cuda_version, struct nvb_error *err);
-/* CUDA version a driver supports, from its major version (e.g. 550 -> 12040); 0 if unknown. */
-NVB_INTERNAL int nvb_cuda_version_for_driver(const char *driver_version);
-
 #endif

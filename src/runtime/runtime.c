@@ -7,7 +7,7 @@
 
 #include "cdi/cdi.h"
 #include "config/config.h"
-#include "config/toml.h"
+#include "format/toml.h"
 #include "oci/oci.h"
 #include "hooks/hooks.h"
 #include "oci/prepare.h"

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "oci/prepare.h"
+#include "probe/nvidia/nvidia.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/toml.h"
+#include "format/toml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

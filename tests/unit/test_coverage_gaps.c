@@ -19,6 +19,7 @@
 #include "cdi/cdi.h"
 #include "oci/oci.h"
 #include "oci/prepare.h"
+#include "probe/nvidia/nvidia.h"
 
 static char dir[64];
 

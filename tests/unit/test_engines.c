@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/engines.h"
-#include "config/toml.h"
+#include "engines/engines.h"
+#include "format/toml.h"
 
 #define RT "/usr/local/bin/nvbind-runtime"
 

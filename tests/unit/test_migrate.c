@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "cdi/cdi.h"
-#include "config/migrate.h"
+#include "migrate/migrate.h"
 
 /* ---- helpers ---- */
 

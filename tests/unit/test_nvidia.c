@@ -10,9 +10,9 @@
 
 #include <unistd.h>
 
-#include "host/catalog.h"
+#include "probe/nvidia/catalog.h"
 #include "inventory/inventory.h"
-#include "vendor/vendor.h"
+#include "probe/nvidia/nvidia.h"
 
 static char *fixture(const char *rel)
 {

@@ -13,7 +13,7 @@
 #include <regex.h>
 #include <stdbool.h>
 
-#include "config/toml.h"
+#include "format/toml.h"
 
 #define ORIGIN "t.toml"
 

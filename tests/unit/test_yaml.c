@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdbool.h>
 
-#include "cdi/yaml.h"
+#include "format/yaml.h"
 
 /* ---- helpers ---- */
 

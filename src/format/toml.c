@@ -21,7 +21,7 @@
 #include <locale.h>
 #include <math.h>
 
-#include "config/toml.h"
+#include "format/toml.h"
 
 enum {
 	TBL_IMPLICIT = 1u << 0,

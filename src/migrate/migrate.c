@@ -7,8 +7,8 @@
 
 #include "cdi/cdi.h"
 #include "config/config.h"
-#include "config/migrate.h"
-#include "config/toml.h"
+#include "migrate/migrate.h"
+#include "format/toml.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* string lists */

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cdi/cdi.h"
-#include "config/engines.h"
+#include "engines/engines.h"
+#include "format/json.h"
 
 #define ENGINE_CONFIG_MAX (4u << 20)
 #define BACKUP_TAG ".nvbind-backup-"

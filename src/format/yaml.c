@@ -8,7 +8,7 @@
  * Every node is attached to its parent as soon as it exists, so on any error freeing
  * the root (plus the pending mapping keys) releases everything.
  */
-#include "cdi/yaml.h"
+#include "format/yaml.h"
 
 #include <limits.h>
 #include <locale.h>

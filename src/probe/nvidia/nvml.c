@@ -6,7 +6,7 @@
  */
 #include <dlfcn.h>
 
-#include "vendor/vendor.h"
+#include "probe/nvidia/nvidia.h"
 
 typedef void *nvml_device;
 struct nvml_memory {

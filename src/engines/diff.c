@@ -4,7 +4,7 @@
  * 3 lines of context, "@@ -a,b +c,d @@" headers, "\ No newline at end of file", so that the
  * output can be read like any diff and applied with patch(1).
  */
-#include "config/engines.h"
+#include "engines/engines.h"
 
 #define CONTEXT 3
 #define LCS_MAX 4000 /* changed lines on each side the LCS table holds (configuration files) */

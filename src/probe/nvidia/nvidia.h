@@ -30,4 +30,14 @@ NVB_INTERNAL int nvb_pci_bus_id_normalize(const char *in, char *out, size_t cap)
 /* NVML enrichment (dlopen, optional). Fills memory, compute capability, MIG mode. */
 NVB_INTERNAL int nvb_nvml_enrich(struct nvb_host *host, struct nvb_inventory *inv);
 
+/* NVIDIA_REQUIRE_* checking, exposed for tests. cuda_version like 12040 (12.4). */
+NVB_INTERNAL int nvb_require_check(const char *var, const char *value, const char *driver_version,
+				   int cuda_version, struct nvb_error *err);
+/* CUDA version a driver supports, from its major version (e.g. 550 -> 12040); 0 if unknown. */
+NVB_INTERNAL int nvb_cuda_version_for_driver(const char *driver_version);
+
+/* An NVIDIA_VISIBLE_DEVICES word naming NVIDIA devices: all, an index (0), a MIG index (0:1),
+ * a GPU- or MIG- UUID. */
+NVB_INTERNAL bool nvb_nvidia_device_word(const char *s);
+
 #endif

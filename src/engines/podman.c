@@ -5,8 +5,8 @@
  */
 #include <ctype.h>
 
-#include "config/engines.h"
-#include "config/toml.h"
+#include "engines/engines.h"
+#include "format/toml.h"
 
 /* TOML basic string for s. */
 static char *toml_quote(const char *s)

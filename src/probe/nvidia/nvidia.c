@@ -8,9 +8,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "host/catalog.h"
+#include "probe/nvidia/catalog.h"
 #include "host/libscan.h"
-#include "vendor/vendor.h"
+#include "probe/nvidia/nvidia.h"
 
 #define PROC_NVIDIA "/proc/driver/nvidia"
 #define SMALL_FILE_MAX (256u * 1024u)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "host/catalog.h"
+#include "probe/nvidia/catalog.h"
 
 #include <ctype.h>
 #include <dirent.h>

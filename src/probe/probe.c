@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "vendor/vendor.h"
+#include "probe/nvidia/nvidia.h"
 
 struct nvb_inventory *nvb_inventory_probe(struct nvb_host *host, unsigned flags,
 					  struct nvb_error *err)

@@ -9,6 +9,7 @@
  *   nvbind-hook libraries [--lib PATH::SONAME::ARCH]... [--link TARGET::LINK]...
  */
 #include "hooks/hooks.h"
+#include "oci/oci.h"
 
 static void usage(FILE *out)
 {
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 	struct nvb_libplan plan = {0};
 	int rootfd = -1, rc = 0;
 	if (nvb_libplan_parse(&plan, argc - 2, argv + 2, &err) < 0 ||
-	    (rootfd = nvb_hook_open_container_root(STDIN_FILENO, &err)) < 0 ||
+	    (rootfd = nvb_oci_hook_rootfs_open(STDIN_FILENO, &err)) < 0 ||
 	    nvb_libplan_apply(rootfd, &plan, &err) < 0) {
 		fprintf(stderr, "nvbind-hook: error: %s\n", err.message);
 		if (err.hint[0])

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The driver libraries' plan carried by a CDI hook's arguments (libplan.c). */
+#ifndef NVB_LIBPLAN_H
+#define NVB_LIBPLAN_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+/* The hook sub-command generated specs name: `nvbind-hook libraries --lib ... --link ...` */
+#define NVB_HOOK_PROGRAM "nvbind-hook"
+#define NVB_HOOK_LIBRARIES "libraries"
+#define NVB_LDCONF_NAME "00-nvbind.conf"
+
+/* A driver library mounted at path, registered under its SONAME with ld.so.cache flags. */
+struct nvb_lib {
+	char *path;   /* absolute path in the container (the mount destination) */
+	char *soname; /* from the host file, when the spec was generated */
+	uint32_t flags;
+};
+
+/* An extra link (libcuda.so, libGLX_indirect.so.0): created only where the image has nothing. */
+struct nvb_lib_link {
+	char *target; /* as written in the link: a name in the same directory, or a path */
+	char *link;   /* absolute path in the container */
+};
+
+struct nvb_libplan {
+	struct nvb_lib *libs;
+	size_t n_libs;
+	struct nvb_lib_link *links;
+	size_t n_links;
+};
+
+NVB_INTERNAL void nvb_libplan_clear(struct nvb_libplan *plan);
+/* Parse the options of `nvbind-hook libraries`: --lib PATH::SONAME::ARCH and --link
+ * TARGET::LINK (argv holds the options only). Errors name the bad argument. */
+NVB_INTERNAL int nvb_libplan_parse(struct nvb_libplan *plan, int argc, char *const *argv,
+				   struct nvb_error *err);
+/* The hook arguments (after the program and sub-command) for plan: malloc'ed strings. */
+NVB_INTERNAL int nvb_libplan_args(const struct nvb_libplan *plan, char ***args, size_t *n,
+				  struct nvb_error *err);
+/* Add a library / an extra link (the generator's side). arch as in nvb_ldcache_arch_flags. */
+NVB_INTERNAL int nvb_libplan_add_lib(struct nvb_libplan *plan, const char *path, const char *soname,
+				     uint32_t flags, struct nvb_error *err);
+NVB_INTERNAL int nvb_libplan_add_link(struct nvb_libplan *plan, const char *target,
+				      const char *link, struct nvb_error *err);
+/* Keep only the libraries mounted at one of the given container paths, and the links whose
+ * target is one of those libraries or their SONAME links: links and loader-cache folders
+ * follow exactly the files that are mounted. */
+NVB_INTERNAL void nvb_libplan_keep_mounted(struct nvb_libplan *plan, char *const *mounted,
+					   size_t n_mounted);
+
+/* Checks shared with the code that carries the plan out. */
+NVB_INTERNAL bool nvb_libplan_path_ok(const char *path); /* absolute, no "..", not huge */
+NVB_INTERNAL bool nvb_libplan_name_ok(const char *name); /* one path component */
+NVB_INTERNAL size_t nvb_libplan_dir_len(const char *path); /* length of its directory part */
+
+#endif
