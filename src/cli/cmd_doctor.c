@@ -25,20 +25,6 @@ static void doctor_usage(FILE *out)
 	    "be read, 2 usage error.\n");
 }
 
-static const struct {
-	const char *check;
-	const char *title;
-} sections[] = {
-    {"driver", "Driver and driver files"},
-    {"devices", "Device nodes"},
-    {"cdi", "CDI specs"},
-    {"docker", "Docker"},
-    {"podman", "Podman"},
-    {"cgroup", "Cgroups"},
-    {"rootless", "Rootless containers"},
-    {"runtime", "Low-level runtime"},
-};
-
 static void print_finding(const struct nvb_doctor_finding *f)
 {
 	printf("  %-8s %s: %s\n", nvb_doctor_severity_name(f->severity), f->code, f->message);
@@ -49,16 +35,19 @@ static void print_finding(const struct nvb_doctor_finding *f)
 static void print_text(const struct nvb_doctor_report *rep, const char *root, int rc)
 {
 	size_t count[NVB_DOCTOR_ERROR + 1] = {0};
+	size_t n_checks;
+	const struct nvb_doctor_check *checks = nvb_doctor_checks(&n_checks);
 	if (strcmp(root, "/") != 0)
 		printf("Host root: %s\n\n", root);
-	for (size_t s = 0; s < NVB_ARRAY_SIZE(sections); s++) {
+	/* one section per check, under the title the doctor's table gives it */
+	for (size_t s = 0; s < n_checks; s++) {
 		bool any = false;
 		for (size_t i = 0; i < rep->n_findings; i++) {
 			const struct nvb_doctor_finding *f = &rep->findings[i];
-			if (strcmp(f->check, sections[s].check) != 0)
+			if (strcmp(f->check, checks[s].name) != 0)
 				continue;
 			if (!any)
-				printf("%s\n", sections[s].title);
+				printf("%s\n", checks[s].title);
 			any = true;
 			print_finding(f);
 			count[f->severity]++;

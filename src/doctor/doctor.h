@@ -21,11 +21,10 @@ enum nvb_doctor_severity {
 
 struct nvb_doctor_finding {
 	enum nvb_doctor_severity severity;
-	const char
-	    *check; /* static: "driver", "device-nodes", "cdi", "engines", "cgroup", "rootless" */
-	char *code; /* stable identifier, e.g. "cdi-spec-stale" */
-	char *message; /* names the file or device involved */
-	char *fix;     /* the command or edit that fixes it; NULL when there is nothing to do */
+	const char *check; /* static: the name of the check that added it (nvb_doctor_checks) */
+	char *code;	   /* stable identifier, e.g. "cdi-spec-stale" */
+	char *message;	   /* names the file or device involved */
+	char *fix;	   /* the command or edit that fixes it; NULL when there is nothing to do */
 };
 
 struct nvb_doctor_report {
@@ -44,7 +43,18 @@ struct nvb_doctor_ctx {
 	bool have_cdi_spec; /* set by the CDI check: a spec of cfg->cdi_kind exists */
 };
 
-/* Run every check, in the order of docs/doctor.md. *out is a new report (free it with
+/* One entry of the table of checks nvb_doctor_run runs, in order. name is the check field of
+ * the findings run adds; title is the heading front ends print above them. */
+struct nvb_doctor_check {
+	const char *name;
+	const char *title;
+	int (*run)(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
+};
+
+/* The table of checks (static storage), in the order nvb_doctor_run runs them; *n entries. */
+NVB_INTERNAL const struct nvb_doctor_check *nvb_doctor_checks(size_t *n);
+
+/* Run every check of nvb_doctor_checks, in order. *out is a new report (free it with
  * nvb_doctor_report_free) whose findings are grouped by check. Returns -1 only when the host
  * cannot be read at all or memory runs out: problems of the host are findings. */
 NVB_INTERNAL int nvb_doctor_run(struct nvb_host *host, const struct nvb_config *cfg,
