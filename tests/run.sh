@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Run the whole nvbind test suite: unit tests (cmocka) and end-to-end suites (bats) against
 # an AddressSanitizer + UndefinedBehaviorSanitizer build, plus a short run of every fuzz target.
+# Two checks of src/ always run and count as tests: "layers" (tools/check-layers.sh: includes go
+# only down the layers of docs/ARCHITECTURE.md) and "file-size" (no file over 1,300 lines).
 # Needs root (fixture roots use mknod; end-to-end suites start runc, podman and dockerd).
-# Ends with "N passed, N failed, N skipped".
+# Ends with "N passed, N failed[, N skipped]", which counts tests only. Fuzz targets are reported
+# before it on their own line, "fuzz: N targets ran, N crashed"; a crash (or a fuzz build that
+# fails) makes the script exit non-zero all the same.
 #
-#   NVB_TEST_FILTER=REGEX   only run unit binaries / bats files whose name matches
+#   NVB_TEST_FILTER=REGEX   only run unit binaries / bats files whose name matches (and fuzz
+#                           targets when "fuzz" matches)
 #   NVB_FUZZ_SECONDS=N      seconds per fuzz target (default 10; 0 skips fuzzing)
 #   CI=true                 a suite whose real engine (runc, podman, dockerd) is missing fails
 #                           instead of skipping (tests/e2e/helpers/common.bash: need_engine)
@@ -124,6 +129,31 @@ for t in "$build"/tests/test_*; do
 	count_tap "$name" "$log_dir/$name.tap" $?
 done
 
+# The layer rule (docs/ARCHITECTURE.md): every include under src/ goes down the layers, never
+# across vendors' probe folders. Counted like a suite; its output is shown when it fails.
+# This check and the next take a second and read only src/: they run whatever the filter.
+echo "== layers"
+if bash tools/check-layers.sh "$here/src" >"$log_dir/layers.log" 2>&1; then
+	pass=$((pass + 1)); echo "ok - layers: $(tail -1 "$log_dir/layers.log")"
+else
+	fail=$((fail + 1)); failed_names+=("layers"); echo "not ok - layers (tools/check-layers.sh)"
+	sed 's/^/  /' "$log_dir/layers.log"
+fi
+
+# No source file over max_lines lines (docs/ARCHITECTURE.md): a file that grows past it is
+# split by what it does, not trimmed.
+max_lines=1300
+echo "== file size (at most $max_lines lines per file under src/)"
+long=$(find src -name '*.[ch]' -exec wc -l {} + | awk -v max="$max_lines" \
+	'$2 != "total" && $1 > max { print "  " $2 ": " $1 " lines" }' | sort)
+if [ -z "$long" ]; then
+	pass=$((pass + 1)); echo "ok - file-size"
+else
+	fail=$((fail + 1)); failed_names+=("file-size")
+	echo "not ok - file-size: files under src/ over $max_lines lines (split them by what they do)"
+	echo "$long"
+fi
+
 echo "== end-to-end suites"
 for b in tests/e2e/*.bats; do
 	[ -f "$b" ] || continue
@@ -133,6 +163,9 @@ for b in tests/e2e/*.bats; do
 	count_tap "e2e/$name" "$log_dir/$name.tap" $?
 done
 
+# Fuzz targets are not tests: they are reported on a line of their own and kept out of the
+# passed/failed counts, but a crash (or a fuzz build that fails) still fails the run.
+fuzz_ran=0 fuzz_crashed=0 fuzz_failed=()
 if [ "$fuzz_seconds" -gt 0 ] && [[ fuzz =~ $filter || $filter == . ]]; then
 	echo "== fuzz targets (${fuzz_seconds}s each)"
 	if [ ! -f "$fuzz_build/build.ninja" ]; then
@@ -146,23 +179,30 @@ if [ "$fuzz_seconds" -gt 0 ] && [[ fuzz =~ $filter || $filter == . ]]; then
 			corpus=tests/fuzz/corpus/${name#fuzz_}
 			work=$(mktemp -d)
 			[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+			fuzz_ran=$((fuzz_ran + 1))
 			if "$f" -max_total_time="$fuzz_seconds" -timeout=10 "$work" >"$log_dir/$name.log" 2>&1; then
-				pass=$((pass + 1)); echo "ok - $name"
+				echo "fuzz ok - $name"
 			else
-				fail=$((fail + 1)); failed_names+=("$name"); echo "not ok - $name"
+				fuzz_crashed=$((fuzz_crashed + 1)); fuzz_failed+=("$name")
+				echo "fuzz CRASHED - $name (log: $log_dir/$name.log)"
 				tail -30 "$log_dir/$name.log"
 			fi
 			rm -rf "$work"
 		done
 	else
 		cat "$log_dir/fuzz-build.log"
-		fail=$((fail + 1)); failed_names+=("fuzz-build")
+		fuzz_failed+=("fuzz-build")
 	fi
 fi
 
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]} (logs in $log_dir)"
+if [ "$fuzz_ran" -gt 0 ] || [ ${#fuzz_failed[@]} -gt 0 ]; then
+	echo "fuzz: $fuzz_ran targets ran, $fuzz_crashed crashed"
+	[ ${#fuzz_failed[@]} -gt 0 ] &&
+		echo "fuzz failed: ${fuzz_failed[*]}: the run exits non-zero (not counted as tests below)"
+fi
 summary="$pass passed, $fail failed"
 [ "$skip" -gt 0 ] && summary="$summary, $skip skipped"
 echo "$summary"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] && [ ${#fuzz_failed[@]} -eq 0 ]
