@@ -115,7 +115,7 @@ static int get_strv(struct rd *rd, json_t *obj, const char *key, char ***v, size
 			snprintf(field, sizeof(field), "%s[%zu]", key, i);
 			return bad(rd, field, "must be a string");
 		}
-		if (nvb_strv_push(v, n, json_string_value(s)) < 0)
+		if (nvb_strv_append(v, n, json_string_value(s)) < 0)
 			return nomem(rd);
 	}
 	return 0;

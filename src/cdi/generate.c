@@ -133,7 +133,7 @@ static int add_mount(struct gen *g, const struct nvb_driver_file *f)
 	if (!(m->type = strdup("bind")))
 		return nvb_error_nomem(g->err);
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(mount_options); i++)
-		if (nvb_strv_push(&m->options, &m->n_options, mount_options[i]) < 0)
+		if (nvb_strv_append(&m->options, &m->n_options, mount_options[i]) < 0)
 			return nvb_error_nomem(g->err);
 	return 0;
 }
@@ -188,17 +188,17 @@ static int libraries_hook(struct gen *g, const struct nvb_libplan *plan)
 {
 	struct nvb_cdi_hook *h = nvb_cdi_edits_add_hook(&g->spec->edits);
 	if (!h || !(h->hook_name = strdup("createContainer")) || !(h->path = strdup(g->o->hook_path)) ||
-	    nvb_strv_push(&h->args, &h->n_args, NVB_HOOK_PROGRAM) < 0 ||
-	    nvb_strv_push(&h->args, &h->n_args, NVB_HOOK_LIBRARIES) < 0)
+	    nvb_strv_append(&h->args, &h->n_args, NVB_HOOK_PROGRAM) < 0 ||
+	    nvb_strv_append(&h->args, &h->n_args, NVB_HOOK_LIBRARIES) < 0)
 		return nvb_error_nomem(g->err);
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(hook_env); i++)
-		if (nvb_strv_push(&h->env, &h->n_env, hook_env[i]) < 0)
+		if (nvb_strv_append(&h->env, &h->n_env, hook_env[i]) < 0)
 			return nvb_error_nomem(g->err);
 	char **args = NULL;
 	size_t n = 0;
 	int r = nvb_libplan_args(plan, &args, &n, g->err);
 	for (size_t i = 0; i < n; i++) {
-		if (r == 0 && nvb_strv_push(&h->args, &h->n_args, args[i]) < 0)
+		if (r == 0 && nvb_strv_append(&h->args, &h->n_args, args[i]) < 0)
 			r = nvb_error_nomem(g->err);
 		free(args[i]);
 	}

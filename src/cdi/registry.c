@@ -23,7 +23,7 @@ void nvb_cdi_registry_free(struct nvb_cdi_registry *reg)
 
 static int note(struct nvb_cdi_registry *reg, const char *msg)
 {
-	return nvb_strv_push(&reg->errors, &reg->n_errors, msg);
+	return nvb_strv_append(&reg->errors, &reg->n_errors, msg);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -43,7 +43,7 @@ static int list_dir(const char *dir, char ***names, size_t *n)
 		if (de->d_name[0] == '.' ||
 		    !(nvb_str_has_suffix(de->d_name, ".json") || nvb_str_has_suffix(de->d_name, ".yaml")))
 			continue;
-		if (nvb_strv_push(names, n, de->d_name) < 0) {
+		if (nvb_strv_append(names, n, de->d_name) < 0) {
 			closedir(d);
 			return -1;
 		}
@@ -204,7 +204,7 @@ static int load_dir(struct nvb_cdi_registry *reg, const char *dir, char ***confl
 			conflict[b] = conflict[a] = true;
 		if (b - a > 1) {
 			notes[n_notes++] = (struct conflict_note){.seq = pend[a + 1].seq, .first = a};
-			r = nvb_strv_push(conflicts, n_conflicts, pend[a].qualified);
+			r = nvb_strv_append(conflicts, n_conflicts, pend[a].qualified);
 		}
 	}
 	if (n_notes > 1)

@@ -92,7 +92,7 @@ struct nvb_cdi_device *nvb_cdi_spec_add_device(struct nvb_cdi_spec *spec, const 
 
 int nvb_cdi_edits_add_env(struct nvb_cdi_edits *e, const char *kv)
 {
-	return nvb_strv_push(&e->env, &e->n_env, kv);
+	return nvb_strv_append(&e->env, &e->n_env, kv);
 }
 
 struct nvb_cdi_device_node *nvb_cdi_edits_add_node(struct nvb_cdi_edits *e)

@@ -113,9 +113,57 @@ NVB_INTERNAL int nvb_open_regular(int dirfd, const char *path, int flags, const 
 /* "a FIFO", "a directory", ... for messages. */
 NVB_INTERNAL const char *nvb_file_type_name(mode_t mode);
 
-/* ---- string vectors ---- */
-/* Append a copy of s to *v (of *n strings); -1 when memory runs out. */
-NVB_INTERNAL int nvb_strv_push(char ***v, size_t *n, const char *s);
+/* ---- string vectors (struct nvb_strv: core/strv.h) ---- */
+/* Append a copy of s to the array *v of *n strings (the CDI model's env, args, options):
+ * nvb_strv_push's implementation on a bare array. -1 when memory runs out. */
+NVB_INTERNAL int nvb_strv_append(char ***v, size_t *n, const char *s);
+
+/* ---- text buffer ---- */
+/* A growing string. Appending never fails visibly: running out of memory is sticky and
+ * reported once, by nvb_strbuf_take, so builders need no error path per piece. */
+struct nvb_strbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+NVB_INTERNAL void nvb_strbuf_append(struct nvb_strbuf *b, const char *s);
+NVB_INTERNAL void nvb_strbuf_appendn(struct nvb_strbuf *b, const char *s, size_t n);
+NVB_INTERNAL void nvb_strbuf_appendc(struct nvb_strbuf *b, char c);
+NVB_INTERNAL void nvb_strbuf_appendf(struct nvb_strbuf *b, const char *fmt, ...) NVB_PRINTF(2, 3);
+NVB_INTERNAL void nvb_strbuf_vappendf(struct nvb_strbuf *b, const char *fmt, va_list ap)
+	NVB_PRINTF(2, 0);
+/* The text (malloc'ed, "" when nothing was appended), or NULL when memory ran out; b is
+ * empty again either way. */
+NVB_INTERNAL char *nvb_strbuf_take(struct nvb_strbuf *b);
+NVB_INTERNAL void nvb_strbuf_free(struct nvb_strbuf *b);
+
+/* ---- paths and words ---- */
+/* The last component of path (after its last '/'; path itself when it has none). */
+NVB_INTERNAL const char *nvb_basename(const char *path);
+/* word quoted for a POSIX shell: bare when it needs nothing, else in single quotes.
+ * malloc'ed; NULL when memory runs out. */
+NVB_INTERNAL char *nvb_shell_quote(const char *word);
+
+/* ---- directory iteration (dir.c) ---- */
+#include <dirent.h>
+/* A directory stream on fd, which it takes in every case (closed when this fails). */
+NVB_INTERNAL DIR *nvb_fdopendir(int fd);
+/* A directory stream on path relative to dirfd (O_DIRECTORY | O_CLOEXEC | extra_flags),
+ * NULL with errno set. */
+NVB_INTERNAL DIR *nvb_opendirat(int dirfd, const char *path, int extra_flags);
+/* The next entry other than "." and "..", NULL at the end. */
+NVB_INTERNAL struct dirent *nvb_readdir(DIR *d);
+static inline void nvb_closedirp(DIR **d)
+{
+	if (*d) {
+		int saved = errno;
+		closedir(*d);
+		errno = saved;
+	}
+}
+#define _cleanup_closedir_ __attribute__((cleanup(nvb_closedirp)))
+/* for (each entry de of the open stream d, "." and ".." skipped) */
+#define NVB_DIR_FOREACH(de, d) for (struct dirent *de; ((de) = nvb_readdir(d));)
 
 /* ---- rooted filesystem access ---- */
 #define NVB_PATH_MAX 4096

@@ -122,14 +122,8 @@ void nvb_temp_name(char *buf, size_t cap, const char *prefix)
 	snprintf(buf, cap, "%s%016llx%u", prefix, rnd, counter++);
 }
 
-int nvb_strv_push(char ***v, size_t *n, const char *s)
+const char *nvb_basename(const char *path)
 {
-	char **slot = nvb_array_push(v, n, sizeof(char *));
-	if (!slot)
-		return -1;
-	if (!(*slot = strdup(s))) {
-		(*n)--;
-		return -1;
-	}
-	return 0;
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
 }

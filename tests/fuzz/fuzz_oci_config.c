@@ -61,8 +61,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	h->timeout = NVB_CDI_UNSET;
 	*gid = 44;
 	if (!n->path || !n->type || !m->host_path || !m->container_path || !h->hook_name || !h->path ||
-	    nvb_strv_push(&m->options, &m->n_options, "ro") < 0 ||
-	    nvb_strv_push(&h->args, &h->n_args, "nvbind-hook") < 0)
+	    nvb_strv_append(&m->options, &m->n_options, "ro") < 0 ||
+	    nvb_strv_append(&h->args, &h->n_args, "nvbind-hook") < 0)
 		abort();
 	return 0;
 }

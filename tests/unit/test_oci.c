@@ -240,11 +240,11 @@ static void test_hook_env_always_explicit(void **state)
 	struct nvb_cdi_hook *h = nvb_cdi_edits_add_hook(&e);
 	h->hook_name = strdup("createContainer");
 	h->path = strdup("/usr/bin/nvidia-ctk");
-	assert_int_equal(nvb_strv_push(&h->args, &h->n_args, "nvidia-ctk"), 0);
+	assert_int_equal(nvb_strv_append(&h->args, &h->n_args, "nvidia-ctk"), 0);
 	h = nvb_cdi_edits_add_hook(&e);
 	h->hook_name = strdup("createContainer");
 	h->path = strdup("/usr/bin/nvbind");
-	assert_int_equal(nvb_strv_push(&h->env, &h->n_env, "NVBIND_X=1"), 0);
+	assert_int_equal(nvb_strv_append(&h->env, &h->n_env, "NVBIND_X=1"), 0);
 	const struct nvb_cdi_edits *list[] = {&e};
 	struct nvb_error err;
 	assert_int_equal(nvb_oci_apply_edits(c, list, 1, &err), 0);
