@@ -743,17 +743,9 @@ int nvb_engine_parse(const char *name, enum nvb_engine_id *out)
 
 static void toml_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
+	_cleanup_free_ char *q = nvb_toml_quote(s);
+	/* out of memory: an empty string keeps the output TOML; show is for reading */
+	fputs(q ? q : "\"\"", f);
 }
 
 static void print_value(FILE *f, struct nvb_config *c, const struct key *k)

@@ -8,30 +8,6 @@
 #include "engines/engines.h"
 #include "format/toml.h"
 
-/* TOML basic string for s. */
-static char *toml_quote(const char *s)
-{
-	size_t n = strlen(s);
-	char *out = malloc(n * 6 + 3), *o = out;
-	if (!out)
-		return NULL;
-	*o++ = '"';
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			*o++ = '\\';
-			*o++ = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			o += sprintf(o, "\\u%04x", c);
-		} else {
-			*o++ = (char)c;
-		}
-	}
-	*o++ = '"';
-	*o = '\0';
-	return out;
-}
-
 /* The newline the file uses: a CRLF file gets CRLF lines. */
 static const char *newline_of(const char *text)
 {
@@ -216,7 +192,7 @@ char *nvb_podman_register(const char *text, const char *origin, const char *runt
 	bool need_default = make_default && !is_default(root);
 	nvb_toml_free(root);
 	if (need_runtime) {
-		_cleanup_free_ char *q = toml_quote(runtime_path);
+		_cleanup_free_ char *q = nvb_toml_quote(runtime_path);
 		_cleanup_free_ char *value = q ? nvb_asprintf("[%s]", q) : NULL;
 		char *next = value ? set_key(cur, origin, "engine.runtimes", NVB_RUNTIME_NAME, value, err)
 				   : NULL;

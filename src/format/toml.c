@@ -4,7 +4,7 @@
  *
  * The document is checked for valid UTF-8 once, up front, so everything after that may
  * step over multi-byte characters blindly. Recursion only happens for arrays and inline
- * tables, and every table or array is created through new_value(), which enforces the
+ * tables, and every table or array is created through nvb_toml_new_value(), which enforces the
  * depth and value-count limits: the parser's stack and the tree's depth are bounded by
  * NVB_TOML_MAX_DEPTH whatever the input.
  *
@@ -18,31 +18,10 @@
  *  - defined_inline: an inline table or static array, complete once closed.
  * Dotted keys never traverse arrays: the only way into an array of tables is a header.
  */
-#include <locale.h>
-#include <math.h>
 
-#include "format/toml.h"
+#include "format/toml_internal.h"
 
-enum {
-	TBL_IMPLICIT = 1u << 0,
-	TBL_EXPLICIT = 1u << 1,
-	TBL_DOTTED = 1u << 2,
-	ARR_OF_TABLES = 1u << 3, /* made by [[header]]: later headers may append to it */
-};
 
-#define INDEX_MIN 16 /* tables with this many keys get a hash index; fewer are scanned */
-
-struct parser {
-	const char *p, *end;
-	int line, col; /* of *p; col counts characters */
-	const char *origin;
-	struct nvb_error *err;
-	size_t nvalues;
-	locale_t c_locale; /* strtod must not follow the caller's LC_NUMERIC */
-	struct nvb_toml_value *root;
-	struct nvb_toml_value *cur; /* the table the latest header opened */
-	char keybuf[256];	    /* a key rendered for a message */
-};
 
 struct key_part {
 	char *name;
@@ -58,39 +37,10 @@ struct key_path {
 
 static int parse_value(struct parser *ps, int depth, struct nvb_toml_value **out);
 
-/* ------------------------------------------------------------------ cursor */
-
-static int peek(const struct parser *ps) { return ps->p < ps->end ? (unsigned char)*ps->p : -1; }
-
-static int peek_at(const struct parser *ps, size_t k)
-{
-	return (size_t)(ps->end - ps->p) > k ? (unsigned char)ps->p[k] : -1;
-}
-
-static void adv(struct parser *ps)
-{
-	unsigned char c = (unsigned char)*ps->p++;
-
-	if (c == '\n') {
-		ps->line++;
-		ps->col = 1;
-	} else if ((c & 0xc0) != 0x80) {
-		/* continuation bytes belong to the character their lead byte counted */
-		ps->col++;
-	}
-}
-
-static void adv_n(struct parser *ps, size_t n)
-{
-	while (n--)
-		adv(ps);
-}
 
 static bool is_ws(int c) { return c == ' ' || c == '\t'; }
 
-static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 
-static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 static bool is_bare(int c) { return is_alpha(c) || is_digit(c) || c == '_' || c == '-'; }
 
@@ -122,12 +72,10 @@ static void skip_ws(struct parser *ps)
 		adv(ps);
 }
 
+
 /* ------------------------------------------------------------------ errors */
 
-static int fail_at(struct parser *ps, int line, int col, const char *hint, const char *fmt, ...)
-    NVB_PRINTF(5, 6);
-
-static int fail_at(struct parser *ps, int line, int col, const char *hint, const char *fmt, ...)
+int nvb_toml_fail_at(struct parser *ps, int line, int col, const char *hint, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -138,10 +86,6 @@ static int fail_at(struct parser *ps, int line, int col, const char *hint, const
 	return nvb_error_set(ps->err, NVB_ERR_PARSE, 0, hint, "%s:%d:%d: %s", ps->origin, line, col,
 			     msg);
 }
-
-#define fail(ps, hint, ...) fail_at((ps), (ps)->line, (ps)->col, (hint), __VA_ARGS__)
-
-static int nomem(struct parser *ps) { return nvb_error_nomem(ps->err); }
 
 static size_t utf8_lead_len(unsigned char c)
 {
@@ -294,7 +238,7 @@ static int check_utf8(struct parser *ps)
 		}
 		size_t len = utf8_valid(s + i, n - i);
 		if (!len)
-			return fail_at(ps, line, col, "save the file as UTF-8",
+			return nvb_toml_fail_at(ps, line, col, "save the file as UTF-8",
 				       "invalid UTF-8 (byte 0x%02x)", s[i]);
 		i += len, col++;
 	}
@@ -323,198 +267,6 @@ static int put_utf8(char *out, uint32_t cp)
 	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
 	out[3] = (char)(0x80 | (cp & 0x3f));
 	return 4;
-}
-
-/* ------------------------------------------------------------------- nodes */
-
-static struct nvb_toml_value *new_value(struct parser *ps, enum nvb_toml_type type, int depth,
-					int line, int col)
-{
-	bool container = type == NVB_TOML_ARRAY || type == NVB_TOML_TABLE;
-
-	/* only containers recurse (in the parser and in nvb_toml_free) */
-	if (container && depth > NVB_TOML_MAX_DEPTH) {
-		fail_at(ps, line, col, "flatten the configuration",
-			"tables and arrays nest deeper than %d levels", NVB_TOML_MAX_DEPTH);
-		return NULL;
-	}
-	if (ps->nvalues >= NVB_TOML_MAX_VALUES) {
-		fail_at(ps, line, col, NULL, "more than %u values in one document",
-			NVB_TOML_MAX_VALUES);
-		return NULL;
-	}
-	struct nvb_toml_value *v = calloc(1, sizeof(*v));
-	if (!v) {
-		nomem(ps);
-		return NULL;
-	}
-	ps->nvalues++;
-	v->type = type;
-	v->depth = depth;
-	v->line = line;
-	v->column = col;
-	return v;
-}
-
-void nvb_toml_free(struct nvb_toml_value *v)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < v->n; i++) {
-		nvb_toml_free(v->items[i]);
-		if (v->keys)
-			free(v->keys[i]);
-	}
-	free(v->items);
-	free(v->keys);
-	free(v->key_lines);
-	free(v->key_columns);
-	free(v->index);
-	if (v->type == NVB_TOML_STRING || v->type == NVB_TOML_DATETIME)
-		free(v->v.s);
-	free(v);
-}
-
-static void toml_freep(struct nvb_toml_value **v) { nvb_toml_free(*v); }
-#define _cleanup_toml_ __attribute__((cleanup(toml_freep)))
-
-/* Room for one more item (and key, for tables). */
-static int grow(struct nvb_toml_value *t)
-{
-	if (t->n < t->cap)
-		return 0;
-	size_t cap = t->cap ? t->cap * 2 : 4;
-	void *p = realloc(t->items, cap * sizeof(*t->items));
-	if (!p)
-		return -1;
-	t->items = p;
-	if (t->type == NVB_TOML_TABLE) {
-		/* t->cap moves only once all four arrays have grown */
-		if (!(p = realloc(t->keys, cap * sizeof(*t->keys))))
-			return -1;
-		t->keys = p;
-		if (!(p = realloc(t->key_lines, cap * sizeof(*t->key_lines))))
-			return -1;
-		t->key_lines = p;
-		if (!(p = realloc(t->key_columns, cap * sizeof(*t->key_columns))))
-			return -1;
-		t->key_columns = p;
-	}
-	t->cap = cap;
-	return 0;
-}
-
-/* FNV-1a with a final mix, so that the low bits used as the slot depend on every byte. */
-static uint64_t key_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
-
-static void index_put(uint32_t *index, size_t cap, const char *key, size_t item)
-{
-	size_t slot = key_hash(key) & (cap - 1);
-
-	while (index[slot])
-		slot = (slot + 1) & (cap - 1);
-	index[slot] = (uint32_t)item + 1; /* 0 marks a free slot */
-}
-
-/* Index the item just appended to t, rebuilding the index when it gets half full. */
-static int index_add(struct nvb_toml_value *t)
-{
-	if (t->n < INDEX_MIN)
-		return 0;
-	if (t->index && t->n * 2 <= t->index_cap) {
-		index_put(t->index, t->index_cap, t->keys[t->n - 1], t->n - 1);
-		return 0;
-	}
-	size_t cap = t->index_cap ? t->index_cap * 2 : 64;
-	while (cap < t->n * 2)
-		cap *= 2;
-	uint32_t *index = calloc(cap, sizeof(*index));
-	if (!index)
-		return -1;
-	for (size_t i = 0; i < t->n; i++)
-		index_put(index, cap, t->keys[i], i);
-	free(t->index);
-	t->index = index;
-	t->index_cap = cap;
-	return 0;
-}
-
-/* Position of key in table t, or -1. */
-static long table_find(const struct nvb_toml_value *t, const char *key)
-{
-	if (!t->index) {
-		for (size_t i = 0; i < t->n; i++)
-			if (strcmp(t->keys[i], key) == 0)
-				return (long)i;
-		return -1;
-	}
-	size_t mask = t->index_cap - 1;
-	for (size_t slot = key_hash(key) & mask; t->index[slot]; slot = (slot + 1) & mask) {
-		size_t i = t->index[slot] - 1;
-		if (strcmp(t->keys[i], key) == 0)
-			return (long)i;
-	}
-	return -1;
-}
-
-/* Add key = val to table t. Takes ownership of both, also on failure. */
-static int table_add(struct parser *ps, struct nvb_toml_value *t, char *key, int line, int col,
-		     struct nvb_toml_value *val)
-{
-	if (!key || grow(t) < 0) {
-		free(key);
-		nvb_toml_free(val);
-		return nomem(ps);
-	}
-	t->keys[t->n] = key;
-	t->key_lines[t->n] = line;
-	t->key_columns[t->n] = col;
-	t->items[t->n] = val;
-	t->n++;
-	/* the pair is in the tree now: the caller must not free it even if this fails */
-	if (index_add(t) < 0)
-		return nomem(ps);
-	return 0;
-}
-
-/* Append val to array a; takes ownership, also on failure. */
-static int array_add(struct parser *ps, struct nvb_toml_value *a, struct nvb_toml_value *val)
-{
-	if (grow(a) < 0) {
-		nvb_toml_free(val);
-		return nomem(ps);
-	}
-	a->items[a->n++] = val;
-	return 0;
-}
-
-static struct nvb_toml_value *new_table(struct parser *ps, int depth, int line, int col,
-					unsigned flags)
-{
-	struct nvb_toml_value *t = new_value(ps, NVB_TOML_TABLE, depth, line, col);
-
-	if (t)
-		t->flags = flags;
-	return t;
-}
-
-/* An inline table is complete once closed, and so are the tables its dotted keys made. */
-static void seal(struct nvb_toml_value *t)
-{
-	t->defined_inline = true;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->items[i]->type == NVB_TOML_TABLE && !t->items[i]->defined_inline)
-			seal(t->items[i]);
 }
 
 /* --------------------------------------------------------------- comments */
@@ -624,16 +376,6 @@ static bool plain_literal(int c)
 	return c >= 0x80 || c == '\t' || (c >= 0x20 && c != '\'' && c != 0x7f);
 }
 
-static int hex_value(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* After "\u" or "\U": n hex digits naming a Unicode scalar value. */
 static int parse_ucs(struct parser *ps, struct sbuf *b, int n, int line, int col)
@@ -644,14 +386,14 @@ static int parse_ucs(struct parser *ps, struct sbuf *b, int n, int line, int col
 	for (int i = 0; i < n; i++) {
 		int d = hex_value(peek(ps));
 		if (d < 0)
-			return fail_at(ps, line, col, "write \\u with 4 hex digits, \\U with 8",
+			return nvb_toml_fail_at(ps, line, col, "write \\u with 4 hex digits, \\U with 8",
 				       "\\%c escape needs %d hexadecimal digits",
 				       n == 4 ? 'u' : 'U', n);
 		cp = (cp << 4) | (uint32_t)d;
 		adv(ps);
 	}
 	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return fail_at(
+		return nvb_toml_fail_at(
 		    ps, line, col,
 		    "only Unicode scalar values (not surrogates, at most U+10FFFF) can be written",
 		    "escape \\%c%0*X is not a Unicode scalar value", n == 4 ? 'u' : 'U', n, cp);
@@ -678,7 +420,7 @@ static int parse_escape(struct parser *ps, struct sbuf *b)
 			return sb_put(ps, b, &simple[i + 1], 1);
 		}
 	}
-	return fail_at(ps, line, col, "write a backslash as \\\\, or use a 'literal string'",
+	return nvb_toml_fail_at(ps, line, col, "write a backslash as \\\\, or use a 'literal string'",
 		       "invalid escape sequence: backslash followed by %s",
 		       char_desc(ps, buf, sizeof(buf)));
 }
@@ -695,7 +437,7 @@ static int bad_string_char(struct parser *ps, bool literal)
 
 static int unterminated(struct parser *ps, int line, int col, const char *close)
 {
-	return fail_at(ps, line, col,
+	return nvb_toml_fail_at(ps, line, col,
 		       "single-line strings end on their line; use \"\"\" or ''' for more",
 		       "string is not closed with %s before the end of the %s", close,
 		       peek(ps) < 0 ? "file" : "line");
@@ -794,7 +536,7 @@ static int line_ending_backslash(struct parser *ps)
 
 static int ml_unterminated(struct parser *ps, int line, int col, const char *close)
 {
-	return fail_at(ps, line, col, NULL, "multi-line string is not closed with %s", close);
+	return nvb_toml_fail_at(ps, line, col, NULL, "multi-line string is not closed with %s", close);
 }
 
 /* """...""" */
@@ -878,7 +620,7 @@ static int parse_string_value(struct parser *ps, int depth, struct nvb_toml_valu
 		free(b.s);
 		return -1;
 	}
-	struct nvb_toml_value *v = new_value(ps, NVB_TOML_STRING, depth, line, col);
+	struct nvb_toml_value *v = nvb_toml_new_value(ps, NVB_TOML_STRING, depth, line, col);
 	if (!v) {
 		free(b.s);
 		return -1;
@@ -917,7 +659,7 @@ static int parse_simple_key(struct parser *ps, struct key_part *kp, bool *bare)
 		}
 		kp->name = b.s;
 		if (strlen(b.s) != b.len)
-			return fail_at(ps, kp->line, kp->col, NULL,
+			return nvb_toml_fail_at(ps, kp->line, kp->col, NULL,
 				       "a key must not contain U+0000");
 		return 0;
 	}
@@ -976,326 +718,11 @@ static int key_end_error(struct parser *ps, const struct key_path *key, const ch
 		    char_desc(ps, buf, sizeof(buf)));
 }
 
-/* --------------------------------------------------------------- scalars */
-
-static bool is_token_char(int c)
-{
-	return is_alpha(c) || is_digit(c) || c == '_' || c == '+' || c == '-' || c == '.' ||
-	       c == ':';
-}
-
-/* Digits of base with '_' allowed only between two digits; NULL when fine. */
-static const char *digits_problem(const char *s, size_t n, int base)
-{
-	if (n == 0)
-		return "digits are missing";
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '_') {
-			if (i == 0 || i + 1 == n || s[i + 1] == '_')
-				return "an underscore must sit between two digits";
-			continue;
-		}
-		int d = hex_value((unsigned char)s[i]);
-		if (d < 0 || d >= base)
-			return base == 16  ? "invalid hexadecimal digit"
-			       : base == 8 ? "invalid octal digit"
-			       : base == 2 ? "invalid binary digit"
-					   : "invalid decimal digit";
-	}
-	return NULL;
-}
-
-static int bad_number(struct parser *ps, int line, int col, const char *what, const char *tok,
-		      size_t n, const char *why)
-{
-	return fail_at(ps, line, col, NULL, "invalid %s '%.*s': %s", what, n > 64 ? 64 : (int)n,
-		       tok, why);
-}
-
-static int parse_integer(struct parser *ps, const char *tok, size_t len, int line, int col,
-			 int64_t *out)
-{
-	const char *s = tok;
-	size_t n = len;
-	bool neg = false, sign = false;
-	int base = 10;
-
-	if (*s == '+' || *s == '-') {
-		neg = *s == '-', sign = true;
-		s++, n--;
-	}
-	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o' || s[1] == 'b')) {
-		base = s[1] == 'x' ? 16 : s[1] == 'o' ? 8 : 2;
-		if (sign)
-			return bad_number(ps, line, col, "integer", tok, len,
-					  "0x, 0o and 0b integers cannot have a sign");
-		s += 2, n -= 2;
-	}
-	const char *why = digits_problem(s, n, base);
-	if (!why && base == 10 && n > 1 && s[0] == '0')
-		why = "leading zeros are not allowed";
-	if (why)
-		return bad_number(ps, line, col, "integer", tok, len, why);
-
-	uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '_')
-			continue;
-		uint64_t d = (uint64_t)hex_value((unsigned char)s[i]);
-		if (v > (limit - d) / (uint64_t)base)
-			return fail_at(
-			    ps, line, col,
-			    "integers range from -9223372036854775808 to 9223372036854775807",
-			    "integer '%.*s' does not fit in 64 bits", len > 64 ? 64 : (int)len,
-			    tok);
-		v = v * (uint64_t)base + d;
-	}
-	*out = !neg ? (int64_t)v : v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
-	return 0;
-}
-
-/* [sign] int-part [ "." digits ] [ (e|E) [sign] digits ], with a fraction or exponent. */
-static const char *float_problem(const char *s, const char *end)
-{
-	const char *why, *part;
-
-	if (s < end && (*s == '+' || *s == '-'))
-		s++;
-	for (part = s; s < end && *s != '.' && *s != 'e' && *s != 'E'; s++)
-		;
-	if ((why = digits_problem(part, (size_t)(s - part), 10)))
-		return part == s ? "digits are missing before the '.' or exponent" : why;
-	if (s - part > 1 && part[0] == '0')
-		return "leading zeros are not allowed";
-	if (s < end && *s == '.') {
-		for (part = ++s; s < end && *s != 'e' && *s != 'E'; s++)
-			;
-		if ((why = digits_problem(part, (size_t)(s - part), 10)))
-			return part == s ? "digits are missing after the '.'" : why;
-	}
-	if (s < end) {
-		if (++s < end && (*s == '+' || *s == '-'))
-			s++;
-		if ((why = digits_problem(s, (size_t)(end - s), 10)))
-			return s == end ? "the exponent has no digits" : why;
-	}
-	return NULL;
-}
-
-static int parse_float(struct parser *ps, const char *tok, size_t len, int line, int col,
-		       double *out)
-{
-	const char *why = float_problem(tok, tok + len);
-
-	if (why)
-		return bad_number(ps, line, col, "float", tok, len, why);
-	if (!ps->c_locale) {
-		ps->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-		if (!ps->c_locale)
-			return nomem(ps);
-	}
-	_cleanup_free_ char *buf = malloc(len + 1);
-	if (!buf)
-		return nomem(ps);
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		if (tok[i] != '_')
-			buf[n++] = tok[i];
-	buf[n] = '\0';
-	char *end;
-	double d = strtod_l(buf, &end, ps->c_locale);
-	if (*end)
-		return bad_number(ps, line, col, "float", tok, len, "not a number");
-	if (isinf(d))
-		return fail_at(ps, line, col, "write inf for an infinite value",
-			       "float '%.*s' is out of range", len > 64 ? 64 : (int)len, tok);
-	*out = d;
-	return 0;
-}
-
-static int two_digits(const char *s)
-{
-	return is_digit(s[0]) && is_digit(s[1]) ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
-}
-
-static bool is_leap(int y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
-
-/* YYYY-MM-DD, a day that exists. */
-static const char *date_problem(const char *s, size_t n)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (n < 10 || s[4] != '-' || s[7] != '-' || two_digits(s) < 0 || two_digits(s + 2) < 0)
-		return "expected a date as YYYY-MM-DD";
-	int year = two_digits(s) * 100 + two_digits(s + 2);
-	int month = two_digits(s + 5), day = two_digits(s + 8);
-	if (month < 0 || day < 0)
-		return "expected a date as YYYY-MM-DD";
-	if (month < 1 || month > 12)
-		return "the month is out of range";
-	if (day < 1 || day > mdays[month - 1] + (month == 2 && is_leap(year)))
-		return "the day does not exist in that month";
-	return NULL;
-}
-
-/* HH:MM:SS[.fraction]; *used gets its length. TOML 1.0 requires the seconds. */
-static const char *time_problem(const char *s, size_t n, size_t *used)
-{
-	if (n < 8 || s[2] != ':' || s[5] != ':')
-		return "expected a time as HH:MM:SS";
-	int h = two_digits(s), m = two_digits(s + 3), sec = two_digits(s + 6);
-	if (h < 0 || m < 0 || sec < 0)
-		return "expected a time as HH:MM:SS";
-	if (h > 23 || m > 59 || sec > 60) /* 60: a leap second */
-		return "the time is out of range";
-	size_t i = 8;
-	if (i < n && s[i] == '.') {
-		while (++i < n && is_digit(s[i]))
-			;
-		if (i == 9)
-			return "the fraction of a second has no digits";
-	}
-	*used = i;
-	return NULL;
-}
-
-/* Z, z or +HH:MM / -HH:MM */
-static const char *offset_problem(const char *s, size_t n)
-{
-	if (n == 1 && (s[0] == 'Z' || s[0] == 'z'))
-		return NULL;
-	if (n != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':')
-		return "expected a time zone offset as Z or +HH:MM";
-	int h = two_digits(s + 1), m = two_digits(s + 4);
-	if (h < 0 || m < 0)
-		return "expected a time zone offset as Z or +HH:MM";
-	if (h > 23 || m > 59)
-		return "the time zone offset is out of range";
-	return NULL;
-}
-
-static const char *datetime_problem(const char *s, size_t n, enum nvb_toml_datetime_kind *kind)
-{
-	const char *why;
-	size_t used = 0;
-
-	if (n >= 3 && s[2] == ':') {
-		*kind = NVB_TOML_LOCAL_TIME;
-		if ((why = time_problem(s, n, &used)))
-			return why;
-		return used == n ? NULL : "unexpected characters after the time";
-	}
-	if ((why = date_problem(s, n)))
-		return why;
-	*kind = NVB_TOML_LOCAL_DATE;
-	if (n == 10)
-		return NULL;
-	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
-		return "expected 'T' or a space between the date and the time";
-	if ((why = time_problem(s + 11, n - 11, &used)))
-		return why;
-	*kind = NVB_TOML_LOCAL_DATETIME;
-	if (11 + used == n)
-		return NULL;
-	*kind = NVB_TOML_OFFSET_DATETIME;
-	return offset_problem(s + 11 + used, n - 11 - used);
-}
-
-static bool looks_like_datetime(const char *s, size_t n)
-{
-	return (n >= 5 && is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) &&
-		s[4] == '-') ||
-	       (n >= 3 && is_digit(s[0]) && is_digit(s[1]) && s[2] == ':');
-}
-
-static bool token_is(const char *tok, size_t n, const char *word)
-{
-	return n == strlen(word) && memcmp(tok, word, n) == 0;
-}
-
-static bool token_is_ci(const char *tok, size_t n, const char *word)
-{
-	return n == strlen(word) && strncasecmp(tok, word, n) == 0;
-}
-
-/* A token that is none of TOML's values. */
-static int bad_token(struct parser *ps, const char *tok, size_t n, int line, int col)
-{
-	const char *hint = "quote strings: key = \"text\"";
-	const char *body = (*tok == '+' || *tok == '-') ? tok + 1 : tok;
-	size_t bn = n - (size_t)(body - tok);
-
-	if (token_is_ci(tok, n, "true") || token_is_ci(tok, n, "false"))
-		hint = "booleans are written true and false, in lower case";
-	else if (token_is_ci(body, bn, "inf") || token_is_ci(body, bn, "nan"))
-		hint = "write inf and nan in lower case";
-	return fail_at(ps, line, col, hint, "invalid value '%.*s'", n > 64 ? 64 : (int)n, tok);
-}
-
-/* Scan a bare value: a date-time may hold one space, between its date and its time. */
-static size_t scan_token(struct parser *ps)
-{
-	const char *start = ps->p;
-
-	while (is_token_char(peek(ps)))
-		adv(ps);
-	size_t n = (size_t)(ps->p - start);
-	if (n == 10 && looks_like_datetime(start, n) && peek(ps) == ' ' &&
-	    is_digit(peek_at(ps, 1)) && is_digit(peek_at(ps, 2)) && peek_at(ps, 3) == ':') {
-		adv(ps);
-		while (is_token_char(peek(ps)))
-			adv(ps);
-	}
-	return (size_t)(ps->p - start);
-}
-
-static int classify_token(struct parser *ps, const char *tok, size_t n, int line, int col,
-			  struct nvb_toml_value *v)
-{
-	const char *body = (*tok == '+' || *tok == '-') ? tok + 1 : tok;
-	size_t bn = n - (size_t)(body - tok);
-	const char *why;
-
-	if (token_is(tok, n, "true") || token_is(tok, n, "false")) {
-		v->type = NVB_TOML_BOOL;
-		v->v.b = *tok == 't';
-		return 0;
-	}
-	if (token_is(body, bn, "inf") || token_is(body, bn, "nan")) {
-		v->type = NVB_TOML_FLOAT;
-		v->v.f = *body == 'i' ? INFINITY : NAN;
-		if (*tok == '-')
-			v->v.f = -v->v.f;
-		return 0;
-	}
-	if (looks_like_datetime(tok, n)) {
-		if ((why = datetime_problem(tok, n, &v->datetime_kind)))
-			return fail_at(ps, line, col,
-				       "write date-times as in RFC 3339, e.g. 1979-05-27T07:32:00Z",
-				       "invalid date-time '%.*s': %s", n > 64 ? 64 : (int)n, tok,
-				       why);
-		v->type = NVB_TOML_DATETIME;
-		v->v.s = strndup(tok, n);
-		v->len = n;
-		return v->v.s ? 0 : nomem(ps);
-	}
-	if (bn == 0 || (!is_digit(*body) && *body != '.'))
-		return bad_token(ps, tok, n, line, col);
-	bool prefixed =
-	    bn > 1 && body[0] == '0' && (body[1] == 'x' || body[1] == 'o' || body[1] == 'b');
-	if (!prefixed && (memchr(tok, '.', n) || memchr(tok, 'e', n) || memchr(tok, 'E', n))) {
-		v->type = NVB_TOML_FLOAT;
-		return parse_float(ps, tok, n, line, col, &v->v.f);
-	}
-	v->type = NVB_TOML_INTEGER;
-	return parse_integer(ps, tok, n, line, col, &v->v.i);
-}
-
 static int parse_scalar(struct parser *ps, int depth, struct nvb_toml_value **out)
 {
 	int line = ps->line, col = ps->col;
 	const char *tok = ps->p;
-	size_t n = scan_token(ps);
+	size_t n = nvb_toml_scan_token(ps);
 	char buf[48];
 
 	if (n == 0) {
@@ -1307,10 +734,10 @@ static int parse_scalar(struct parser *ps, int depth, struct nvb_toml_value **ou
 					: NULL,
 			    "expected a value, found %s", char_desc(ps, buf, sizeof(buf)));
 	}
-	struct nvb_toml_value *v = new_value(ps, NVB_TOML_INTEGER, depth, line, col);
+	struct nvb_toml_value *v = nvb_toml_new_value(ps, NVB_TOML_INTEGER, depth, line, col);
 	if (!v)
 		return -1;
-	if (classify_token(ps, tok, n, line, col, v) < 0) {
+	if (nvb_toml_classify_token(ps, tok, n, line, col, v) < 0) {
 		nvb_toml_free(v);
 		return -1;
 	}
@@ -1327,30 +754,30 @@ static int resolve_dotted(struct parser *ps, struct nvb_toml_value *t, const str
 {
 	for (size_t i = 0; i + 1 < key->n; i++) {
 		const struct key_part *kp = &key->parts[i];
-		long at = table_find(t, kp->name);
+		long at = nvb_toml_table_find(t, kp->name);
 		if (at < 0) {
 			struct nvb_toml_value *sub =
-			    new_table(ps, t->depth + 1, kp->line, kp->col, TBL_DOTTED);
-			if (!sub || table_add(ps, t, strdup(kp->name), kp->line, kp->col, sub) < 0)
+			    nvb_toml_new_table(ps, t->depth + 1, kp->line, kp->col, TBL_DOTTED);
+			if (!sub || nvb_toml_table_add(ps, t, strdup(kp->name), kp->line, kp->col, sub) < 0)
 				return -1;
 			t = sub;
 			continue;
 		}
 		struct nvb_toml_value *v = t->items[at];
 		if (v->type != NVB_TOML_TABLE)
-			return fail_at(ps, kp->line, kp->col, NULL,
+			return nvb_toml_fail_at(ps, kp->line, kp->col, NULL,
 				       "key %s is already defined as %s at %d:%d",
 				       key_str(ps, key, i + 1), what_is(v), t->key_lines[at],
 				       t->key_columns[at]);
 		if (v->defined_inline)
-			return fail_at(ps, kp->line, kp->col,
+			return nvb_toml_fail_at(ps, kp->line, kp->col,
 				       "an inline table is complete once closed; add the key "
 				       "inside its braces",
 				       "cannot add keys to inline table %s defined at %d:%d",
 				       key_str(ps, key, i + 1), t->key_lines[at],
 				       t->key_columns[at]);
 		if (v->flags & TBL_EXPLICIT)
-			return fail_at(ps, kp->line, kp->col,
+			return nvb_toml_fail_at(ps, kp->line, kp->col,
 				       "add the key under that table's header instead",
 				       "table %s was defined by a header at %d:%d; dotted keys "
 				       "elsewhere cannot add to it",
@@ -1364,9 +791,9 @@ static int resolve_dotted(struct parser *ps, struct nvb_toml_value *t, const str
 		t = v;
 	}
 	const struct key_part *last = &key->parts[key->n - 1];
-	long at = table_find(t, last->name);
+	long at = nvb_toml_table_find(t, last->name);
 	if (at >= 0)
-		return fail_at(ps, last->line, last->col, "each key may be given only once",
+		return nvb_toml_fail_at(ps, last->line, last->col, "each key may be given only once",
 			       "duplicate key %s (first defined at %d:%d)",
 			       key_str(ps, key, key->n), t->key_lines[at], t->key_columns[at]);
 	*parent = t;
@@ -1390,14 +817,14 @@ static int parse_keyval(struct parser *ps, struct nvb_toml_value *t)
 	if (parse_value(ps, parent->depth + 1, &val) < 0)
 		return -1;
 	struct key_part *last = &key.parts[key.n - 1];
-	return table_add(ps, parent, NVB_TAKE_PTR(last->name), last->line, last->col, val);
+	return nvb_toml_table_add(ps, parent, NVB_TAKE_PTR(last->name), last->line, last->col, val);
 }
 
 static int parse_array(struct parser *ps, int depth, struct nvb_toml_value **out)
 {
 	int line = ps->line, col = ps->col;
 	char buf[48];
-	_cleanup_toml_ struct nvb_toml_value *arr = new_value(ps, NVB_TOML_ARRAY, depth, line, col);
+	_cleanup_toml_ struct nvb_toml_value *arr = nvb_toml_new_value(ps, NVB_TOML_ARRAY, depth, line, col);
 
 	if (!arr)
 		return -1;
@@ -1409,7 +836,7 @@ static int parse_array(struct parser *ps, int depth, struct nvb_toml_value **out
 			return -1;
 		if (peek(ps) == ']')
 			break;
-		if (parse_value(ps, depth + 1, &item) < 0 || array_add(ps, arr, item) < 0)
+		if (parse_value(ps, depth + 1, &item) < 0 || nvb_toml_array_add(ps, arr, item) < 0)
 			return -1;
 		if (skip_wcn(ps) < 0)
 			return -1;
@@ -1445,7 +872,7 @@ static int inline_table_error(struct parser *ps, int line, int col, const char *
 static int parse_inline_table(struct parser *ps, int depth, struct nvb_toml_value **out)
 {
 	int line = ps->line, col = ps->col;
-	_cleanup_toml_ struct nvb_toml_value *tbl = new_table(ps, depth, line, col, TBL_EXPLICIT);
+	_cleanup_toml_ struct nvb_toml_value *tbl = nvb_toml_new_table(ps, depth, line, col, TBL_EXPLICIT);
 
 	if (!tbl)
 		return -1;
@@ -1470,7 +897,7 @@ static int parse_inline_table(struct parser *ps, int depth, struct nvb_toml_valu
 		}
 	}
 	adv(ps);
-	seal(tbl);
+	nvb_toml_seal(tbl);
 	*out = NVB_TAKE_PTR(tbl);
 	return 0;
 }
@@ -1501,11 +928,11 @@ static int header_walk(struct parser *ps, const struct key_path *key, int line, 
 
 	for (size_t i = 0; i + 1 < key->n; i++) {
 		const struct key_part *kp = &key->parts[i];
-		long at = table_find(t, kp->name);
+		long at = nvb_toml_table_find(t, kp->name);
 		if (at < 0) {
 			struct nvb_toml_value *sub =
-			    new_table(ps, t->depth + 1, line, col, TBL_IMPLICIT);
-			if (!sub || table_add(ps, t, strdup(kp->name), kp->line, kp->col, sub) < 0)
+			    nvb_toml_new_table(ps, t->depth + 1, line, col, TBL_IMPLICIT);
+			if (!sub || nvb_toml_table_add(ps, t, strdup(kp->name), kp->line, kp->col, sub) < 0)
 				return -1;
 			t = sub;
 			continue;
@@ -1514,17 +941,17 @@ static int header_walk(struct parser *ps, const struct key_path *key, int line, 
 		if (v->type == NVB_TOML_ARRAY && (v->flags & ARR_OF_TABLES))
 			v = v->items[v->n - 1];
 		else if (v->type == NVB_TOML_ARRAY)
-			return fail_at(
+			return nvb_toml_fail_at(
 			    ps, kp->line, kp->col, "a static array is complete once closed",
 			    "cannot add a table to static array %s defined at %d:%d",
 			    key_str(ps, key, i + 1), t->key_lines[at], t->key_columns[at]);
 		else if (v->type != NVB_TOML_TABLE)
-			return fail_at(ps, kp->line, kp->col, NULL,
+			return nvb_toml_fail_at(ps, kp->line, kp->col, NULL,
 				       "key %s is already defined as %s at %d:%d",
 				       key_str(ps, key, i + 1), what_is(v), t->key_lines[at],
 				       t->key_columns[at]);
 		if (v->defined_inline)
-			return fail_at(
+			return nvb_toml_fail_at(
 			    ps, kp->line, kp->col, "an inline table is complete once closed",
 			    "cannot add to inline table %s defined at %d:%d",
 			    key_str(ps, key, i + 1), t->key_lines[at], t->key_columns[at]);
@@ -1544,26 +971,26 @@ static int redefine_error(struct parser *ps, const struct key_path *key,
 	int kl = t->key_lines[at], kc = t->key_columns[at];
 
 	if (v->type == NVB_TOML_ARRAY && aot)
-		return fail_at(ps, kp->line, kp->col, "a static array is complete once closed",
+		return nvb_toml_fail_at(ps, kp->line, kp->col, "a static array is complete once closed",
 			       "cannot append a table to static array %s defined at %d:%d", name,
 			       kl, kc);
 	if (v->type == NVB_TOML_ARRAY && (v->flags & ARR_OF_TABLES))
-		return fail_at(ps, kp->line, kp->col, "write [[...]] to add an element",
+		return nvb_toml_fail_at(ps, kp->line, kp->col, "write [[...]] to add an element",
 			       "%s is an array of tables (first at %d:%d), not a table", name,
 			       v->line, v->column);
 	if (v->type != NVB_TOML_TABLE || v->defined_inline)
-		return fail_at(ps, kp->line, kp->col, NULL,
+		return nvb_toml_fail_at(ps, kp->line, kp->col, NULL,
 			       "key %s is already defined as %s at %d:%d", name, what_is(v), kl,
 			       kc);
 	if (aot)
-		return fail_at(ps, kp->line, kp->col, NULL,
+		return nvb_toml_fail_at(ps, kp->line, kp->col, NULL,
 			       "%s is already defined as a table at %d:%d, not an array of tables",
 			       name, v->line, v->column);
 	if (v->flags & TBL_DOTTED)
-		return fail_at(ps, kp->line, kp->col, "a table may be defined only once",
+		return nvb_toml_fail_at(ps, kp->line, kp->col, "a table may be defined only once",
 			       "table %s was already defined by dotted keys at %d:%d", name,
 			       v->line, v->column);
-	return fail_at(ps, kp->line, kp->col, "a table may be defined only once",
+	return nvb_toml_fail_at(ps, kp->line, kp->col, "a table may be defined only once",
 		       "table [%s] is defined twice (first at %d:%d)", name, v->line, v->column);
 }
 
@@ -1575,11 +1002,11 @@ static int open_table(struct parser *ps, const struct key_path *key, bool aot, i
 
 	if (header_walk(ps, key, line, col, &t) < 0)
 		return -1;
-	long at = table_find(t, kp->name);
+	long at = nvb_toml_table_find(t, kp->name);
 	if (!aot) {
 		if (at < 0) {
-			v = new_table(ps, t->depth + 1, line, col, TBL_EXPLICIT);
-			if (!v || table_add(ps, t, strdup(kp->name), kp->line, kp->col, v) < 0)
+			v = nvb_toml_new_table(ps, t->depth + 1, line, col, TBL_EXPLICIT);
+			if (!v || nvb_toml_table_add(ps, t, strdup(kp->name), kp->line, kp->col, v) < 0)
 				return -1;
 			ps->cur = v;
 			return 0;
@@ -1596,8 +1023,8 @@ static int open_table(struct parser *ps, const struct key_path *key, bool aot, i
 		return 0;
 	}
 	if (at < 0) {
-		v = new_value(ps, NVB_TOML_ARRAY, t->depth + 1, line, col);
-		if (!v || table_add(ps, t, strdup(kp->name), kp->line, kp->col, v) < 0)
+		v = nvb_toml_new_value(ps, NVB_TOML_ARRAY, t->depth + 1, line, col);
+		if (!v || nvb_toml_table_add(ps, t, strdup(kp->name), kp->line, kp->col, v) < 0)
 			return -1;
 		v->flags = ARR_OF_TABLES;
 	} else {
@@ -1605,8 +1032,8 @@ static int open_table(struct parser *ps, const struct key_path *key, bool aot, i
 		if (v->type != NVB_TOML_ARRAY || !(v->flags & ARR_OF_TABLES))
 			return redefine_error(ps, key, t, at, true);
 	}
-	elem = new_table(ps, v->depth + 1, line, col, TBL_EXPLICIT);
-	if (!elem || array_add(ps, v, elem) < 0)
+	elem = nvb_toml_new_table(ps, v->depth + 1, line, col, TBL_EXPLICIT);
+	if (!elem || nvb_toml_array_add(ps, v, elem) < 0)
 		return -1;
 	ps->cur = elem;
 	return 0;
@@ -1671,7 +1098,7 @@ struct nvb_toml_value *nvb_toml_parse(const char *data, size_t len, const char *
 		return NULL;
 	}
 	if (len > NVB_TOML_MAX_SIZE) {
-		fail_at(&ps, 1, 1, "nvbind configuration files are small; check the path",
+		nvb_toml_fail_at(&ps, 1, 1, "nvbind configuration files are small; check the path",
 			"the document is %zu bytes, over the limit of %u", len, NVB_TOML_MAX_SIZE);
 		return NULL;
 	}
@@ -1682,7 +1109,7 @@ struct nvb_toml_value *nvb_toml_parse(const char *data, size_t len, const char *
 	if (len >= 3 && memcmp(ps.p, "\xef\xbb\xbf", 3) == 0)
 		ps.p += 3; /* a byte order mark: not part of the document, not a column */
 
-	ps.root = new_table(&ps, 0, 1, 1, TBL_EXPLICIT);
+	ps.root = nvb_toml_new_table(&ps, 0, 1, 1, TBL_EXPLICIT);
 	if (!ps.root)
 		return NULL;
 	ps.cur = ps.root;
@@ -1699,7 +1126,7 @@ const struct nvb_toml_value *nvb_toml_get(const struct nvb_toml_value *table, co
 {
 	if (!table || table->type != NVB_TOML_TABLE || !key)
 		return NULL;
-	long at = table_find(table, key);
+	long at = nvb_toml_table_find(table, key);
 	return at < 0 ? NULL : table->items[at];
 }
 

@@ -92,4 +92,13 @@ NVB_INTERNAL const struct nvb_toml_value *nvb_toml_get(const struct nvb_toml_val
 /* "string", "integer", "float", "boolean", "datetime", "array", "table". */
 NVB_INTERNAL const char *nvb_toml_type_name(enum nvb_toml_type t);
 
+/* ---- writing (toml_write.c) ---- */
+/* s as a TOML basic string: quotes, backslashes and control characters escaped ("\u001b").
+ * malloc'ed; NULL when memory runs out. */
+NVB_INTERNAL char *nvb_toml_quote(const char *s);
+NVB_INTERNAL void nvb_toml_quote_append(struct nvb_strbuf *b, const char *s);
+/* key as a table or key-value key: bare when it can be, else quoted like nvb_toml_quote. */
+NVB_INTERNAL char *nvb_toml_key(const char *key);
+NVB_INTERNAL void nvb_toml_key_append(struct nvb_strbuf *b, const char *key);
+
 #endif
