@@ -39,12 +39,6 @@ int nvb_cdi_naming_parse(const char *list, unsigned *out, struct nvb_error *err)
 	return 0;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 struct gen {
 	const struct nvb_inventory *inv;
 	const struct nvb_cdi_gen_opts *o;
@@ -98,10 +92,10 @@ static char *container_path(const struct gen *g, const struct nvb_driver_file *f
 	case NVB_FILE_LIBRARY:
 		return strdup(f->path);
 	case NVB_FILE_BINARY: /* on PATH in every image */
-		return nvb_asprintf("/usr/bin/%s", base_name(f->link_path));
+		return nvb_asprintf("/usr/bin/%s", nvb_basename(f->link_path));
 	case NVB_FILE_FIRMWARE:
 		return nvb_asprintf("/lib/firmware/nvidia/%s/%s", g->inv->driver.version,
-				    base_name(f->path));
+				    nvb_basename(f->path));
 	case NVB_FILE_CONFIG:
 	case NVB_FILE_SOCKET:
 	default:
@@ -167,7 +161,7 @@ static int library_plan(struct gen *g, const struct nvb_driver_file *f, struct n
 	if (!dir)
 		return nvb_error_nomem(g->err);
 	*strrchr(dir, '/') = '\0';
-	const char *base = base_name(f->path);
+	const char *base = nvb_basename(f->path);
 	const char *soname = f->soname && *f->soname ? f->soname : base;
 	if (nvb_libplan_add_lib(plan, f->path, soname, library_flags(f), g->err) < 0)
 		return -1;

@@ -188,27 +188,16 @@ static int build(const struct nvb_config *cfg, struct run_opts *o, int argc, cha
 	return 0;
 }
 
-static void print_quoted(const struct argv_buf *a)
+static int print_quoted(const struct argv_buf *a)
 {
 	for (size_t i = 0; i < a->n; i++) {
-		const char *s = a->v[i];
-		bool plain = *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					     "0123456789-_./=:,+@%") == strlen(s);
-		if (i)
-			putchar(' ');
-		if (plain) {
-			fputs(s, stdout);
-			continue;
-		}
-		putchar('\'');
-		for (; *s; s++)
-			if (*s == '\'')
-				fputs("'\\''", stdout);
-			else
-				putchar(*s);
-		putchar('\'');
+		_cleanup_free_ char *q = nvb_shell_quote(a->v[i]);
+		if (!q)
+			return -1;
+		printf("%s%s", i ? " " : "", q);
 	}
 	putchar('\n');
+	return 0;
 }
 
 static int unknown_profile(const struct nvb_config *cfg, const char *name)
@@ -301,9 +290,11 @@ int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
 		return nvb_cli_usage_error("run: command line too long");
 	}
 	if (o.dry_run) {
-		print_quoted(&a);
+		int r = print_quoted(&a);
 		argv_free(&a);
-		return NVB_EXIT_OK;
+		if (r < 0)
+			fputs("nvbind: out of memory\n", stderr);
+		return r < 0 ? NVB_EXIT_FAILURE : NVB_EXIT_OK;
 	}
 	fflush(NULL);
 	execvp(a.v[0], a.v);

@@ -18,15 +18,9 @@
 #include "oci/prepare.h"
 #include "runtime/runtime.h"
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 int main(int argc, char **argv)
 {
-	if (!strcmp(base_name(argv[0]), "nvidia-container-runtime-hook"))
+	if (!strcmp(nvb_basename(argv[0]), "nvidia-container-runtime-hook"))
 		return nvb_runtime_legacy_hook(argc, argv);
 
 	struct nvb_runtime_args args;

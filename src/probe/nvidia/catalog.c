@@ -151,12 +151,6 @@ const char *nvb_lib_version_suffix(const char *basename)
 	return nvb_is_driver_version(so + 4) ? so + 4 : NULL;
 }
 
-static const char *path_basename(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
-
 static bool is_32bit_dir(const char *path)
 {
 	return strstr(path, "/i386-linux-gnu/") || strstr(path, "/lib32/") ||
@@ -245,12 +239,12 @@ static void script_reason(const char *head, char *out, size_t cap)
 {
 	char word[256];
 	const char *p = next_word(head + 2, word, sizeof(word));
-	const char *interp = path_basename(word);
+	const char *interp = nvb_basename(word);
 	if (strcmp(interp, "env") == 0) {
 		do
 			p = next_word(p, word, sizeof(word));
 		while (word[0] == '-' || strchr(word, '='));
-		interp = path_basename(word);
+		interp = nvb_basename(word);
 	}
 	if (is_shell(interp))
 		snprintf(out, cap, "shell script");
@@ -378,7 +372,7 @@ static int select_libraries(struct nvb_host *host, const struct nvb_libset *libs
 			nvb_debug("catalog", "skipping %s: %s", e->path, rerr.message);
 			continue;
 		}
-		const char *base = path_basename(resolved);
+		const char *base = nvb_basename(resolved);
 		const char *suffix = nvb_lib_version_suffix(base);
 		char expect_stem[256];
 		if (!suffix || nvb_lib_stem(base, expect_stem, sizeof(expect_stem)) < 0 ||
@@ -623,7 +617,7 @@ static int report_missing(struct nvb_inventory *inv, struct nvb_error *err)
 			char stem[256];
 			const struct nvb_driver_file *file = &inv->files[f];
 			found = file->kind == NVB_FILE_LIBRARY && file->elf_class != 32 &&
-				nvb_lib_stem(path_basename(file->path), stem, sizeof(stem)) == 0 &&
+				nvb_lib_stem(nvb_basename(file->path), stem, sizeof(stem)) == 0 &&
 				strcmp(stem, nvidia_libs[i].name) == 0;
 		}
 		if (!found) {
@@ -638,7 +632,7 @@ static int report_missing(struct nvb_inventory *inv, struct nvb_error *err)
 		bool found = false;
 		for (size_t f = 0; f < inv->n_files && !found; f++)
 			found = inv->files[f].kind == NVB_FILE_BINARY &&
-				strcmp(path_basename(inv->files[f].path), nvidia_bins[i].name) == 0;
+				strcmp(nvb_basename(inv->files[f].path), nvidia_bins[i].name) == 0;
 		if (!found && nvb_inventory_add_missing(inv, nvidia_bins[i].name) < 0)
 			return nvb_error_nomem(err);
 	}
@@ -661,13 +655,13 @@ static int skipped_libraries_chosen(struct nvb_inventory *inv, struct nvb_error 
 		struct nvb_skipped_file *sk = &inv->skipped[i];
 		char stem[256], other[256];
 		if (sk->kind != NVB_FILE_LIBRARY || sk->chosen ||
-		    nvb_lib_stem(path_basename(sk->path), stem, sizeof(stem)) < 0)
+		    nvb_lib_stem(nvb_basename(sk->path), stem, sizeof(stem)) < 0)
 			continue;
 		for (size_t f = 0; f < inv->n_files && !sk->chosen; f++) {
 			const struct nvb_driver_file *file = &inv->files[f];
 			if (file->kind != NVB_FILE_LIBRARY ||
 			    (file->elf_class == 32) != is_32bit_dir(sk->path) ||
-			    nvb_lib_stem(path_basename(file->path), other, sizeof(other)) < 0 ||
+			    nvb_lib_stem(nvb_basename(file->path), other, sizeof(other)) < 0 ||
 			    strcmp(stem, other) != 0)
 				continue;
 			if (!(sk->chosen = strdup(file->path)))
@@ -730,7 +724,7 @@ char *nvb_catalog_guess_version(struct nvb_host *host, const struct nvb_libset *
 				nvb_host_resolve(host, libs->entries[i].path, 0, &resolved, &ignored);
 			if (fd < 0)
 				continue;
-			const char *suffix = nvb_lib_version_suffix(path_basename(resolved));
+			const char *suffix = nvb_lib_version_suffix(nvb_basename(resolved));
 			if (suffix)
 				return strdup(suffix);
 		}
@@ -740,7 +734,7 @@ char *nvb_catalog_guess_version(struct nvb_host *host, const struct nvb_libset *
 
 unsigned nvb_catalog_caps_for_path(const char *path)
 {
-	const char *base = path_basename(path);
+	const char *base = nvb_basename(path);
 	char stem[256];
 	if (nvb_lib_stem(base, stem, sizeof(stem)) == 0) {
 		const struct nvb_catalog_entry *cat = nvb_catalog_nvidia_lib(stem);
