@@ -106,7 +106,7 @@ static int migrate_command(struct nvb_cli *cli, int argc, char **argv)
 		}
 	} else {
 		for (int i = optind; i < argc; i++)
-			if (nvb_strv_add(&words, argv[i]) < 0) {
+			if (nvb_strv_push(&words, argv[i]) < 0) {
 				nvb_strv_free(&words);
 				nvb_error_nomem(&err);
 				return nvb_cli_fail(&err);
@@ -118,7 +118,7 @@ static int migrate_command(struct nvb_cli *cli, int argc, char **argv)
 		return nvb_cli_fail(&err);
 	struct nvb_strv warnings = {0};
 	for (size_t i = 0; i < r->warnings.n; i++)
-		nvb_strv_add(&warnings, r->warnings.v[i]);
+		nvb_strv_push(&warnings, r->warnings.v[i]);
 	struct nvb_strv lines = {0};
 	for (int t = 0; t < NVB_MIGRATE_N_TARGETS; t++) {
 		if (!all && (enum nvb_migrate_target)t != target)
@@ -131,8 +131,8 @@ static int migrate_command(struct nvb_cli *cli, int argc, char **argv)
 		}
 		char *line = nvb_shell_join(out.v, out.n);
 		nvb_strv_free(&out);
-		if (!line || (all && nvb_strv_addf(&lines, "# %s", target_label((enum nvb_migrate_target)t)) < 0) ||
-		    nvb_strv_add(&lines, line) < 0) {
+		if (!line || (all && nvb_strv_pushf(&lines, "# %s", target_label((enum nvb_migrate_target)t)) < 0) ||
+		    nvb_strv_push(&lines, line) < 0) {
 			free(line);
 			nvb_error_nomem(&err);
 			rc = nvb_cli_fail(&err);

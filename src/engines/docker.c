@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "engines/engines.h"
+#include "engines/inspect.h"
 #include "format/json.h"
 
 #define ENGINE_CONFIG_MAX (4u << 20)
@@ -409,29 +410,21 @@ static int set_path(char **cur, const char *const *keys, size_t n, json_t *value
 
 static json_t *parse_checked(const char *text, const char *origin, struct nvb_error *err)
 {
-	json_error_t jerr;
-	/* exact: every number is kept as the user wrote it (0.1 stays 0.1, a uint64 ulimit stays) */
-	json_t *root = nvb_json_loadb_exact(text, strlen(text), JSON_REJECT_DUPLICATES, true, &jerr);
-	if (!root) {
+	/* the one daemon.json reader (engines/inspect.c): numbers kept exactly, so 0.1 stays 0.1
+	 * and a uint64 ulimit stays; its refusals say here that nothing is rewritten */
+	struct nvb_daemon_json d;
+	json_t *root = NULL;
+	if (nvb_daemon_json_inspect(text, origin, &d, err) == 0)
+		root = json_incref(d.root);
+	else if (d.error_what)
+		nvb_error_set(err, NVB_ERR_INVALID, 0, "fix the file and run the command again",
+			      "%s: %s is not a JSON object: refusing to rewrite it", origin,
+			      d.error_what);
+	else if (d.error_line || d.error_text[0])
 		nvb_error_set(err, NVB_ERR_PARSE, 0, "fix the file (or move it away) and run the command again",
 			      "%s:%d:%d: %s: refusing to rewrite a file nvbind cannot parse", origin,
-			      jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	const char *bad = !json_is_object(root) ? "the document"
-			  : json_object_get(root, "runtimes") &&
-				  !json_is_object(json_object_get(root, "runtimes"))
-			  ? "\"runtimes\""
-			  : json_object_get(root, "features") &&
-				  !json_is_object(json_object_get(root, "features"))
-			  ? "\"features\""
-			  : NULL;
-	if (bad) {
-		nvb_error_set(err, NVB_ERR_INVALID, 0, "fix the file and run the command again",
-			      "%s: %s is not a JSON object: refusing to rewrite it", origin, bad);
-		json_decref(root);
-		return NULL;
-	}
+			      d.error_line, d.error_column, d.error_text);
+	nvb_daemon_json_free(&d);
 	return root;
 }
 

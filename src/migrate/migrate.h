@@ -15,16 +15,7 @@
 #define NVB_MIGRATE_H
 
 #include "core/core.h"
-
-/* A growable list of malloc'ed strings. */
-struct nvb_strv {
-	char **v;
-	size_t n;
-};
-
-NVB_INTERNAL int nvb_strv_add(struct nvb_strv *l, const char *s);
-NVB_INTERNAL int nvb_strv_addf(struct nvb_strv *l, const char *fmt, ...) NVB_PRINTF(2, 3);
-NVB_INTERNAL void nvb_strv_free(struct nvb_strv *l);
+#include "core/strv.h"
 
 /* ---- configuration files ---- */
 
@@ -137,9 +128,7 @@ NVB_INTERNAL int nvb_docker_run_translate(const struct nvb_docker_run *r, enum n
 					  const char *kind, struct nvb_strv *out,
 					  struct nvb_strv *warnings, struct nvb_error *err);
 
-/* A word quoted for a POSIX shell: bare when it needs nothing, else in single quotes. */
-NVB_INTERNAL char *nvb_shell_quote(const char *word);
-/* The words quoted and joined by spaces. */
+/* The words quoted (nvb_shell_quote) and joined by spaces. */
 NVB_INTERNAL char *nvb_shell_join(char *const *words, size_t n);
 /* Split a command line as a POSIX shell would, without expansions: quotes, backslashes and
  * backslash-newline continuations. Unterminated quotes are NVB_ERR_USAGE. */

@@ -230,7 +230,7 @@ static void test_table(void **state)
 		const char *expect[NVB_MIGRATE_N_TARGETS] = {c->nvbind, c->podman, c->cdi, c->run};
 		struct nvb_strv warnings = {0};
 		for (size_t k = 0; k < r->warnings.n; k++)
-			nvb_strv_add(&warnings, r->warnings.v[k]);
+			nvb_strv_push(&warnings, r->warnings.v[k]);
 		for (int t = 0; t < NVB_MIGRATE_N_TARGETS; t++) {
 			char *line = translate(r, (enum nvb_migrate_target)t, &warnings);
 			if (expect[t] && strcmp(line, expect[t]))
