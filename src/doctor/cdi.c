@@ -19,12 +19,6 @@ static const char *inside_part(const struct nvb_doctor_ctx *ctx, const char *pat
 	return path;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 /* A driver version: at least three digits, then one or two ".digits" (580.159.04, 470.82).
  * Libraries with versions of their own (libnvidia-egl-wayland.so.1.1.13) do not match. */
 static bool driver_version_like(const char *s, size_t len)
@@ -49,7 +43,7 @@ static bool driver_version_like(const char *s, size_t len)
  * that is a version (/lib/firmware/nvidia/<version>/gsp_ga10x.bin). Returns its length. */
 static size_t path_driver_version(const char *path, const char **ver)
 {
-	const char *base = base_name(path);
+	const char *base = nvb_basename(path);
 	const char *so = strstr(base, ".so.");
 	if (so && driver_version_like(so + 4, strlen(so + 4))) {
 		*ver = so + 4;
