@@ -2,6 +2,7 @@
 /* nvbind migrate: nvidia-container-runtime's config.toml, each setting with its nvbind
  * configuration key (migrate.h). */
 #include <inttypes.h>
+#include <math.h>
 #include <strings.h>
 
 #include "cdi/cdi.h"
@@ -10,30 +11,35 @@
 #include "migrate/internal.h"
 
 /* TOML text of a string value */
-static void toml_string(struct nvb_strbuf *b, const char *s)
+/* A TOML float that stays a float: 1.0, not 1 (an integer to a TOML reader); the shortest
+ * digits that read back as the same double; inf and nan as TOML writes them. */
+static void toml_float(struct nvb_strbuf *b, double f)
 {
-	nvb_strbuf_appendf(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			nvb_strbuf_appendf(b, "\\%c", *p);
-		else if (*p == '\n')
-			nvb_strbuf_appendf(b, "\\n");
-		else if (*p == '\t')
-			nvb_strbuf_appendf(b, "\\t");
-		else if (*p < 0x20 || *p == 0x7f)
-			nvb_strbuf_appendf(b, "\\u%04x", *p);
-		else
-			nvb_strbuf_appendf(b, "%c", *p);
+	if (isnan(f)) {
+		nvb_strbuf_append(b, "nan");
+		return;
 	}
-	nvb_strbuf_appendf(b, "\"");
+	if (isinf(f)) {
+		nvb_strbuf_append(b, f < 0 ? "-inf" : "inf");
+		return;
+	}
+	char text[64];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(text, sizeof(text), "%.*g", prec, f);
+		if (strtod(text, NULL) == f)
+			break;
+	}
+	nvb_strbuf_append(b, text);
+	if (!strpbrk(text, ".e"))
+		nvb_strbuf_append(b, ".0");
 }
 
 static void toml_value(struct nvb_strbuf *b, const struct nvb_toml_value *v)
 {
 	switch (v->type) {
-	case NVB_TOML_STRING: toml_string(b, v->v.s); break;
+	case NVB_TOML_STRING: nvb_toml_quote_append(b, v->v.s); break;
 	case NVB_TOML_INTEGER: nvb_strbuf_appendf(b, "%" PRId64, v->v.i); break;
-	case NVB_TOML_FLOAT: nvb_strbuf_appendf(b, "%.17g", v->v.f); break;
+	case NVB_TOML_FLOAT: toml_float(b, v->v.f); break;
 	case NVB_TOML_BOOL: nvb_strbuf_appendf(b, "%s", v->v.b ? "true" : "false"); break;
 	case NVB_TOML_DATETIME: nvb_strbuf_appendf(b, "%s", v->v.s); break;
 	case NVB_TOML_ARRAY:
@@ -47,7 +53,10 @@ static void toml_value(struct nvb_strbuf *b, const struct nvb_toml_value *v)
 	case NVB_TOML_TABLE:
 		nvb_strbuf_appendf(b, "{");
 		for (size_t i = 0; i < v->n; i++) {
-			nvb_strbuf_appendf(b, "%s%s = ", i ? ", " : " ", v->keys[i]);
+			/* a key with a dot, a space or a quote must be quoted to stay one key */
+			nvb_strbuf_append(b, i ? ", " : " ");
+			nvb_toml_key_append(b, v->keys[i]);
+			nvb_strbuf_append(b, " = ");
 			toml_value(b, v->items[i]);
 		}
 		nvb_strbuf_appendf(b, "%s}", v->n ? " " : "");
@@ -64,9 +73,7 @@ static char *toml_text(const struct nvb_toml_value *v)
 
 static char *toml_quoted(const char *s)
 {
-	struct nvb_strbuf b = {0};
-	toml_string(&b, s);
-	return nvb_strbuf_take(&b);
+	return nvb_toml_quote(s);
 }
 
 static char *toml_list(char *const *v, size_t n)
@@ -75,7 +82,7 @@ static char *toml_list(char *const *v, size_t n)
 	nvb_strbuf_appendf(&b, "[");
 	for (size_t i = 0; i < n; i++) {
 		nvb_strbuf_appendf(&b, "%s", i ? ", " : "");
-		toml_string(&b, v[i]);
+		nvb_toml_quote_append(&b, v[i]);
 	}
 	nvb_strbuf_appendf(&b, "]");
 	return nvb_strbuf_take(&b);

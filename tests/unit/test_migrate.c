@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cdi/cdi.h"
+#include "format/toml.h"
 #include "migrate/migrate.h"
 
 /* ---- helpers ---- */
@@ -599,6 +600,41 @@ static void inspect(struct nvb_migrate_report *r, const char *text)
 		fail_msg("%s", err.message);
 }
 
+/* A setting is shown as TOML that reads back as the same value: a float stays a float (1.0 was
+ * written as 1, an integer), and an inline table's keys with a dot or a space are quoted (a
+ * bare a.b is the key b of a table a). */
+static void test_toolkit_writer(void **state)
+{
+	(void)state;
+	struct nvb_migrate_report r = {0};
+	inspect(&r, "ratio = 1.0\n"
+		    "tenth = 0.1\n"
+		    "big = 1e300\n"
+		    "neg = -2.5\n"
+		    "odd = {\"a.b\" = 1, \"c d\" = 2.0, plain_key = \"x\"}\n");
+	const struct nvb_migrate_item *it = nvb_migrate_find(&r, "ratio");
+	assert_non_null(it);
+	assert_string_equal(it->value, "1.0");
+	assert_string_equal(nvb_migrate_find(&r, "tenth")->value, "0.1");
+	assert_string_equal(nvb_migrate_find(&r, "big")->value, "1e+300");
+	assert_string_equal(nvb_migrate_find(&r, "neg")->value, "-2.5");
+	it = nvb_migrate_find(&r, "odd");
+	assert_non_null(it);
+	assert_string_equal(it->value, "{ \"a.b\" = 1, \"c d\" = 2.0, plain_key = \"x\" }");
+	/* and what was written parses back to the same keys and values */
+	_cleanup_free_ char *doc = nvb_asprintf("t = %s\n", it->value);
+	struct nvb_error err;
+	struct nvb_toml_value *back = nvb_toml_parse(doc, strlen(doc), "written", &err);
+	assert_non_null(back);
+	const struct nvb_toml_value *t = nvb_toml_get(back, "t");
+	assert_non_null(t);
+	assert_int_equal(t->n, 3);
+	assert_string_equal(t->keys[0], "a.b");
+	assert_int_equal(t->items[1]->type, NVB_TOML_FLOAT);
+	nvb_toml_free(back);
+	nvb_migrate_report_free(&r);
+}
+
 static void test_toolkit_default(void **state)
 {
 	(void)state;
@@ -872,6 +908,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_nvidia),
 		cmocka_unit_test(test_daemon_other),
 		cmocka_unit_test(test_toolkit_default),
+		cmocka_unit_test(test_toolkit_writer),
 		cmocka_unit_test(test_toolkit_custom),
 		cmocka_unit_test(test_toolkit_invalid_values),
 		cmocka_unit_test(test_toolkit_unparseable),
