@@ -7,8 +7,7 @@
 #include "cdi/cdi.h"
 #include "cli/cli.h"
 #include "config/config.h"
-
-#define MAX_ARGS 512
+#include "engines/cmdline.h"
 
 static void run_usage(FILE *out)
 {
@@ -24,44 +23,6 @@ static void run_usage(FILE *out)
 		"  --dry-run   print the exact command instead of running it\n"
 		"podman gets CDI --device names; docker gets --runtime nvbind with\n"
 		"NVIDIA_VISIBLE_DEVICES (CDI --device on Docker 25+); bolt gets --runtime nvbind --gpu.\n");
-}
-
-struct argv_buf {
-	char *v[MAX_ARGS + 1];
-	size_t n;
-	char *owned[MAX_ARGS];
-	size_t n_owned;
-};
-
-static int push(struct argv_buf *a, const char *s)
-{
-	if (a->n >= MAX_ARGS)
-		return -1;
-	a->v[a->n++] = (char *)s;
-	a->v[a->n] = NULL;
-	return 0;
-}
-
-static int pushf(struct argv_buf *a, const char *fmt, ...) NVB_PRINTF(2, 3);
-static int pushf(struct argv_buf *a, const char *fmt, ...)
-{
-	char *s = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0 || a->n_owned >= MAX_ARGS || push(a, s) < 0) {
-		free(s);
-		return -1;
-	}
-	a->owned[a->n_owned++] = s;
-	return 0;
-}
-
-static void argv_free(struct argv_buf *a)
-{
-	for (size_t i = 0; i < a->n_owned; i++)
-		free(a->owned[i]);
 }
 
 /* NAME=VALUE list where a later NAME replaces an earlier one */
@@ -96,15 +57,17 @@ static bool device_item_ok(const char *item)
 		: nvb_str_has_prefix(item, "GPU-") || nvb_str_has_prefix(item, "MIG-");
 }
 
-/* Docker 25 and later resolve CDI devices themselves. */
+/* dockerd's major version (0 when docker does not answer): Docker 25 and later resolve CDI
+ * devices themselves. */
 static int docker_major(const struct nvb_config *cfg)
 {
-	struct argv_buf a = {.n = 0};
+	_cleanup_strv_ struct nvb_strv a = {0};
 	for (size_t i = 0; i < cfg->n_engine_cmd[NVB_ENGINE_DOCKER]; i++)
-		push(&a, cfg->engine_cmd[NVB_ENGINE_DOCKER][i]);
-	push(&a, "version");
-	push(&a, "--format");
-	push(&a, "{{.Server.Version}}");
+		if (nvb_strv_push(&a, cfg->engine_cmd[NVB_ENGINE_DOCKER][i]) < 0)
+			return 0;
+	if (nvb_strv_push(&a, "version") < 0 || nvb_strv_push(&a, "--format") < 0 ||
+	    nvb_strv_push(&a, "{{.Server.Version}}") < 0)
+		return 0;
 	int fds[2];
 	if (pipe(fds) < 0)
 		return 0;
@@ -137,58 +100,31 @@ struct run_opts {
 	bool dry_run;
 };
 
-static int build(const struct nvb_config *cfg, struct run_opts *o, int argc, char **argv,
-		 struct argv_buf *a)
+static int build(const struct nvb_config *cfg, const struct run_opts *o, int argc, char **argv,
+		 struct nvb_strv *out)
 {
-	for (size_t i = 0; i < cfg->n_engine_cmd[o->engine]; i++)
-		if (push(a, cfg->engine_cmd[o->engine][i]) < 0)
-			return -1;
-	if (push(a, "run") < 0)
-		return -1;
 	bool none = !strcmp(o->gpu, "none") || !*o->gpu;
-	bool use_cdi = o->engine == NVB_ENGINE_PODMAN ||
-		       (o->engine == NVB_ENGINE_DOCKER && !none && docker_major(cfg) >= 25);
-	_cleanup_free_ char *list = strdup(o->gpu);
-	if (!list)
-		return -1;
-	if (o->engine == NVB_ENGINE_BOLT) {
-		/* with no GPU, the image's own NVIDIA_VISIBLE_DEVICES must not reach the runtime */
-		if (push(a, "--runtime") < 0 || push(a, "nvbind") < 0 ||
-		    (!none && (push(a, "--gpu") < 0 || push(a, o->gpu) < 0)) ||
-		    (none && (push(a, "-e") < 0 || push(a, "NVIDIA_VISIBLE_DEVICES=void") < 0)))
-			return -1;
-	} else if (use_cdi) {
-		char *save = NULL;
-		for (char *d = none ? NULL : strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save))
-			if (push(a, "--device") < 0 ||
-			    (strchr(d, '=') ? pushf(a, "%s", d) : pushf(a, "%s=%s", cfg->cdi_kind, d)) < 0)
-				return -1;
-		/* the CDI edits decide; an NVIDIA_VISIBLE_DEVICES from the image must not add GPUs
-		 * through a runtime wrapper */
-		if (push(a, "-e") < 0 || push(a, "NVIDIA_VISIBLE_DEVICES=void") < 0)
-			return -1;
-	} else {
-		if (!none && (push(a, "--runtime") < 0 || push(a, "nvbind") < 0))
-			return -1;
-		if (push(a, "-e") < 0 || pushf(a, "NVIDIA_VISIBLE_DEVICES=%s", none ? "void" : o->gpu) < 0)
-			return -1;
-	}
-	bool caps_in_env = false; /* an --env NVIDIA_DRIVER_CAPABILITIES=... wins */
-	for (size_t i = 0; i < o->env.n; i++)
-		caps_in_env = caps_in_env || nvb_str_has_prefix(o->env.v[i], "NVIDIA_DRIVER_CAPABILITIES=");
-	if (!none && !caps_in_env &&
-	    (push(a, "-e") < 0 || pushf(a, "NVIDIA_DRIVER_CAPABILITIES=%s", o->caps) < 0))
-		return -1;
-	for (size_t i = 0; i < o->env.n; i++)
-		if (push(a, "-e") < 0 || push(a, o->env.v[i]) < 0)
-			return -1;
-	for (int i = optind; i < argc; i++)
-		if (push(a, argv[i]) < 0)
-			return -1;
-	return 0;
+	struct nvb_cmdline c = {
+		.engine = o->engine,
+		.prefix = (const char *const *)cfg->engine_cmd[o->engine],
+		.n_prefix = cfg->n_engine_cmd[o->engine],
+		.gpus = none ? NVB_CMDLINE_GPUS_NONE : NVB_CMDLINE_GPUS_LIST,
+		.devices = o->gpu,
+		.caps = o->caps,
+		.cdi_kind = cfg->cdi_kind,
+		.env = o->env.v,
+		.n_env = o->env.n,
+		.image = argv[optind],
+		.args = (const char *const *)argv + optind + 1,
+		.n_args = (size_t)(argc - optind - 1),
+	};
+	/* asked only when it matters: it runs `docker version` */
+	if (c.engine == NVB_ENGINE_DOCKER && !none)
+		c.docker_major = docker_major(cfg);
+	return nvb_cmdline_build(&c, out);
 }
 
-static int print_quoted(const struct argv_buf *a)
+static int print_quoted(const struct nvb_strv *a)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		_cleanup_free_ char *q = nvb_shell_quote(a->v[i]);
@@ -284,22 +220,21 @@ int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
 		err.code = NVB_ERR_USAGE;
 		return nvb_cli_fail(&err);
 	}
-	struct argv_buf a = {.n = 0};
+	_cleanup_strv_ struct nvb_strv a = {0};
 	if (build(cfg, &o, argc, argv, &a) < 0) {
-		argv_free(&a);
-		return nvb_cli_usage_error("run: command line too long");
+		fputs("nvbind: out of memory\n", stderr);
+		return NVB_EXIT_FAILURE;
 	}
 	if (o.dry_run) {
-		int r = print_quoted(&a);
-		argv_free(&a);
-		if (r < 0)
+		if (print_quoted(&a) < 0) {
 			fputs("nvbind: out of memory\n", stderr);
-		return r < 0 ? NVB_EXIT_FAILURE : NVB_EXIT_OK;
+			return NVB_EXIT_FAILURE;
+		}
+		return NVB_EXIT_OK;
 	}
 	fflush(NULL);
 	execvp(a.v[0], a.v);
 	nvb_error_errno(&err, errno, "install it, or set engines.<name> in the configuration",
 			"cannot run %s", a.v[0]);
-	argv_free(&a);
 	return nvb_cli_fail(&err);
 }

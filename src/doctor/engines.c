@@ -2,10 +2,9 @@
 /* doctor, checks "docker" and "podman": whether the engines' configuration files register
  * the runtime nvbind (or the NVIDIA Container Toolkit's), and whether podman has CDI instead
  * (docs/doctor.md). */
-#include <jansson.h>
-
 #include "config/config.h"
 #include "doctor/checks.h"
+#include "engines/inspect.h"
 #include "format/toml.h"
 
 #define CONFIG_MAX (4u << 20)
@@ -41,6 +40,26 @@ static char *setup_cmd(struct nvb_doctor_ctx *ctx, const char *engine, const cha
 	return engine_cmd(ctx, "setup", engine, path, default_path);
 }
 
+/* A daemon.json that nvb_daemon_json_inspect refused: dockerd refuses it too. */
+static int docker_invalid(struct nvb_doctor_ctx *ctx, const struct nvb_daemon_json *d,
+			  const char *where, const char *setup, struct nvb_error *err)
+{
+	static const char *const check = "docker";
+	_cleanup_free_ char *fix = nvb_asprintf(
+	    "fix the JSON at that place (python3 -m json.tool %s shows it), then run "
+	    "'%s'",
+	    where, setup);
+	if (!fix)
+		return nvb_error_nomem(err);
+	if (!d->error_what)
+		return ADD(ctx, NVB_DOCTOR_WARNING, check, "docker-config-invalid", fix,
+			   "%s:%d:%d: %s: dockerd refuses to start with it", where,
+			   d->error_line, d->error_column, d->error_text);
+	return ADD(ctx, NVB_DOCTOR_WARNING, check, "docker-config-invalid", fix,
+		   "%s: %s is not a JSON object: dockerd refuses to start with it", where,
+		   d->error_what);
+}
+
 int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 {
 	static const char *const check = "docker";
@@ -69,34 +88,26 @@ int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 		return ADD(ctx, NVB_DOCTOR_WARNING, check, "docker-config-unreadable",
 			   "check the file's permissions (run nvbind doctor as root)", "%s",
 			   rerr.message);
-	json_error_t jerr;
-	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root || !json_is_object(root)) {
-		json_decref(root);
-		_cleanup_free_ char *fix = nvb_asprintf(
-		    "fix the JSON at that place (python3 -m json.tool %s shows it), then run "
-		    "'%s'",
-		    where, setup);
-		if (!fix)
+	struct nvb_daemon_json d;
+	struct nvb_error perr;
+	nvb_error_clear(&perr);
+	if (nvb_daemon_json_inspect(text, where, &d, &perr) < 0) {
+		if (perr.code == NVB_ERR_NOMEM) {
+			nvb_daemon_json_free(&d);
 			return nvb_error_nomem(err);
-		if (!root)
-			return ADD(ctx, NVB_DOCTOR_WARNING, check, "docker-config-invalid", fix,
-				   "%s:%d:%d: %s: dockerd refuses to start with it", where,
-				   jerr.line, jerr.column, jerr.text);
-		return ADD(
-		    ctx, NVB_DOCTOR_WARNING, check, "docker-config-invalid", fix,
-		    "%s: the document is not a JSON object: dockerd refuses to start with it",
-		    where);
+		}
+		r = docker_invalid(ctx, &d, where, setup, err);
+		nvb_daemon_json_free(&d);
+		return r;
 	}
-	json_t *runtimes = json_object_get(root, "runtimes");
-	json_t *nvbind = json_is_object(runtimes) ? json_object_get(runtimes, "nvbind") : NULL;
-	json_t *nvidia = json_is_object(runtimes) ? json_object_get(runtimes, "nvidia") : NULL;
-	const char *default_rt = json_string_value(json_object_get(root, "default-runtime"));
-	bool nvidia_default = default_rt && strcmp(default_rt, "nvidia") == 0;
-	const char *rt_path = json_string_value(json_object_get(nvbind, "path"));
-	_cleanup_free_ char *rt_copy = rt_path ? strdup(rt_path) : NULL;
-	json_decref(root);
-	if (rt_path && !rt_copy)
+	const struct nvb_daemon_runtime *nvbind = nvb_daemon_json_runtime(&d, "nvbind");
+	bool nvidia = nvb_daemon_json_runtime(&d, "nvidia") != NULL;
+	bool nvidia_default = d.default_runtime && strcmp(d.default_runtime, "nvidia") == 0;
+	bool have_nvbind = nvbind != NULL;
+	_cleanup_free_ char *rt_copy = nvbind && nvbind->path ? strdup(nvbind->path) : NULL;
+	bool nomem = nvbind && nvbind->path && !rt_copy;
+	nvb_daemon_json_free(&d);
+	if (nomem)
 		return nvb_error_nomem(err);
 
 	if (nvidia || nvidia_default) {
@@ -109,7 +120,7 @@ int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 					 "runtimes.nvidia") < 0)
 			return -1;
 	}
-	if (!nvbind) {
+	if (!have_nvbind) {
 		_cleanup_free_ char *fix =
 		    nvb_asprintf("%s, then restart dockerd (systemctl restart "
 				 "docker)",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nvbind migrate: a parsed `docker run` as the command of another target (migrate.h). */
 #include "cdi/cdi.h"
+#include "engines/cmdline.h"
 #include "migrate/internal.h"
 
 static const char *const target_names[] = {"nvbind", "podman", "docker-cdi", "nvbind-run"};
@@ -40,9 +41,12 @@ static bool is_void(const char *devices)
 	return !strcmp(devices, "void") || strspn(devices, " ,") == strlen(devices);
 }
 
-static int cdi_devices(const struct nvb_docker_run *r, const char *kind, struct nvb_strv *out,
-		       struct nvb_strv *warnings)
+/* What a CDI translation cannot carry over, as warnings; *devices: the list for the CDI
+ * --device options (NULL: none). */
+static int cdi_warnings(const struct nvb_docker_run *r, const char *kind, const char **devices,
+			struct nvb_strv *warnings)
 {
+	*devices = NULL;
 	if (!r->devices) {
 		if (r->runtime_nvidia && !r->gpus)
 			return nvb_strv_pushf(warnings, "CDI: no GPU is named on the command line: add "
@@ -54,46 +58,34 @@ static int cdi_devices(const struct nvb_docker_run *r, const char *kind, struct 
 	if (!strcmp(r->devices, "none"))
 		return nvb_strv_push(warnings, "CDI: NVIDIA_VISIBLE_DEVICES=none (driver files without a "
 					      "GPU) has no CDI device; use the nvbind runtime form");
-	struct nvb_strv items = {0};
+	*devices = r->devices;
+	_cleanup_strv_ struct nvb_strv items = {0};
 	if (device_items(r->devices, &items) < 0)
 		return -1;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < items.n; i++) {
+	for (size_t i = 0; i < items.n; i++) {
 		const char *d = items.v[i];
 		char buf[512];
 		const char *k, *n;
-		if (nvb_cdi_parse_qualified(d, buf, sizeof(buf), &k, &n) == 0) {
-			rc = nvb_strv_push(out, "--device") < 0 || nvb_strv_push(out, d) < 0 ? -1 : 0;
-			continue;
-		}
-		if (!nvb_cdi_valid_device_name(d) &&
+		if (nvb_cdi_parse_qualified(d, buf, sizeof(buf), &k, &n) != 0 && !nvb_cdi_valid_device_name(d) &&
 		    nvb_strv_pushf(warnings, "CDI: '%s' is not a valid CDI device name", d) < 0)
-			rc = -1;
-		if (rc == 0 && (nvb_strv_push(out, "--device") < 0 || nvb_strv_pushf(out, "%s=%s", kind, d) < 0))
-			rc = -1;
+			return -1;
 	}
-	if (rc == 0 && r->capabilities &&
+	if (r->capabilities &&
 	    nvb_strv_pushf(warnings, "CDI: a CDI device brings every driver capability of the spec; "
 				    "NVIDIA_DRIVER_CAPABILITIES=%s has no effect (nvbind cdi generate "
 				    "--driver-capabilities %s limits the spec)",
 			  r->capabilities, r->capabilities) < 0)
-		rc = -1;
-	nvb_strv_free(&items);
-	return rc;
-}
-
-static int add_run(const struct nvb_docker_run *r, struct nvb_strv *out)
-{
-	if (r->container_run)
-		return nvb_strv_push(out, "container") < 0 || nvb_strv_push(out, "run") < 0 ? -1 : 0;
-	return nvb_strv_push(out, "run");
-}
-
-static int add_tail(const struct nvb_docker_run *r, struct nvb_strv *out)
-{
-	if (nvb_strv_push(out, r->image) < 0)
 		return -1;
-	return nvb_strv_add_all(out, &r->cmd);
+	return 0;
+}
+
+/* The docker command's own words before "run": the program, its global options, and "container"
+ * of `docker container run`. */
+static int docker_prefix(const struct nvb_docker_run *r, struct nvb_strv *out)
+{
+	if (nvb_strv_push(out, r->prog) < 0 || nvb_strv_add_all(out, &r->global) < 0)
+		return -1;
+	return r->container_run ? nvb_strv_push(out, "container") : 0;
 }
 
 static int add_opts(const struct nvb_docker_run *r, bool drop_runtime, struct nvb_strv *out,
@@ -113,36 +105,68 @@ static int add_opts(const struct nvb_docker_run *r, bool drop_runtime, struct nv
 	return 0;
 }
 
+/* The targets that stay a `docker run` or become a `podman run`: the engine command line of
+ * engines/cmdline.h, with the request's other options kept in their order. */
+static int translate_engine(const struct nvb_docker_run *r, enum nvb_migrate_target to,
+			    const char *kind, struct nvb_strv *out, struct nvb_strv *warnings)
+{
+	_cleanup_strv_ struct nvb_strv prefix = {0}, opts = {0};
+	struct nvb_cmdline c = {
+		.engine = NVB_ENGINE_DOCKER,
+		.gpus = NVB_CMDLINE_GPUS_LIST,
+		.cdi_kind = kind,
+		.keep_image_env = true, /* a translation changes only what it must */
+		.image = r->image,
+		.args = (const char *const *)r->cmd.v,
+		.n_args = r->cmd.n,
+	};
+	switch (to) {
+	case NVB_MIGRATE_NVBIND:
+		/* the nvbind runtime reads NVIDIA_VISIBLE_DEVICES as the NVIDIA one did: kept as written */
+		c.gpus = r->devices ? NVB_CMDLINE_GPUS_LIST : NVB_CMDLINE_GPUS_IMAGE;
+		c.devices = r->devices;
+		c.caps = r->capabilities;
+		if (docker_prefix(r, &prefix) < 0)
+			return -1;
+		break;
+	case NVB_MIGRATE_PODMAN:
+		if (r->global.n && nvb_strv_pushf(warnings, "podman: docker's global options (%s ...) left out",
+						 r->global.v[0]) < 0)
+			return -1;
+		c.engine = NVB_ENGINE_PODMAN;
+		if (nvb_strv_push(&prefix, "podman") < 0 || cdi_warnings(r, kind, &c.devices, warnings) < 0)
+			return -1;
+		break;
+	default: /* NVB_MIGRATE_DOCKER_CDI */
+		c.docker_major = NVB_DOCKER_CDI_MAJOR;
+		if (docker_prefix(r, &prefix) < 0 || cdi_warnings(r, kind, &c.devices, warnings) < 0)
+			return -1;
+		break;
+	}
+	if (add_opts(r, to == NVB_MIGRATE_NVBIND, &opts, warnings) < 0)
+		return -1;
+	c.prefix = (const char *const *)prefix.v;
+	c.n_prefix = prefix.n;
+	c.opts = (const char *const *)opts.v;
+	c.n_opts = opts.n;
+	return nvb_cmdline_build(&c, out);
+}
+
+static int add_tail(const struct nvb_docker_run *r, struct nvb_strv *out)
+{
+	if (nvb_strv_push(out, r->image) < 0)
+		return -1;
+	return nvb_strv_add_all(out, &r->cmd);
+}
+
 static int translate(const struct nvb_docker_run *r, enum nvb_migrate_target to, const char *kind,
 		     struct nvb_strv *out, struct nvb_strv *warnings)
 {
 	switch (to) {
 	case NVB_MIGRATE_NVBIND:
-		if (nvb_strv_push(out, r->prog) < 0 || nvb_strv_add_all(out, &r->global) < 0 || add_run(r, out) < 0 ||
-		    nvb_strv_push(out, "--runtime") < 0 || nvb_strv_push(out, "nvbind") < 0)
-			return -1;
-		if (r->devices && (nvb_strv_push(out, "-e") < 0 ||
-				   nvb_strv_pushf(out, "NVIDIA_VISIBLE_DEVICES=%s", r->devices) < 0))
-			return -1;
-		if (r->capabilities && (nvb_strv_push(out, "-e") < 0 ||
-					nvb_strv_pushf(out, "NVIDIA_DRIVER_CAPABILITIES=%s", r->capabilities) < 0))
-			return -1;
-		if (add_opts(r, true, out, warnings) < 0)
-			return -1;
-		return add_tail(r, out);
 	case NVB_MIGRATE_PODMAN:
-		if (r->global.n && nvb_strv_pushf(warnings, "podman: docker's global options (%s ...) left out",
-						 r->global.v[0]) < 0)
-			return -1;
-		if (nvb_strv_push(out, "podman") < 0 || nvb_strv_push(out, "run") < 0 ||
-		    cdi_devices(r, kind, out, warnings) < 0 || add_opts(r, false, out, warnings) < 0)
-			return -1;
-		return add_tail(r, out);
 	case NVB_MIGRATE_DOCKER_CDI:
-		if (nvb_strv_push(out, r->prog) < 0 || nvb_strv_add_all(out, &r->global) < 0 || add_run(r, out) < 0 ||
-		    cdi_devices(r, kind, out, warnings) < 0 || add_opts(r, false, out, warnings) < 0)
-			return -1;
-		return add_tail(r, out);
+		return translate_engine(r, to, kind, out, warnings);
 	case NVB_MIGRATE_NVBIND_RUN: {
 		if (nvb_strv_push(out, "nvbind") < 0 || nvb_strv_push(out, "run") < 0 ||
 		    nvb_strv_push(out, "--runtime") < 0 || nvb_strv_push(out, "docker") < 0)

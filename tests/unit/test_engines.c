@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engines/cmdline.h"
 #include "engines/engines.h"
 #include "format/toml.h"
 
@@ -649,6 +650,98 @@ static void test_undo_symlink(void **state)
 	(void)state;
 }
 
+/* The command line as one space-joined string, for comparison. */
+static char *cmdline_text(const struct nvb_cmdline *c)
+{
+	struct nvb_strv v = {0};
+	assert_int_equal(nvb_cmdline_build(c, &v), 0);
+	size_t len = 1;
+	for (size_t i = 0; i < v.n; i++)
+		len += strlen(v.v[i]) + 1;
+	char *s = calloc(1, len);
+	assert_non_null(s);
+	for (size_t i = 0; i < v.n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, v.v[i]);
+	}
+	nvb_strv_free(&v);
+	return s;
+}
+
+static void expect_cmdline(const struct nvb_cmdline *c, const char *want)
+{
+	char *got = cmdline_text(c);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_cmdline_engines(void **state)
+{
+	static const char *const docker[] = {"sudo", "docker"}, *const podman[] = {"podman"},
+			     *const bolt[] = {"bolt"}, *const args[] = {"nvidia-smi", "-L"},
+			     *const env[] = {"A=b"};
+	struct nvb_cmdline c = {.engine = NVB_ENGINE_DOCKER, .prefix = docker, .n_prefix = 2,
+				.gpus = NVB_CMDLINE_GPUS_LIST, .devices = "0,1", .caps = "compute",
+				.cdi_kind = "nvidia.com/gpu", .docker_major = 24, .env = env, .n_env = 1,
+				.image = "img", .args = args, .n_args = 2};
+	expect_cmdline(&c, "sudo docker run --runtime nvbind -e NVIDIA_VISIBLE_DEVICES=0,1 "
+			   "-e NVIDIA_DRIVER_CAPABILITIES=compute -e A=b img nvidia-smi -L");
+	c.docker_major = NVB_DOCKER_CDI_MAJOR;
+	assert_true(nvb_cmdline_uses_cdi(&c));
+	expect_cmdline(&c, "sudo docker run --device nvidia.com/gpu=0 --device nvidia.com/gpu=1 "
+			   "-e NVIDIA_VISIBLE_DEVICES=void -e NVIDIA_DRIVER_CAPABILITIES=compute -e A=b "
+			   "img nvidia-smi -L");
+	/* no GPU: never CDI on docker, no capabilities, the image's devices made void */
+	c.gpus = NVB_CMDLINE_GPUS_NONE;
+	assert_false(nvb_cmdline_uses_cdi(&c));
+	expect_cmdline(&c, "sudo docker run -e NVIDIA_VISIBLE_DEVICES=void -e A=b img nvidia-smi -L");
+	c.engine = NVB_ENGINE_BOLT;
+	c.prefix = bolt;
+	c.n_prefix = 1;
+	expect_cmdline(&c, "bolt run --runtime nvbind -e NVIDIA_VISIBLE_DEVICES=void -e A=b img nvidia-smi -L");
+	c.gpus = NVB_CMDLINE_GPUS_LIST;
+	c.devices = "all";
+	expect_cmdline(&c, "bolt run --runtime nvbind --gpu all -e NVIDIA_DRIVER_CAPABILITIES=compute "
+			   "-e A=b img nvidia-smi -L");
+	/* podman: CDI whatever the docker version; qualified names and trimmed items; an
+	 * NVIDIA_DRIVER_CAPABILITIES of the environment wins */
+	static const char *const env_caps[] = {"NVIDIA_DRIVER_CAPABILITIES=all"};
+	c.engine = NVB_ENGINE_PODMAN;
+	c.prefix = podman;
+	c.docker_major = 0;
+	c.devices = "vendor.com/class=x, 2,,GPU-abc";
+	c.env = env_caps;
+	c.n_args = 0;
+	expect_cmdline(&c, "podman run --device vendor.com/class=x --device nvidia.com/gpu=2 "
+			   "--device nvidia.com/gpu=GPU-abc -e NVIDIA_VISIBLE_DEVICES=void "
+			   "-e NVIDIA_DRIVER_CAPABILITIES=all img");
+	(void)state;
+}
+
+/* What nvbind migrate asks for: the image's environment kept, options as written. */
+static void test_cmdline_translation(void **state)
+{
+	static const char *const docker[] = {"docker", "--context", "x", "container"},
+			     *const opts[] = {"--rm", "-e", "NVIDIA_VISIBLE_DEVICES=none"};
+	struct nvb_cmdline c = {.engine = NVB_ENGINE_DOCKER, .prefix = docker, .n_prefix = 4,
+				.gpus = NVB_CMDLINE_GPUS_IMAGE, .cdi_kind = "nvidia.com/gpu",
+				.keep_image_env = true, .opts = opts, .n_opts = 3, .image = "img"};
+	expect_cmdline(&c, "docker --context x container run --runtime nvbind --rm "
+			   "-e NVIDIA_VISIBLE_DEVICES=none img");
+	c.gpus = NVB_CMDLINE_GPUS_LIST;
+	c.devices = "none"; /* a list value the runtime reads, not "no GPU" */
+	c.caps = "utility";
+	expect_cmdline(&c, "docker --context x container run --runtime nvbind "
+			   "-e NVIDIA_VISIBLE_DEVICES=none -e NVIDIA_DRIVER_CAPABILITIES=utility --rm "
+			   "-e NVIDIA_VISIBLE_DEVICES=none img");
+	c.docker_major = NVB_DOCKER_CDI_MAJOR;
+	c.devices = NULL;
+	c.caps = NULL;
+	expect_cmdline(&c, "docker --context x container run --rm -e NVIDIA_VISIBLE_DEVICES=none img");
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -672,6 +765,8 @@ int main(void)
 		cmocka_unit_test(test_podman_keeps_lines),
 		cmocka_unit_test_setup_teardown(test_undo, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_undo_symlink, tmp_setup, tmp_teardown),
+		cmocka_unit_test(test_cmdline_engines),
+		cmocka_unit_test(test_cmdline_translation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
