@@ -2,6 +2,7 @@
 /* The spec directories, read with the engines' priority and conflict rules
  * (docs/design/cdi-semantics.md). */
 #include <dirent.h>
+#include <fcntl.h>
 
 #include "cdi/cdi.h"
 
@@ -34,21 +35,17 @@ static int name_cmp(const void *a, const void *b)
 /* Spec file names of one directory, in name order. */
 static int list_dir(const char *dir, char ***names, size_t *n)
 {
-	DIR *d = opendir(dir);
+	_cleanup_closedir_ DIR *d = nvb_opendirat(AT_FDCWD, dir, 0);
 	if (!d)
 		return 0;
 	nvb_cdi_check_dir_mode(dirfd(d), dir, true);
-	struct dirent *de;
-	while ((de = readdir(d))) {
+	NVB_DIR_FOREACH(de, d) {
 		if (de->d_name[0] == '.' ||
 		    !(nvb_str_has_suffix(de->d_name, ".json") || nvb_str_has_suffix(de->d_name, ".yaml")))
 			continue;
-		if (nvb_strv_append(names, n, de->d_name) < 0) {
-			closedir(d);
+		if (nvb_strv_append(names, n, de->d_name) < 0)
 			return -1;
-		}
 	}
-	closedir(d);
 	if (*n > 1)
 		qsort(*names, *n, sizeof(char *), name_cmp);
 	return 0;

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "hooks/hooks.h"
 #include "config/config.h"
+#include "core/strv.h"
 
 #define DEFAULT_OUTPUT "/etc/cdi/nvidia.com-gpu.json"
 #define EXIT_UNCHANGED 4
@@ -66,28 +67,21 @@ static char *default_hook_path(void)
 /* The facts --if-changed compares: driver, GPUs and MIG devices, and the options. */
 static char *fingerprint(const struct nvb_inventory *inv, const char *spec_text)
 {
-	size_t cap = 256 + strlen(spec_text) / 64;
-	char *fp = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&fp, &len);
-	if (!f)
-		return NULL;
-	fprintf(f, "driver=%s\n", inv->driver.version ? inv->driver.version : "");
+	struct nvb_strbuf b = {0};
+	nvb_strbuf_appendf(&b, "driver=%s\n", inv->driver.version ? inv->driver.version : "");
 	for (size_t i = 0; i < inv->n_gpus; i++) {
 		const struct nvb_gpu *g = &inv->gpus[i];
-		fprintf(f, "gpu=%s %s %d migs=%zu\n", g->pci_bus_id, g->uuid ? g->uuid : "-", g->minor,
-			g->n_migs);
+		nvb_strbuf_appendf(&b, "gpu=%s %s %d migs=%zu\n", g->pci_bus_id,
+				   g->uuid ? g->uuid : "-", g->minor, g->n_migs);
 		for (size_t m = 0; m < g->n_migs; m++)
-			fprintf(f, "mig=%u:%u\n", g->migs[m].gi, g->migs[m].ci);
+			nvb_strbuf_appendf(&b, "mig=%u:%u\n", g->migs[m].gi, g->migs[m].ci);
 	}
 	/* options and hook path are part of the spec text: hash it cheaply (FNV-1a) */
 	uint64_t h = 1469598103934665603ULL;
 	for (const char *p = spec_text; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	fprintf(f, "spec=%016llx\n", (unsigned long long)h);
-	(void)cap;
-	fclose(f);
-	return fp;
+	nvb_strbuf_appendf(&b, "spec=%016llx\n", (unsigned long long)h);
+	return nvb_strbuf_take(&b); /* NULL when memory ran out: no sidecar, no --if-changed */
 }
 
 static char *sidecar_path(const char *output)
@@ -314,29 +308,18 @@ out:
 
 /* ------------------------------------------------------------- validate */
 
-struct dirs {
-	const char *v[16];
-	size_t n;
-	char *owned[16]; /* the configured directories inside the root */
-};
-
-static void dirs_clear(struct dirs *dirs)
-{
-	for (size_t i = 0; i < NVB_ARRAY_SIZE(dirs->owned); i++)
-		free(dirs->owned[i]);
-}
-
 /* host.spec_dirs of the configuration, inside the host root (the --root rule). */
-static int configured_dirs(struct nvb_cli *cli, struct dirs *dirs, struct nvb_error *err)
+static int configured_dirs(struct nvb_cli *cli, struct nvb_strv *dirs, struct nvb_error *err)
 {
 	const struct nvb_config *cfg = nvb_cli_config(cli, err);
 	if (!cfg)
 		return -1;
-	for (size_t i = 0; i < cfg->n_spec_dirs && dirs->n < NVB_ARRAY_SIZE(dirs->v); i++) {
-		if (!(dirs->owned[dirs->n] = nvb_config_host_path(cfg, cfg->spec_dirs[i], err)))
+	for (size_t i = 0; i < cfg->n_spec_dirs; i++) {
+		_cleanup_free_ char *dir = nvb_config_host_path(cfg, cfg->spec_dirs[i], err);
+		if (!dir)
 			return -1;
-		dirs->v[dirs->n] = dirs->owned[dirs->n];
-		dirs->n++;
+		if (nvb_strv_push(dirs, dir) < 0)
+			return nvb_error_nomem(err);
 	}
 	return 0;
 }
@@ -370,7 +353,7 @@ static int validate_file(const char *path)
 }
 
 /* "nvbind: WHAT: no CDI spec (.json, .yaml) in DIR, DIR" on stderr, naming what was searched */
-static void print_nothing_found(const char *what, const struct dirs *dirs)
+static void print_nothing_found(const char *what, const struct nvb_strv *dirs)
 {
 	fprintf(stderr, "nvbind: %s: no CDI spec (.json, .yaml) in ", what);
 	for (size_t d = 0; d < dirs->n; d++)
@@ -378,18 +361,17 @@ static void print_nothing_found(const char *what, const struct dirs *dirs)
 	fprintf(stderr, "%s\n", dirs->n ? "" : "no directory (host.spec_dirs is empty)");
 }
 
-static int validate(struct dirs *dirs, int argc, char **argv)
+static int validate(struct nvb_strv *dirs, int argc, char **argv)
 {
 	int bad = 0, checked = 0;
 	for (int i = optind; i < argc; i++, checked++)
 		bad += validate_file(argv[i]);
 	for (size_t d = 0; optind >= argc && d < dirs->n; d++) {
-		DIR *dir = opendir(dirs->v[d]);
+		_cleanup_closedir_ DIR *dir = nvb_opendirat(AT_FDCWD, dirs->v[d], 0);
 		if (!dir)
 			continue;
-		struct dirent *de;
-		while ((de = readdir(dir))) {
-			if (de->d_name[0] == '.')
+		NVB_DIR_FOREACH(de, dir) {
+			if (de->d_name[0] == '.') /* hidden files are no specs either */
 				continue;
 			_cleanup_free_ char *path = nvb_asprintf("%s/%s", dirs->v[d], de->d_name);
 			if (nvb_str_has_suffix(de->d_name, ".yml")) {
@@ -402,7 +384,6 @@ static int validate(struct dirs *dirs, int argc, char **argv)
 				checked++;
 			}
 		}
-		closedir(dir);
 	}
 	if (!checked && !bad)
 		print_nothing_found("nothing to validate", dirs);
@@ -411,10 +392,11 @@ static int validate(struct dirs *dirs, int argc, char **argv)
 
 /* ----------------------------------------------------------------- list */
 
-static int list(struct dirs *dirs, bool json)
+static int list(struct nvb_strv *dirs, bool json)
 {
 	struct nvb_error err;
-	struct nvb_cdi_registry *reg = nvb_cdi_registry_load(dirs->v, dirs->n, &err);
+	struct nvb_cdi_registry *reg =
+		nvb_cdi_registry_load((const char *const *)dirs->v, dirs->n, &err);
 	if (!reg)
 		return nvb_cli_fail(&err);
 	for (size_t i = 0; i < reg->n_errors; i++)
@@ -460,7 +442,7 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 	if (strcmp(sub, subs[0]) && strcmp(sub, subs[1]) && strcmp(sub, subs[2]))
 		return nvb_cli_unknown("cdi command", sub, subs, NVB_ARRAY_SIZE(subs));
 	struct gen_args ga = {0};
-	struct dirs dirs = {.n = 0};
+	_cleanup_strv_ struct nvb_strv dirs = {0};
 	bool json = false;
 	enum { O_OUT = 1, O_FMT, O_NAME, O_CAPS, O_HOOK, O_KIND, O_IFCH, O_DIR, O_JSON };
 	static const struct option opts[] = {
@@ -494,9 +476,11 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		case O_KIND: ga.kind = optarg; break;
 		case O_IFCH: ga.if_changed = true; break;
 		case O_DIR:
-			if (dirs.n == NVB_ARRAY_SIZE(dirs.v))
-				return nvb_cli_usage_error("too many --spec-dir");
-			dirs.v[dirs.n++] = optarg;
+			if (nvb_strv_push(&dirs, optarg) < 0) {
+				struct nvb_error err;
+				nvb_error_nomem(&err);
+				return nvb_cli_fail(&err);
+			}
 			break;
 		case O_JSON: json = true; break;
 		case 'h': cdi_usage(stdout); return NVB_EXIT_OK;
@@ -522,6 +506,5 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		rc = nvb_cli_fail(&err);
 	else
 		rc = is_list ? list(&dirs, json) : validate(&dirs, argc, argv);
-	dirs_clear(&dirs);
 	return rc;
 }

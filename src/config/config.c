@@ -741,87 +741,83 @@ int nvb_engine_parse(const char *name, enum nvb_engine_id *out)
 
 /* ----------------------------------------------------------------- writing */
 
-static void toml_string(FILE *f, const char *s)
+static void toml_string(struct nvb_strbuf *b, const char *s)
 {
 	_cleanup_free_ char *q = nvb_toml_quote(s);
 	/* out of memory: an empty string keeps the output TOML; show is for reading */
-	fputs(q ? q : "\"\"", f);
+	nvb_strbuf_append(b, q ? q : "\"\"");
 }
 
-static void print_value(FILE *f, struct nvb_config *c, const struct key *k)
+static void print_value(struct nvb_strbuf *b, struct nvb_config *c, const struct key *k)
 {
 	if (k->type == K_BOOL) {
-		fputs(*(bool *)((char *)c + k->offset) ? "true" : "false", f);
+		nvb_strbuf_append(b, *(bool *)((char *)c + k->offset) ? "true" : "false");
 	} else if (k->type == K_LIST) {
-		fputc('[', f);
+		nvb_strbuf_appendc(b, '[');
 		for (size_t i = 0; i < *count_at(c, k); i++) {
-			fputs(i ? ", " : "", f);
-			toml_string(f, list_at(c, k)[i]);
+			nvb_strbuf_append(b, i ? ", " : "");
+			toml_string(b, list_at(c, k)[i]);
 		}
-		fputc(']', f);
+		nvb_strbuf_appendc(b, ']');
 	} else if (k->type == K_JOINED) {
 		_cleanup_free_ char *copy = strdup(*str_at(c, k));
 		char *save = NULL;
-		fputc('[', f);
+		nvb_strbuf_appendc(b, '[');
 		int i = 0;
 		for (char *w = copy ? strtok_r(copy, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
-			fputs(i++ ? ", " : "", f);
-			toml_string(f, w);
+			nvb_strbuf_append(b, i++ ? ", " : "");
+			toml_string(b, w);
 		}
-		fputc(']', f);
+		nvb_strbuf_appendc(b, ']');
 	} else {
-		toml_string(f, *str_at(c, k));
+		toml_string(b, *str_at(c, k));
 	}
 }
 
 char *nvb_config_show(const struct nvb_config *cfg)
 {
 	struct nvb_config *c = (struct nvb_config *)cfg;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	if (!f)
-		return NULL;
-	fprintf(f, "# effective nvbind configuration (file: %s)\n", c->path ? c->path : "none");
+	struct nvb_strbuf sb = {0}, *b = &sb;
+	nvb_strbuf_appendf(b, "# effective nvbind configuration (file: %s)\n",
+			   c->path ? c->path : "none");
 	char section[64] = "";
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(keys); i++) {
 		const char *dot = strchr(keys[i].name, '.');
 		if (strncmp(section, keys[i].name, (size_t)(dot - keys[i].name)) ||
 		    section[dot - keys[i].name]) {
 			snprintf(section, sizeof(section), "%.*s", (int)(dot - keys[i].name), keys[i].name);
-			fprintf(f, "\n[%s]\n", section);
+			nvb_strbuf_appendf(b, "\n[%s]\n", section);
 		}
-		fprintf(f, "%s = ", dot + 1);
-		print_value(f, c, &keys[i]);
-		fprintf(f, "  # %s\n", c->sources[i].what);
+		nvb_strbuf_appendf(b, "%s = ", dot + 1);
+		print_value(b, c, &keys[i]);
+		nvb_strbuf_appendf(b, "  # %s\n", c->sources[i].what);
 	}
 	for (size_t p = 0; p < c->n_profiles; p++) {
 		const struct nvb_profile *pr = &c->profiles[p];
-		fprintf(f, "\n[profiles.%s]  # %s\n", pr->name, pr->source.what);
+		nvb_strbuf_appendf(b, "\n[profiles.%s]  # %s\n", pr->name, pr->source.what);
 		if (pr->description) {
-			fputs("description = ", f);
-			toml_string(f, pr->description);
-			fputc('\n', f);
+			nvb_strbuf_append(b, "description = ");
+			toml_string(b, pr->description);
+			nvb_strbuf_appendc(b, '\n');
 		}
 		if (pr->capabilities) {
-			fputs("capabilities = ", f);
-			toml_string(f, pr->capabilities);
-			fputc('\n', f);
+			nvb_strbuf_append(b, "capabilities = ");
+			toml_string(b, pr->capabilities);
+			nvb_strbuf_appendc(b, '\n');
 		}
 		if (pr->devices) {
-			fputs("devices = ", f);
-			toml_string(f, pr->devices);
-			fputc('\n', f);
+			nvb_strbuf_append(b, "devices = ");
+			toml_string(b, pr->devices);
+			nvb_strbuf_appendc(b, '\n');
 		}
-		fputs("env = [", f);
+		nvb_strbuf_append(b, "env = [");
 		for (size_t e = 0; e < pr->n_env; e++) {
-			fputs(e ? ", " : "", f);
-			toml_string(f, pr->env[e]);
+			nvb_strbuf_append(b, e ? ", " : "");
+			toml_string(b, pr->env[e]);
 		}
-		fputs("]\n", f);
+		nvb_strbuf_append(b, "]\n");
 	}
-	fclose(f);
-	return out;
+	return nvb_strbuf_take(b); /* NULL when memory ran out */
 }
 
 const char *nvb_config_template(void)
@@ -831,35 +827,34 @@ const char *nvb_config_template(void)
 		return text;
 	struct nvb_error err;
 	struct nvb_config *c = nvb_config_defaults(&err);
-	size_t len = 0;
-	FILE *f = c ? open_memstream(&text, &len) : NULL;
-	if (!f) {
-		nvb_config_free(c);
+	if (!c)
 		return "";
-	}
-	fprintf(f, "# nvbind configuration. Every key is optional; the values below are the defaults.\n"
-		   "# nvbind reads the first of: --config, $NVBIND_CONFIG,\n"
-		   "# $XDG_CONFIG_HOME/nvbind/config.toml (else ~/.config/nvbind/config.toml),\n"
-		   "# /etc/nvbind/config.toml. Reference: docs/config.md\n");
+	struct nvb_strbuf sb = {0}, *b = &sb;
+	nvb_strbuf_append(b,
+			  "# nvbind configuration. Every key is optional; the values below are the defaults.\n"
+			  "# nvbind reads the first of: --config, $NVBIND_CONFIG,\n"
+			  "# $XDG_CONFIG_HOME/nvbind/config.toml (else ~/.config/nvbind/config.toml),\n"
+			  "# /etc/nvbind/config.toml. Reference: docs/config.md\n");
 	char section[64] = "";
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(keys); i++) {
 		const char *dot = strchr(keys[i].name, '.');
 		if (strncmp(section, keys[i].name, (size_t)(dot - keys[i].name)) ||
 		    section[dot - keys[i].name]) {
 			snprintf(section, sizeof(section), "%.*s", (int)(dot - keys[i].name), keys[i].name);
-			fprintf(f, "\n[%s]\n", section);
+			nvb_strbuf_appendf(b, "\n[%s]\n", section);
 		}
-		fprintf(f, "# %s\n%s = ", keys[i].doc, dot + 1);
-		print_value(f, c, &keys[i]);
-		fputc('\n', f);
+		nvb_strbuf_appendf(b, "# %s\n%s = ", keys[i].doc, dot + 1);
+		print_value(b, c, &keys[i]);
+		nvb_strbuf_appendc(b, '\n');
 	}
-	fprintf(f, "\n# Profiles: built-in gaming, ai-ml, video, compute (docs/profiles.md). Your own:\n"
-		   "# [profiles.render]\n# description = \"offline rendering\"\n"
-		   "# capabilities = \"graphics,compute,utility\"\n# devices = \"all\"\n"
-		   "# env = { __GL_SHADER_DISK_CACHE = \"1\" }\n");
-	fclose(f);
+	nvb_strbuf_append(b,
+			  "\n# Profiles: built-in gaming, ai-ml, video, compute (docs/profiles.md). Your own:\n"
+			  "# [profiles.render]\n# description = \"offline rendering\"\n"
+			  "# capabilities = \"graphics,compute,utility\"\n# devices = \"all\"\n"
+			  "# env = { __GL_SHADER_DISK_CACHE = \"1\" }\n");
 	nvb_config_free(c);
-	return text;
+	text = nvb_strbuf_take(b); /* NULL when memory ran out: tried again next time */
+	return text ? text : "";
 }
 
 /* ------------------------------------------------------------ the --root rule */

@@ -65,22 +65,18 @@ static size_t path_driver_version(const char *path, const char **ver)
 /* --------------------------------------------------------- 4. CDI freshness */
 
 struct reasons {
-	char *text;
-	size_t len;
-	FILE *f;
+	struct nvb_strbuf text; /* the reasons, "; " between them */
 	size_t n;
 };
 
 static void reason(struct reasons *r, const char *fmt, ...) NVB_PRINTF(2, 3);
 static void reason(struct reasons *r, const char *fmt, ...)
 {
-	if (!r->f)
-		return;
 	if (r->n++)
-		fputs("; ", r->f);
+		nvb_strbuf_append(&r->text, "; ");
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(r->f, fmt, ap);
+	nvb_strbuf_vappendf(&r->text, fmt, ap);
 	va_end(ap);
 }
 
@@ -291,10 +287,7 @@ static void check_spec_devices(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_
 static int check_spec(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_spec *spec,
 		      struct nvb_error *err)
 {
-	struct reasons r = {.text = NULL};
-	r.f = open_memstream(&r.text, &r.len);
-	if (!r.f)
-		return nvb_error_nomem(err);
+	struct reasons r = {.n = 0};
 	struct spec_scan s;
 	memset(&s, 0, sizeof(s));
 	scan_edits(ctx, &spec->edits, &s);
@@ -318,11 +311,9 @@ static int check_spec(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_spec *spe
 	free(s.missing_nodes.seen);
 	free(s.missing_hooks.seen);
 	free(s.wrong_version.seen);
-	if (fclose(r.f) != 0 || !r.text) {
-		free(r.text);
+	_cleanup_free_ char *text = nvb_strbuf_take(&r.text);
+	if (!text)
 		return nvb_error_nomem(err);
-	}
-	_cleanup_free_ char *text = r.text;
 	if (r.n == 0)
 		return ADD(ctx, NVB_DOCTOR_OK, "cdi", "cdi-spec-ok", NULL,
 			   "%s is up to date with driver %s and the %zu GPU(s) (%zu devices)",

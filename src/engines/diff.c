@@ -4,39 +4,32 @@
  * 3 lines of context, "@@ -a,b +c,d @@" headers, "\ No newline at end of file", so that the
  * output can be read like any diff and applied with patch(1).
  */
+#include "core/strv.h"
 #include "engines/engines.h"
 
 #define CONTEXT 3
 #define LCS_MAX 4000 /* changed lines on each side the LCS table holds (configuration files) */
 
+/* A text's lines, newlines cut off (copies: the table is small, configuration files). */
 struct lines {
-	char **v;
-	size_t n;
-	char *buf;
+	struct nvb_strv s;
 	bool no_eol; /* the last line has no newline */
 };
 
 static int split(const char *text, struct lines *l)
 {
-	l->v = NULL;
-	l->n = 0;
-	l->buf = strdup(text ? text : "");
-	if (!l->buf)
-		return -1;
-	size_t len = strlen(l->buf);
-	l->no_eol = len && l->buf[len - 1] != '\n';
-	char *p = l->buf;
+	*l = (struct lines){0};
+	const char *p = text ? text : "";
+	size_t len = strlen(p);
+	l->no_eol = len && p[len - 1] != '\n';
 	/* keep empty lines: split by hand */
 	while (*p) {
-		char **slot = nvb_array_push(&l->v, &l->n, sizeof(char *));
-		if (!slot)
+		size_t n = strcspn(p, "\n");
+		if (nvb_strv_pushf(&l->s, "%.*s", (int)n, p) < 0)
 			return -1;
-		*slot = p;
-		char *nl = strchr(p, '\n');
-		if (!nl)
+		if (!p[n])
 			break;
-		*nl = '\0';
-		p = nl + 1;
+		p += n + 1;
 	}
 	return 0;
 }
@@ -44,8 +37,8 @@ static int split(const char *text, struct lines *l)
 /* The same line, the final newline (or its absence) included. */
 static bool same(const struct lines *a, size_t i, const struct lines *b, size_t j)
 {
-	return !strcmp(a->v[i], b->v[j]) &&
-	       (a->no_eol && i == a->n - 1) == (b->no_eol && j == b->n - 1);
+	return !strcmp(a->s.v[i], b->s.v[j]) &&
+	       (a->no_eol && i == a->s.n - 1) == (b->no_eol && j == b->s.n - 1);
 }
 
 struct op {
@@ -58,16 +51,16 @@ struct op {
 static struct op *edit_script(const struct lines *a, const struct lines *b, size_t *n_ops)
 {
 	size_t head = 0, tail = 0;
-	while (head < a->n && head < b->n && same(a, head, b, head))
+	while (head < a->s.n && head < b->s.n && same(a, head, b, head))
 		head++;
-	while (tail < a->n - head && tail < b->n - head &&
-	       same(a, a->n - 1 - tail, b, b->n - 1 - tail))
+	while (tail < a->s.n - head && tail < b->s.n - head &&
+	       same(a, a->s.n - 1 - tail, b, b->s.n - 1 - tail))
 		tail++;
-	size_t an = a->n - head - tail, bn = b->n - head - tail, w = bn + 1;
+	size_t an = a->s.n - head - tail, bn = b->s.n - head - tail, w = bn + 1;
 	if (an > LCS_MAX || bn > LCS_MAX)
 		return NULL;
 	unsigned *lcs = calloc((an + 1) * w, sizeof(*lcs));
-	struct op *ops = calloc(a->n + b->n + 1, sizeof(*ops));
+	struct op *ops = calloc(a->s.n + b->s.n + 1, sizeof(*ops));
 	if (!lcs || !ops) {
 		free(lcs);
 		free(ops);
@@ -99,34 +92,34 @@ static struct op *edit_script(const struct lines *a, const struct lines *b, size
 }
 
 /* "-3,2": a count of 1 is left out; an empty side names the line before it. */
-static void range(FILE *f, char sign, size_t start, size_t count)
+static void range(struct nvb_strbuf *o, char sign, size_t start, size_t count)
 {
 	if (count == 1)
-		fprintf(f, "%c%zu", sign, start + 1);
+		nvb_strbuf_appendf(o, "%c%zu", sign, start + 1);
 	else
-		fprintf(f, "%c%zu,%zu", sign, count ? start + 1 : start, count);
+		nvb_strbuf_appendf(o, "%c%zu,%zu", sign, count ? start + 1 : start, count);
 }
 
-static void hunk(FILE *f, const struct op *ops, size_t from, size_t to, const struct lines *a,
-		 const struct lines *b)
+static void hunk(struct nvb_strbuf *o, const struct op *ops, size_t from, size_t to,
+		 const struct lines *a, const struct lines *b)
 {
 	size_t ac = 0, bc = 0;
 	for (size_t k = from; k < to; k++) {
 		ac += ops[k].kind != '+';
 		bc += ops[k].kind != '-';
 	}
-	fputs("@@ ", f);
-	range(f, '-', ops[from].i, ac);
-	fputc(' ', f);
-	range(f, '+', ops[from].j, bc);
-	fputs(" @@\n", f);
+	nvb_strbuf_append(o, "@@ ");
+	range(o, '-', ops[from].i, ac);
+	nvb_strbuf_appendc(o, ' ');
+	range(o, '+', ops[from].j, bc);
+	nvb_strbuf_append(o, " @@\n");
 	for (size_t k = from; k < to; k++) {
 		bool from_b = ops[k].kind == '+';
 		const struct lines *l = from_b ? b : a;
 		size_t idx = from_b ? ops[k].j : ops[k].i;
-		fprintf(f, "%c%s\n", ops[k].kind, l->v[idx]);
-		if (l->no_eol && idx == l->n - 1)
-			fputs("\\ No newline at end of file\n", f);
+		nvb_strbuf_appendf(o, "%c%s\n", ops[k].kind, l->s.v[idx]);
+		if (l->no_eol && idx == l->s.n - 1)
+			nvb_strbuf_append(o, "\\ No newline at end of file\n");
 	}
 }
 
@@ -134,11 +127,10 @@ char *nvb_text_diff(const char *a, const char *b, const char *label_a, const cha
 {
 	struct lines la = {0}, lb = {0};
 	struct op *ops = NULL;
-	size_t n = 0, len = 0;
+	size_t n = 0;
 	char *out = NULL;
-	FILE *f = NULL;
-	if (split(a, &la) < 0 || split(b, &lb) < 0 || !(ops = edit_script(&la, &lb, &n)) ||
-	    !(f = open_memstream(&out, &len)))
+	struct nvb_strbuf text = {0}, *o = &text;
+	if (split(a, &la) < 0 || split(b, &lb) < 0 || !(ops = edit_script(&la, &lb, &n)))
 		goto out;
 	bool header = false;
 	for (size_t k = 0; k < n;) {
@@ -154,20 +146,16 @@ char *nvb_text_diff(const char *a, const char *b, const char *label_a, const cha
 				last = e;
 		size_t to = last + 1 + CONTEXT < n ? last + 1 + CONTEXT : n;
 		if (!header)
-			fprintf(f, "--- %s\n+++ %s\n", label_a, label_b);
+			nvb_strbuf_appendf(o, "--- %s\n+++ %s\n", label_a, label_b);
 		header = true;
-		hunk(f, ops, from, to, &la, &lb);
+		hunk(o, ops, from, to, &la, &lb);
 		k = last + 1;
 	}
+	out = nvb_strbuf_take(o); /* NULL when memory ran out */
 out:
-	if (f && fclose(f) != 0) {
-		free(out);
-		out = NULL;
-	}
+	nvb_strbuf_free(o);
 	free(ops);
-	free(la.v);
-	free(la.buf);
-	free(lb.v);
-	free(lb.buf);
+	nvb_strv_free(&la.s);
+	nvb_strv_free(&lb.s);
 	return out;
 }

@@ -180,64 +180,62 @@ static void scan_object(const char *t, size_t open, const char *key, struct obje
 
 /* ------------------------------------------------------------------ writing new members */
 
-static int put_json(FILE *f, const json_t *v)
+static int put_json(struct nvb_strbuf *b, const json_t *v)
 {
 	char *s = json_dumps(v, JSON_ENCODE_ANY);
 	if (!s)
 		return -1;
-	fputs(s, f);
+	nvb_strbuf_append(b, s);
 	free(s);
 	return 0;
 }
 
 /* Write value as the file would: an object one member a line indented from ind, or on one line. */
-static int render(FILE *f, const json_t *value, const char *ind, bool multi, const struct style *st)
+static int render(struct nvb_strbuf *b, const json_t *value, const char *ind, bool multi,
+		  const struct style *st)
 {
 	if (!json_is_object(value))
-		return put_json(f, value);
+		return put_json(b, value);
 	_cleanup_free_ char *inner = nvb_asprintf("%s%s", ind, st->unit);
 	if (!inner)
 		return -1;
 	const char *key;
 	json_t *member;
 	size_t n = 0;
-	fputc('{', f);
+	nvb_strbuf_appendc(b, '{');
 	json_object_foreach ((json_t *)value, key, member) {
 		json_t *k = json_string(key);
 		if (n++)
-			fprintf(f, ",%s", multi ? "" : st->comma);
-		fprintf(f, "%s%s", multi ? st->nl : (n == 1 ? st->pad : ""), multi ? inner : "");
-		int r = k ? put_json(f, k) : -1;
+			nvb_strbuf_appendf(b, ",%s", multi ? "" : st->comma);
+		nvb_strbuf_appendf(b, "%s%s", multi ? st->nl : (n == 1 ? st->pad : ""),
+				   multi ? inner : "");
+		int r = k ? put_json(b, k) : -1;
 		json_decref(k);
-		fputs(st->colon, f);
-		if (r < 0 || render(f, member, inner, multi, st) < 0)
+		nvb_strbuf_append(b, st->colon);
+		if (r < 0 || render(b, member, inner, multi, st) < 0)
 			return -1;
 	}
 	if (multi)
-		fprintf(f, "%s%s}", st->nl, ind);
+		nvb_strbuf_appendf(b, "%s%s}", st->nl, ind);
 	else
-		fprintf(f, "%s}", st->pad);
+		nvb_strbuf_appendf(b, "%s}", st->pad);
 	return 0;
 }
 
 /* text with [from, to) replaced by what the callback writes. */
-typedef int (*writer_fn)(FILE *f, const void *arg);
+typedef int (*writer_fn)(struct nvb_strbuf *b, const void *arg);
 
 static char *splice_text(const char *t, size_t from, size_t to, writer_fn fn, const void *arg)
 {
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	if (!f)
-		return NULL;
-	fwrite(t, 1, from, f);
-	int r = fn(f, arg);
-	fputs(t + to, f);
-	if (fclose(f) != 0 || r < 0) {
-		free(out);
+	struct nvb_strbuf b = {0};
+	nvb_strbuf_appendn(&b, t, from);
+	int r = fn(&b, arg);
+	nvb_strbuf_append(&b, t + to);
+	if (r < 0) {
+		nvb_strbuf_free(&b);
 		return NULL;
 	}
-	return out;
+	return nvb_strbuf_take(&b); /* NULL when memory ran out */
 }
 
 struct member_write {
@@ -251,21 +249,21 @@ struct member_write {
 	const struct style *st;
 };
 
-static int write_member(FILE *f, const void *arg)
+static int write_member(struct nvb_strbuf *b, const void *arg)
 {
 	const struct member_write *m = arg;
-	fprintf(f, "%s%s", m->before, m->lead);
+	nvb_strbuf_appendf(b, "%s%s", m->before, m->lead);
 	if (m->key) {
 		json_t *k = json_string(m->key);
-		int r = k ? put_json(f, k) : -1;
+		int r = k ? put_json(b, k) : -1;
 		json_decref(k);
 		if (r < 0)
 			return -1;
-		fputs(m->st->colon, f);
+		nvb_strbuf_append(b, m->st->colon);
 	}
-	if (render(f, m->value, m->ind, m->multi, m->st) < 0)
+	if (render(b, m->value, m->ind, m->multi, m->st) < 0)
 		return -1;
-	fputs(m->trail, f);
+	nvb_strbuf_append(b, m->trail);
 	return 0;
 }
 
@@ -586,7 +584,7 @@ char *nvb_engine_config_latest_backup(const char *path, struct nvb_error *err)
 		nvb_error_nomem(err);
 		return NULL;
 	}
-	DIR *d = opendir(*dir ? dir : "/");
+	_cleanup_closedir_ DIR *d = nvb_opendirat(AT_FDCWD, *dir ? dir : "/", 0);
 	if (!d) {
 		nvb_error_errno(err, errno, NULL, "cannot list %s for backups of %s", *dir ? dir : "/", path);
 		return NULL;
@@ -595,7 +593,7 @@ char *nvb_engine_config_latest_backup(const char *path, struct nvb_error *err)
 	char best_stamp[16] = "", stamp[16];
 	long best_n = -1, n;
 	size_t plen = strlen(prefix);
-	for (struct dirent *e; (e = readdir(d));) {
+	NVB_DIR_FOREACH(e, d) {
 		if (strncmp(e->d_name, prefix, plen) || !backup_suffix(e->d_name + plen, stamp, &n))
 			continue;
 		int c = strcmp(stamp, best_stamp);
@@ -608,7 +606,6 @@ char *nvb_engine_config_latest_backup(const char *path, struct nvb_error *err)
 		if (!best)
 			break;
 	}
-	closedir(d);
 	if (!best) {
 		nvb_error_set(err, NVB_ERR_NOT_FOUND, 0,
 			      "nvbind setup saves one before each change it makes; restore the file by "

@@ -10,27 +10,25 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "core/strv.h"
 #include "host/elf.h"
 #include "host/ldcache_write.h"
 #include "hooks/hooks.h"
 
 /* ------------------------------------------------------------------- applying */
 
-/* Directories of the plan, opened once each inside the root. */
+/* Directories of the plan, opened once each inside the root: fds[i] is paths.v[i]'s. */
 struct dirs {
-	char **paths;
+	struct nvb_strv paths;
 	int *fds;
-	size_t n;
 };
 
 static void dirs_clear(struct dirs *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->paths[i]);
+	for (size_t i = 0; i < d->paths.n; i++)
 		if (d->fds[i] >= 0)
 			close(d->fds[i]);
-	}
-	free(d->paths);
+	nvb_strv_free(&d->paths);
 	free(d->fds);
 }
 
@@ -38,31 +36,25 @@ static void dirs_clear(struct dirs *d)
 static int dir_fd(struct dirs *d, int rootfd, const char *path, struct nvb_error *err)
 {
 	size_t len = nvb_libplan_dir_len(path);
-	for (size_t i = 0; i < d->n; i++)
-		if (strlen(d->paths[i]) == len && !strncmp(d->paths[i], path, len))
+	for (size_t i = 0; i < d->paths.n; i++)
+		if (strlen(d->paths.v[i]) == len && !strncmp(d->paths.v[i], path, len))
 			return d->fds[i];
-	char *dir = len ? strndup(path, len) : strdup("/");
+	_cleanup_free_ char *dir = len ? strndup(path, len) : strdup("/");
 	if (!dir)
 		return nvb_error_nomem(err);
 	int fd = nvb_mkdir_in_root(rootfd, "container", dir, 0755, err);
-	if (fd < 0) {
-		free(dir);
+	if (fd < 0)
 		return -1;
-	}
-	size_t n = d->n;
-	char **p = realloc(d->paths, (n + 1) * sizeof(*p));
-	if (p)
-		d->paths = p;
-	int *f = p ? realloc(d->fds, (n + 1) * sizeof(*f)) : NULL;
-	if (!f) {
-		free(dir);
+	/* fds grows first: a failed push leaves it one slot larger, which nothing reads. */
+	size_t n = d->paths.n;
+	int *f = realloc(d->fds, (n + 1) * sizeof(*f));
+	if (f)
+		d->fds = f;
+	if (!f || nvb_strv_push(&d->paths, dir) < 0) {
 		close(fd);
 		return nvb_error_nomem(err);
 	}
-	d->fds = f;
-	d->paths[n] = dir;
 	d->fds[n] = fd;
-	d->n = n + 1;
 	return fd;
 }
 
@@ -171,7 +163,7 @@ int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_err
 		const char *base = l->path + nvb_libplan_dir_len(l->path) + 1;
 		size_t dl = nvb_libplan_dir_len(l->path);
 		if (strcmp(base, l->soname) != 0 &&
-		    replace_link(dfd, d.paths[d.n - 1], l->soname, base, err) < 0)
+		    replace_link(dfd, d.paths.v[d.paths.n - 1], l->soname, base, err) < 0)
 			goto out;
 		if (!(paths[i] = nvb_asprintf("%.*s/%s", (int)dl, l->path, l->soname))) {
 			nvb_error_nomem(err);
@@ -238,14 +230,12 @@ static int scan_folder(int rootfd, const char *folder, struct nvb_ldcache_add **
 	int dfd = nvb_open_in_root(rootfd, "container", folder, O_RDONLY | O_DIRECTORY, NULL, &ignored);
 	if (dfd < 0)
 		return 0; /* a folder the image does not have: nothing to register */
-	DIR *dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
+	_cleanup_closedir_ DIR *dir = nvb_fdopendir(dfd);
+	if (!dir)
 		return nvb_error_errno(err, errno, NULL, "reading %s in the container", folder);
-	}
 	struct dirent *de;
 	int r = 0;
-	while (r == 0 && (de = readdir(dir))) {
+	while (r == 0 && (de = nvb_readdir(dir))) {
 		if (strncmp(de->d_name, "lib", 3) || !strstr(de->d_name, ".so"))
 			continue;
 		int fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -276,7 +266,6 @@ static int scan_folder(int rootfd, const char *folder, struct nvb_ldcache_add **
 		o[1] = path;
 		*a = (struct nvb_ldcache_add){.name = name, .path = path, .flags = flags};
 	}
-	closedir(dir);
 	return r;
 }
 

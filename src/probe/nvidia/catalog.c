@@ -557,14 +557,12 @@ static int select_configs(struct nvb_host *host, struct nvb_inventory *inv, stru
 					    NULL, &ignored);
 		if (fd < 0)
 			continue;
-		DIR *d = fdopendir(fd);
-		if (!d) {
-			close(fd);
+		DIR *d = nvb_fdopendir(fd);
+		if (!d)
 			continue;
-		}
 		struct dirent *de;
 		int r = 0;
-		while (r == 0 && (de = readdir(d))) {
+		while (r == 0 && (de = nvb_readdir(d))) {
 			if (fnmatch("*nvidia*.json", de->d_name, 0) != 0)
 				continue;
 			_cleanup_free_ char *path = nvb_asprintf("%s/%s", egl_platform_dirs[i], de->d_name);

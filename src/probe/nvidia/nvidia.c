@@ -288,17 +288,14 @@ static int list_gpus(struct probe *pr, struct nvb_error *err)
 					  "check the driver installation", "%s", derr.message);
 		return 0;
 	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	_cleanup_closedir_ DIR *d = nvb_fdopendir(fd);
+	if (!d)
 		return nvb_error_errno(err, errno, NULL, "%s/gpus", PROC_NVIDIA);
-	}
 	struct dirent *de;
 	int r = 0;
-	while (r == 0 && (de = readdir(d)))
-		if (de->d_name[0] != '.')
+	while (r == 0 && (de = nvb_readdir(d)))
+		if (de->d_name[0] != '.') /* hidden entries are no GPUs either */
 			r = read_gpu_dir(pr, de->d_name, err);
-	closedir(d);
 	if (r < 0)
 		return -1;
 	/* Index order is PCI bus id order, as NVML and nvidia-smi enumerate; not minor order. */
@@ -317,21 +314,18 @@ static int gpu_drm_nodes(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error
 	int fd = nvb_host_open_file(pr->host, path, O_RDONLY | O_DIRECTORY, NULL, &ignored);
 	if (fd < 0)
 		return 0; /* nvidia-drm not loaded */
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	_cleanup_closedir_ DIR *d = nvb_fdopendir(fd);
+	if (!d)
 		return 0;
-	}
 	struct dirent *de;
 	int r = 0;
-	while (r >= 0 && (de = readdir(d))) {
+	while (r >= 0 && (de = nvb_readdir(d))) {
 		if (!nvb_str_has_prefix(de->d_name, "card") && !nvb_str_has_prefix(de->d_name, "renderD"))
 			continue;
 		char node[300];
 		snprintf(node, sizeof(node), "/dev/dri/%s", de->d_name);
 		r = add_node(pr, &gpu->nodes, &gpu->n_nodes, node, err, &ignored);
 	}
-	closedir(d);
 	return r < 0 ? -1 : 0;
 }
 
@@ -422,14 +416,12 @@ static int gpu_migs(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error *err
 	int fd = nvb_host_open_file(pr->host, dir, O_RDONLY | O_DIRECTORY, NULL, &ignored);
 	if (fd < 0)
 		return 0;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	DIR *d = nvb_fdopendir(fd);
+	if (!d)
 		return 0;
-	}
 	struct dirent *de;
 	int r = 0;
-	while (r == 0 && (de = readdir(d))) {
+	while (r == 0 && (de = nvb_readdir(d))) {
 		unsigned gi;
 		char tail;
 		if (sscanf(de->d_name, "gi%u%c", &gi, &tail) != 1)
@@ -542,16 +534,15 @@ static int select_firmware(struct probe *pr, const char *version, struct nvb_err
 		int fd = nvb_host_open_file(pr->host, dir, O_RDONLY | O_DIRECTORY, &resolved, &ignored);
 		if (fd < 0)
 			continue;
-		DIR *d = fdopendir(fd);
+		DIR *d = nvb_fdopendir(fd);
 		if (!d) {
-			close(fd);
 			free(resolved);
 			continue;
 		}
 		struct dirent *de;
 		size_t found = 0;
 		int r = 0;
-		while (r == 0 && (de = readdir(d))) {
+		while (r == 0 && (de = nvb_readdir(d))) {
 			if (!nvb_str_has_prefix(de->d_name, "gsp_") || !nvb_str_has_suffix(de->d_name, ".bin"))
 				continue;
 			struct nvb_driver_file *f = nvb_inventory_add_file(pr->inv);
@@ -594,12 +585,10 @@ static int no_driver(struct probe *pr, struct nvb_error *err)
 	size_t nvidia_gpus = 0;
 	char drivers[128] = "";
 	if (fd >= 0) {
-		DIR *d = fdopendir(fd);
-		if (!d)
-			close(fd);
+		DIR *d = nvb_fdopendir(fd);
 		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (de->d_name[0] == '.')
+		while (d && (de = nvb_readdir(d))) {
+			if (de->d_name[0] == '.') /* hidden entries are no devices */
 				continue;
 			if (read_hex_attr(pr, de->d_name, "vendor") != 0x10de ||
 			    (read_hex_attr(pr, de->d_name, "class") >> 16) != 0x03)
