@@ -160,10 +160,14 @@ int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_err
 		int dfd = dir_fd(&d, rootfd, l->path, err);
 		if (dfd < 0)
 			goto out;
-		const char *base = l->path + nvb_libplan_dir_len(l->path) + 1;
 		size_t dl = nvb_libplan_dir_len(l->path);
-		if (strcmp(base, l->soname) != 0 &&
-		    replace_link(dfd, d.paths.v[d.paths.n - 1], l->soname, base, err) < 0)
+		const char *base = l->path + dl + 1;
+		_cleanup_free_ char *dir = strndup(l->path, dl); /* names it in messages */
+		if (!dir) {
+			nvb_error_nomem(err);
+			goto out;
+		}
+		if (strcmp(base, l->soname) != 0 && replace_link(dfd, dir, l->soname, base, err) < 0)
 			goto out;
 		if (!(paths[i] = nvb_asprintf("%.*s/%s", (int)dl, l->path, l->soname))) {
 			nvb_error_nomem(err);
