@@ -28,6 +28,16 @@ char *nvb_shell_join(char *const *words, size_t n)
 	return nvb_strbuf_take(&b);
 }
 
+/* The word in w goes to out; w is empty again. */
+static int end_word(struct nvb_strbuf *w, struct nvb_strv *out, struct nvb_error *err)
+{
+	char *s = nvb_strbuf_take(w);
+	int r = s ? nvb_strv_push(out, s) : -1;
+	free(s);
+	memset(w, 0, sizeof(*w));
+	return r < 0 ? nvb_error_nomem(err) : 0;
+}
+
 int nvb_shell_split(const char *line, struct nvb_strv *out, struct nvb_error *err)
 {
 	struct nvb_strbuf w = {0};
@@ -37,12 +47,8 @@ int nvb_shell_split(const char *line, struct nvb_strv *out, struct nvb_error *er
 		char c = *p;
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
 			if (in_word) {
-				char *s = nvb_strbuf_take(&w);
-				int r = s ? nvb_strv_push(out, s) : -1;
-				free(s);
-				if (r < 0)
-					return nvb_error_nomem(err);
-				memset(&w, 0, sizeof(w));
+				if (end_word(&w, out, err) < 0)
+					return -1;
 				in_word = false;
 			}
 			p++;
@@ -96,12 +102,5 @@ int nvb_shell_split(const char *line, struct nvb_strv *out, struct nvb_error *er
 		nvb_strbuf_appendf(&w, "%c", c);
 		p++;
 	}
-	if (in_word) {
-		char *s = nvb_strbuf_take(&w);
-		int r = s ? nvb_strv_push(out, s) : -1;
-		free(s);
-		if (r < 0)
-			return nvb_error_nomem(err);
-	}
-	return 0;
+	return in_word ? end_word(&w, out, err) : 0;
 }
