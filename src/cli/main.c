@@ -19,6 +19,7 @@ static const char *const config_values[] = {"output", "-o", NULL};
 static const char *const setup_values[] = {"config", "runtime-path", NULL};
 static const char *const migrate_values[] = {"config", "toolkit-config", "runtime-path", "to", NULL};
 static const char *const hook_values[] = {"lib", "link", "folder", "ldconfig", NULL};
+static const char *const serve_values[] = {"listen", "socket", "deadline", "refresh", "state-dir", NULL};
 
 #define ANY_OPERANDS 1000000
 
@@ -41,6 +42,8 @@ static const struct command {
 	 ANY_OPERANDS},
 	{"migrate", nvb_cmd_migrate, "move from the NVIDIA Container Toolkit: daemon.json, commands",
 	 migrate_values, 2},
+	{"serve", nvb_cmd_serve, "serve Prometheus metrics and health probes (a daemon)", serve_values,
+	 ANY_OPERANDS},
 	{"hook", nvb_cmd_hook, "CDI hooks run by the container engine (create-symlinks, update-ldcache)",
 	 hook_values, ANY_OPERANDS},
 };
@@ -332,6 +335,12 @@ static int setup_logging(struct nvb_cli *cli, const struct command *cmd, struct 
 		if (cli->log_format)
 			nvb_log_format_parse(cli->log_format, &format);
 	}
+	/* NVBIND_LOG_FORMAT, as for nvbind-runtime and nvbind-hook (docs/logging.md): over the
+	 * configuration, under --log-format */
+	const char *env_format = getenv("NVBIND_LOG_FORMAT");
+	if (env_format && !cli->log_format)
+		nvb_log_format_parse(env_format, &format);
+	nvb_log_set_program("nvbind");
 	return nvb_log_setup(level, format, log_file, err);
 }
 

@@ -70,6 +70,23 @@ NVB_INTERNAL void nvb_log_write(enum nvb_log_level level, const char *module, co
 		if ((level) <= nvb_log_current)                                                  \
 			nvb_log_write((level), (module), __VA_ARGS__);                           \
 	} while (0)
+/* Structured fields of a log line (docs/logging.md); NULL or a negative duration: absent.
+ * request and gpus are space-separated lists (JSON arrays in the json format). */
+struct nvb_log_fields {
+	const char *container;
+	const char *request;
+	const char *gpus;
+	long long duration_us;
+	const char *error; /* nvb_errc_name */
+};
+/* The "program" field (default: the executable's name). */
+NVB_INTERNAL void nvb_log_set_program(const char *name);
+/* Fields every later line carries, once known (the wrapper's container and request); NULL
+ * clears one. duration_us and error are per line only. */
+NVB_INTERNAL void nvb_log_set_context(const struct nvb_log_fields *ctx);
+NVB_INTERNAL void nvb_log_write_fields(enum nvb_log_level level, const char *module,
+				       const struct nvb_log_fields *line, const char *fmt, ...)
+	NVB_PRINTF(4, 5);
 #define nvb_debug(module, ...) nvb_log(NVB_LOG_DEBUG, module, __VA_ARGS__)
 #define nvb_info(module, ...) nvb_log(NVB_LOG_INFO, module, __VA_ARGS__)
 #define nvb_warn(module, ...) nvb_log(NVB_LOG_WARN, module, __VA_ARGS__)

@@ -493,9 +493,50 @@ static const struct nvb_cdi_device *spec_device(const struct nvb_cdi_spec *spec,
 	return NULL;
 }
 
+static bool is_uuid_name(const char *name)
+{
+	return nvb_str_has_prefix(name, "GPU-") || nvb_str_has_prefix(name, "MIG-");
+}
+
+static bool has_node(const struct nvb_cdi_edits *e, const char *path)
+{
+	for (size_t k = 0; k < e->n_nodes; k++)
+		if (!strcmp(e->nodes[k].path, path))
+			return true;
+	return false;
+}
+
+static void append_word(char *buf, size_t cap, const char *w)
+{
+	size_t len = strlen(buf);
+	if (len + strlen(w) + 2 <= cap)
+		snprintf(buf + len, cap - len, "%s%s", len ? " " : "", w);
+}
+
+/* For the wrapper's record: the request, and the GPUs it gives, read from the spec's names
+ * (nothing is probed): each device named by a GPU or MIG UUID whose device nodes all come
+ * with dev ("0" -> its GPU-..., "all" -> every GPU-...). */
+static void note_device(struct nvb_runtime_result *res, const struct nvb_cdi_spec *spec,
+			const struct nvb_cdi_device *dev, const char *name)
+{
+	append_word(res->devices, sizeof(res->devices), name);
+	if (is_uuid_name(dev->name)) {
+		append_word(res->gpus, sizeof(res->gpus), dev->name);
+		return;
+	}
+	for (size_t i = 0; i < spec->n_devices; i++) {
+		const struct nvb_cdi_device *d = &spec->devices[i];
+		bool within = is_uuid_name(d->name) && d->edits.n_nodes > 0;
+		for (size_t k = 0; within && k < d->edits.n_nodes; k++)
+			within = has_node(&dev->edits, d->edits.nodes[k].path);
+		if (within)
+			append_word(res->gpus, sizeof(res->gpus), d->name);
+	}
+}
+
 static int resolve(const struct nvb_runtime_opts *o, const struct requests *r, unsigned caps,
 		   struct nvb_cdi_registry *reg, struct nvb_cdi_spec **generated,
-		   struct resolved *rs, struct nvb_error *err)
+		   struct resolved *rs, struct nvb_runtime_result *res, struct nvb_error *err)
 {
 	bool need_generated = !registry_has_kind(reg, NVIDIA_KIND) && (r->none || r->n > 0);
 	for (size_t i = 0; i < r->n && !need_generated; i++)
@@ -520,6 +561,7 @@ static int resolve(const struct nvb_runtime_opts *o, const struct requests *r, u
 					     "unresolvable CDI device %s", r->names[i]);
 		if (add_edits(rs, spec, &dev->edits, r->from_env, caps, err) < 0)
 			return -1;
+		note_device(res, spec, dev, r->names[i]);
 	}
 	if (r->none) { /* driver files and control nodes of the NVIDIA spec, no GPU */
 		const struct nvb_cdi_entry *e = nvb_cdi_registry_find(reg, NVIDIA_KIND "=all");
@@ -624,7 +666,7 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 		goto out;
 	for (size_t i = 0; i < reg->n_errors; i++)
 		nvb_warn("runtime", "%s", reg->errors[i]);
-	if (resolve(o, &req, caps, reg, &generated, rs, err) < 0 ||
+	if (resolve(o, &req, caps, reg, &generated, rs, res, err) < 0 ||
 	    take_library_hooks(rs, err) < 0 || keep_mounted_libraries(rs, err) < 0)
 		goto out;
 	bool libs_here = o->bundle && rs->plan.n_libs > 0;

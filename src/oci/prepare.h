@@ -35,6 +35,10 @@ struct nvb_runtime_result {
 	bool modified;      /* config.json must be written back */
 	bool legacy_hook;   /* Docker's --gpus prestart hook was replaced */
 	char summary[512];  /* for the log */
+	/* for the wrapper's container record (oci/records.h): the requested CDI devices and
+	 * the GPU/MIG UUIDs they resolve to, each space-separated (truncated when too long) */
+	char devices[1024];
+	char gpus[1024];
 };
 
 NVB_INTERNAL int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *opts,

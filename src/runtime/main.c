@@ -12,17 +12,29 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "oci/oci.h"
 #include "oci/prepare.h"
+#include "oci/records.h"
 #include "runtime/runtime.h"
+
+static long long elapsed_us(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long long)(t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000;
+}
 
 int main(int argc, char **argv)
 {
 	if (!strcmp(nvb_basename(argv[0]), "nvidia-container-runtime-hook"))
 		return nvb_runtime_legacy_hook(argc, argv);
 
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nvb_log_set_program("nvbind-runtime");
 	struct nvb_runtime_args args;
 	nvb_runtime_parse_args(argc, argv, &args);
 	if (args.version && !args.command)
@@ -30,19 +42,27 @@ int main(int argc, char **argv)
 	struct nvb_runtime_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	if (!args.edits_bundle) {
-		/* pass-through: never depends on the configuration (runtime.h) */
+		/* pass-through: never depends on the configuration (runtime.h); delete drops the
+		 * container's record by name (oci/records.h), a single unlink */
+		if (args.command && !strcmp(args.command, "delete") && args.container_id)
+			nvb_record_remove(nvb_state_dir(), args.container_id, &(struct nvb_error){0});
 		nvb_runtime_passthrough_low_level(&args, cfg.low_level, sizeof(cfg.low_level));
 		nvb_runtime_exec(&cfg, argc, argv);
 		return 127;
 	}
 	struct nvb_error err;
 	nvb_error_clear(&err);
+	struct nvb_runtime_applied applied;
+	memset(&applied, 0, sizeof(applied));
 	if (nvb_runtime_config_load(&cfg, &args, &err) < 0 ||
-	    (args.edits_bundle && nvb_runtime_edit_bundle(&cfg, &args, &err) < 0)) {
+	    nvb_runtime_edit_bundle(&cfg, &args, &applied, &err) < 0) {
 		nvb_runtime_report(&args, &err);
+		nvb_runtime_count(err.code != NVB_OK ? err.code : NVB_ERR_IO, elapsed_us(&t0));
 		nvb_config_free(cfg.cfg);
 		return 1;
 	}
+	nvb_runtime_write_record(&args, cfg.low_level, &applied);
+	nvb_runtime_count(NVB_OK, elapsed_us(&t0));
 	nvb_runtime_exec(&cfg, argc, argv);
 	nvb_config_free(cfg.cfg);
 	return 127;

@@ -11,6 +11,7 @@
 #include "oci/oci.h"
 #include "hooks/hooks.h"
 #include "oci/prepare.h"
+#include "oci/records.h"
 #include "runtime/runtime.h"
 
 
@@ -32,6 +33,16 @@ static bool takes_value(const char *name)
 	return false;
 }
 
+/* create's and run's options that take a value (runc 1.1: the rest are booleans) */
+static bool command_takes_value(const char *name)
+{
+	static const char *const with_value[] = {"console-socket", "pid-file", "preserve-fds"};
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(with_value); i++)
+		if (!strcmp(name, with_value[i]))
+			return true;
+	return false;
+}
+
 void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -49,6 +60,7 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 			a->version = true;
 		const char **slot = !strncmp(name, "log-format", 10) ? &a->log_format
 				    : (!strncmp(name, "log", 3) && (name[3] == '=' || !name[3])) ? &a->log_path
+				    : (!strncmp(name, "root", 4) && (name[4] == '=' || !name[4])) ? &a->root
 				    : NULL;
 		const char *eq = strchr(name, '=');
 		if (slot && eq)
@@ -62,10 +74,24 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 		return;
 	a->command = argv[i];
 	a->edits_bundle = !strcmp(a->command, "create") || !strcmp(a->command, "run");
+	bool wants_id = a->edits_bundle || !strcmp(a->command, "delete");
+	bool options = true;
 	for (i++; i < argc; i++) {
-		const char *name = flag_name(argv[i]);
-		if (!name)
+		const char *name = options ? flag_name(argv[i]) : NULL;
+		if (options && !strcmp(argv[i], "--")) {
+			options = false;
 			continue;
+		}
+		if (!name) {
+			if (wants_id)
+				a->container_id = argv[i];
+			continue;
+		}
+		if (!strchr(name, '=') && command_takes_value(name) && i + 1 < argc &&
+		    strcmp(name, "bundle") && strcmp(name, "b")) {
+			i++; /* its value is not the container id */
+			continue;
+		}
 		if ((!strcmp(name, "bundle") || !strcmp(name, "b")) && i + 1 < argc)
 			a->bundle = argv[++i];
 		else if (nvb_str_has_prefix(name, "bundle="))
@@ -125,9 +151,15 @@ int nvb_runtime_config_load(struct nvb_runtime_config *rc, const struct nvb_runt
 		nvb_log_level_parse(env_level, &level);
 	if (args->debug)
 		level = NVB_LOG_DEBUG;
+	/* the format of every nvbind program's log: log.format, NVBIND_LOG_FORMAT over it */
+	enum nvb_log_format format = NVB_LOG_TEXT;
+	nvb_log_format_parse(cfg->log_format, &format);
+	const char *env_format = getenv("NVBIND_LOG_FORMAT");
+	if (env_format)
+		nvb_log_format_parse(env_format, &format);
 	struct nvb_error lerr;
-	if (nvb_log_setup(level, NVB_LOG_TEXT, cfg->runtime_log_file, &lerr) < 0)
-		nvb_log_setup(NVB_LOG_ERROR, NVB_LOG_TEXT, "/dev/null", &lerr);
+	if (nvb_log_setup(level, format, cfg->runtime_log_file, &lerr) < 0)
+		nvb_log_setup(NVB_LOG_ERROR, format, "/dev/null", &lerr);
 	if (cfg->low_level[0]) {
 		if (access(cfg->low_level, X_OK) != 0)
 			return nvb_error_errno(err, errno, "fix runtime.low_level in the configuration",
@@ -265,7 +297,8 @@ int nvb_runtime_print_version(const struct nvb_runtime_args *args)
 }
 
 int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
-			    const struct nvb_runtime_args *args, struct nvb_error *err)
+			    const struct nvb_runtime_args *args, struct nvb_runtime_applied *out,
+			    struct nvb_error *err)
 {
 	json_t *config = nvb_oci_config_load(args->bundle, err);
 	if (!config)
@@ -290,13 +323,82 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 	};
 	struct nvb_runtime_result res;
 	int r = nvb_runtime_prepare(config, &opts, &res, err);
+	/* from here on every line of this create names the container and its request */
+	nvb_log_set_context(&(struct nvb_log_fields){.container = args->container_id,
+						     .request = res.devices, .gpus = res.gpus});
 	if (r == 0 && res.modified)
 		r = nvb_oci_config_save(args->bundle, config, err);
 	if (r == 0)
 		nvb_info("runtime", "%s %s: %s%s", args->command, args->bundle, res.summary,
 			 res.legacy_hook ? " (replaced the --gpus prestart hook)" : "");
+	if (r == 0 && out) {
+		snprintf(out->devices, sizeof(out->devices), "%s", res.devices);
+		snprintf(out->gpus, sizeof(out->gpus), "%s", res.gpus);
+		snprintf(out->engine, sizeof(out->engine), "%s",
+			 nvb_record_guess_engine(args->root, config));
+	}
 	json_decref(config);
 	return r;
+}
+
+/* runc's and crun's state directory when --root is not given (as root) */
+static const char *default_runtime_root(const char *low_level)
+{
+	return !strcmp(nvb_basename(low_level), "crun") ? "/run/crun" : "/run/runc";
+}
+
+static int split_words(const char *list, char ***v, size_t *n)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	char *save = NULL;
+	if (!copy)
+		return -1;
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		if (nvb_strv_append(v, n, w) < 0)
+			return -1;
+	return 0;
+}
+
+void nvb_runtime_write_record(const struct nvb_runtime_args *args, const char *low_level,
+			      const struct nvb_runtime_applied *res)
+{
+	if (!res->devices[0] || !args->container_id)
+		return; /* no GPU (or only the driver): nothing to record */
+	char bundle[PATH_MAX];
+	if (!realpath(args->bundle, bundle))
+		snprintf(bundle, sizeof(bundle), "%s", args->bundle);
+	struct nvb_container_record rec = {
+		.id = (char *)args->container_id,
+		.bundle = bundle,
+		.engine = (char *)res->engine,
+		.runtime_root = (char *)(args->root ? args->root : default_runtime_root(low_level)),
+		.created_unix = (int64_t)time(NULL),
+	};
+	struct nvb_error err;
+	if (split_words(res->devices, &rec.devices, &rec.n_devices) < 0 ||
+	    split_words(res->gpus, &rec.gpus, &rec.n_gpus) < 0)
+		nvb_error_nomem(&err);
+	else if (nvb_record_write(nvb_state_dir(), &rec, &err) == 0)
+		err.code = NVB_OK;
+	if (err.code != NVB_OK)
+		nvb_warn("runtime", "no container record for %s: %s", args->container_id, err.message);
+	for (size_t i = 0; i < rec.n_devices; i++)
+		free(rec.devices[i]);
+	free(rec.devices);
+	for (size_t i = 0; i < rec.n_gpus; i++)
+		free(rec.gpus[i]);
+	free(rec.gpus);
+}
+
+void nvb_runtime_count(enum nvb_errc code, long long duration_us)
+{
+	struct nvb_error err;
+	if (nvb_stats_add(nvb_state_dir(), code, (double)duration_us / 1e6, &err) < 0)
+		nvb_warn("runtime", "counters not updated: %s", err.message);
+	const char *name = code == NVB_OK ? NULL : nvb_errc_name(code);
+	nvb_log_write_fields(code == NVB_OK ? NVB_LOG_INFO : NVB_LOG_ERROR, "runtime",
+			     &(struct nvb_log_fields){.duration_us = duration_us, .error = name},
+			     "%s before the low-level runtime", code == NVB_OK ? "done" : "failed");
 }
 
 void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **argv)

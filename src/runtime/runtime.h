@@ -13,9 +13,18 @@ struct nvb_runtime_args {
 	const char *log_path;   /* runc's global --log: engines read the runtime's errors there */
 	const char *log_format; /* runc's --log-format: text (default) or json */
 	bool version;         /* --version / -v before any command */
+	const char *root;     /* runc's global --root: its state directory; NULL when not given */
+	const char *container_id; /* create, run, delete: the last non-option argument, or NULL */
 };
 
 struct nvb_config;
+
+/* What a create/run applied, for its container record */
+struct nvb_runtime_applied {
+	char devices[1024]; /* space-separated, from struct nvb_runtime_result */
+	char gpus[1024];
+	char engine[32];    /* nvb_record_guess_engine */
+};
 
 struct nvb_runtime_config {
 	struct nvb_config *cfg;    /* the configuration file's settings (nvb_config_load) */
@@ -31,8 +40,16 @@ int nvb_runtime_config_load(struct nvb_runtime_config *cfg, const struct nvb_run
  * the configuration file when it names a usable one, else runc or crun on PATH. Reads nothing
  * else and never fails: configuration problems are logged (runtime log, else stderr). */
 void nvb_runtime_passthrough_low_level(const struct nvb_runtime_args *args, char *out, size_t cap);
+/* Edit the bundle for create/run; out (may be NULL) says what was applied. */
 int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
-			    const struct nvb_runtime_args *args, struct nvb_error *err);
+			    const struct nvb_runtime_args *args, struct nvb_runtime_applied *out,
+			    struct nvb_error *err);
+/* The container record (oci/records.h) of a create/run that applied devices; a failure to
+ * write it is logged, never fatal: the container starts all the same. */
+void nvb_runtime_write_record(const struct nvb_runtime_args *args, const char *low_level,
+			      const struct nvb_runtime_applied *res);
+/* Count a create/run in the counters (oci/records.h), and log its outcome and added time. */
+void nvb_runtime_count(enum nvb_errc code, long long duration_us);
 void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **argv);
 int nvb_runtime_legacy_hook(int argc, char **argv);
 /* --version: nvbind's version, then what the low-level runtime's --version prints (run as a
