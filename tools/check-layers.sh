@@ -16,7 +16,7 @@ layers=(
 	"oci"
 	"config"
 	"engines"
-	"doctor migrate"
+	"doctor migrate serve"
 	"api"
 	"cli runtime"
 )
