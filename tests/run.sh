@@ -63,10 +63,11 @@ required=(
 	/bin/busybox:busybox-static unshare:util-linux setsid:util-linux flock:util-linux
 	mount:mount umount:mount mknod:coreutils sha256sum:coreutils timeout:coreutils
 	cmp:diffutils diff:diffutils find:findutils xargs:findutils tar:tar awk:mawk
+	promtool:prometheus prometheus:prometheus curl:curl
 	apt-get:apt dpkg-deb:dpkg scdoc:scdoc man:man-db col:bsdextrautils patch:patch
 )
 # libraries the build links (pkg-config names)
-required_pc=(jansson:libjansson-dev yaml-0.1:libyaml-dev cmocka:libcmocka-dev)
+required_pc=(jansson:libjansson-dev yaml-0.1:libyaml-dev cmocka:libcmocka-dev libmicrohttpd:libmicrohttpd-dev)
 [ "$fuzz_seconds" -gt 0 ] && required+=(clang:clang)
 
 missing_packages() {

@@ -12,6 +12,9 @@ packages=(
 	# util-linux give the private mount namespaces, apt and dpkg build real_hosts' Debian image
 	bats jq python3 runc podman docker.io uidmap iproute2 util-linux mount kmod file binutils
 	busybox-static diffutils findutils tar coreutils apt dpkg
+	# nvbind serve: the HTTP library, and Prometheus (promtool, a real server) and curl for
+	# tests/e2e/serve.bats
+	libmicrohttpd-dev prometheus curl
 	# benchmarks
 	hyperfine time
 	# manual pages (man/*.scd) and their check (tests/e2e/man.bats)
