@@ -29,6 +29,7 @@ import sys
 SKIP = {
     "nvbind [GLOBAL OPTIONS] COMMAND [ARGS...]": "the general form: names no command",
     "nvbind-runtime [runc's options] COMMAND [ARGS...]": "the general form: runc's own options",
+    "nvbind serve": "a daemon that runs until a signal (tests/e2e/serve.bats runs it)",
 }
 
 # The commands that change the machine when run for real and take --dry-run (their --help says
