@@ -106,7 +106,7 @@ setup() {
 	run "$NVBIND" xyz
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"unknown command 'xyz'"* ]]
-	[[ "$output" == *"hint: use info, cdi, run, config, doctor, setup, migrate or hook"* ]]
+	[[ "$output" == *"hint: use info, cdi, run, config, doctor, setup, migrate, serve or hook"* ]]
 	run "$NVBIND" run --dry-run --profile zzzzzzzz img
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"hint: use gaming, ai-ml, video"* ]]
