@@ -513,13 +513,12 @@ static void append_word(char *buf, size_t cap, const char *w)
 		snprintf(buf + len, cap - len, "%s%s", len ? " " : "", w);
 }
 
-/* For the wrapper's record: the request, and the GPUs it gives, read from the spec's names
+/* For the wrapper's record: the GPUs a request gives, read from the spec's names
  * (nothing is probed): each device named by a GPU or MIG UUID whose device nodes all come
  * with dev ("0" -> its GPU-..., "all" -> every GPU-...). */
-static void note_device(struct nvb_runtime_result *res, const struct nvb_cdi_spec *spec,
-			const struct nvb_cdi_device *dev, const char *name)
+static void note_gpus(struct nvb_runtime_result *res, const struct nvb_cdi_spec *spec,
+		      const struct nvb_cdi_device *dev)
 {
-	append_word(res->devices, sizeof(res->devices), name);
 	if (is_uuid_name(dev->name)) {
 		append_word(res->gpus, sizeof(res->gpus), dev->name);
 		return;
@@ -546,6 +545,8 @@ static int resolve(const struct nvb_runtime_opts *o, const struct requests *r, u
 	bool mig_uuid = false;
 	for (size_t i = 0; i < r->n; i++)
 		mig_uuid = mig_uuid || nvb_str_has_prefix(r->names[i], NVIDIA_KIND "=MIG-");
+	for (size_t i = 0; i < r->n; i++) /* the request, also for the log of a failure */
+		append_word(res->devices, sizeof(res->devices), r->names[i]);
 	if (need_generated && !(*generated = spec_in_memory(o, mig_uuid, err)))
 		return -1;
 	for (size_t i = 0; i < r->n; i++) {
@@ -561,7 +562,7 @@ static int resolve(const struct nvb_runtime_opts *o, const struct requests *r, u
 					     "unresolvable CDI device %s", r->names[i]);
 		if (add_edits(rs, spec, &dev->edits, r->from_env, caps, err) < 0)
 			return -1;
-		note_device(res, spec, dev, r->names[i]);
+		note_gpus(res, spec, dev);
 	}
 	if (r->none) { /* driver files and control nodes of the NVIDIA spec, no GPU */
 		const struct nvb_cdi_entry *e = nvb_cdi_registry_find(reg, NVIDIA_KIND "=all");
