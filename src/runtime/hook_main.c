@@ -42,9 +42,17 @@ int main(int argc, char **argv)
 	if (nvb_libplan_parse(&plan, argc - 2, argv + 2, &err) < 0 ||
 	    (rootfd = nvb_oci_hook_rootfs_open(STDIN_FILENO, &err)) < 0 ||
 	    nvb_libplan_apply(rootfd, &plan, &err) < 0) {
-		fprintf(stderr, "nvbind-hook: error: %s\n", err.message);
-		if (err.hint[0])
-			fprintf(stderr, "hint: %s\n", err.hint);
+		const char *format = getenv("NVBIND_LOG_FORMAT");
+		if (format && !strcmp(format, "json")) /* one JSON line (docs/logging.md) */
+			nvb_log_write_fields(NVB_LOG_ERROR, "hooks",
+					     &(struct nvb_log_fields){.duration_us = -1,
+								      .error = nvb_errc_name(err.code)},
+					     "%s%s%s", err.message, err.hint[0] ? "; hint: " : "", err.hint);
+		else {
+			fprintf(stderr, "nvbind-hook: error: %s\n", err.message);
+			if (err.hint[0])
+				fprintf(stderr, "hint: %s\n", err.hint);
+		}
 		rc = err.code == NVB_ERR_USAGE ? 2 : 1; /* as nvbind's exit codes */
 	}
 	if (rootfd >= 0)
