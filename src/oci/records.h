@@ -40,7 +40,7 @@
  *   {"version": 1,
  *    "creates": 12,                      create/run invocations that reached the bundle edit,
  *                                        failed or not
- *    "failures": {"NVB_ERR_NOT_FOUND": 2},   failed ones by nvb_errc_name(err.code)
+ *    "failures": {"not-found": 2},      failed ones by nvb_errc_name(err.code)
  *    "latency_seconds": {                the time the wrapper added before exec'ing runc,
  *      "le": [0.001, ..., 5.0],          bucket upper bounds (NVB_STATS_BOUNDS), "+Inf" implied
  *      "buckets": [3, ..., 12],          cumulative counts, Prometheus style: count <= le[i]
