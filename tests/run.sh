@@ -29,6 +29,9 @@ export NVB_BUILD_ROOT=$build
 export NVB_SHARED_FIXTURES=${NVB_SHARED_FIXTURES:-$here/../shared/fixtures}
 export NVBIND=$build/src/nvbind
 export NVB_FIXTURE_ROOTS=${NVB_FIXTURE_ROOTS:-$build/fixture-roots}
+# the wrapper's container records and counters (docs/runtime.md) of the suites' containers stay
+# in the build tree, not in the machine's /run/nvbind
+export NVBIND_STATE_DIR=${NVBIND_STATE_DIR:-$build/nvbind-state}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
 
