@@ -34,7 +34,7 @@ mkdir -p "$out"
 # macros' do/while) are not branches a test could take
 gcovr -r "$here" --object-directory "$build" --filter "$here/src/" \
 	--exclude-unreachable-branches --gcov-ignore-parse-errors \
-	--json-summary "$out/summary.json" --html-details "$out/index.html" >/dev/null ||
+	--json-summary "$out/summary.json" --html-details "$out/index.html" "$build" >/dev/null ||
 	{ echo "gcovr failed" >&2; exit 1; }
 
 python3 - "$out/summary.json" <<'EOF'
