@@ -439,6 +439,133 @@ static void test_table_and_run(void **state)
 	expect(f, "rootless-subids", NVB_DOCTOR_WARNING, "rootless");
 }
 
+/* ------------------------------------------------- rootless: the user's side */
+
+/* A fresh report, so that a check run again is judged alone. */
+static void reset_report(struct fx *f)
+{
+	nvb_doctor_report_free(f->report);
+	assert_non_null(f->report = calloc(1, sizeof(*f->report)));
+	f->ctx.report = f->report;
+}
+
+static void test_rootless_user_subids(void **state)
+{
+	struct fx *f = *state;
+	struct nvb_error err;
+	setenv("SUDO_USER", "alice", 1);
+	put(f, "/etc/passwd", "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+	    0644);
+	put(f, "/etc/subuid", "alice:100000:65536\n", 0644);
+	put(f, "/etc/subgid", "bob:100000:65536\nalice:165536:0\n", 0644);
+	assert_int_equal(nvb_doctor_check_subids(&f->ctx, &err), 0);
+	const struct nvb_doctor_finding *w =
+	    expect(f, "rootless-user-subids", NVB_DOCTOR_WARNING, "rootless");
+	assert_non_null(strstr(w->message, "user alice has no entry in"));
+	assert_non_null(strstr(w->message, "/etc/subgid"));
+	assert_null(strstr(w->message, "/etc/subuid"));
+	assert_non_null(strstr(w->fix, "--add-subgids"));
+	assert_null(find(f, "rootless-user-subids-ok"));
+
+	/* an entry by UID counts as well as one by name */
+	reset_report(f);
+	put(f, "/etc/subgid", "1000:200000:65536\n", 0644);
+	assert_int_equal(nvb_doctor_check_subids(&f->ctx, &err), 0);
+	expect(f, "rootless-user-subids-ok", NVB_DOCTOR_OK, "rootless");
+	assert_null(find(f, "rootless-user-subids"));
+	unsetenv("SUDO_USER");
+}
+
+static void test_rootless_root_has_no_user(void **state)
+{
+	struct fx *f = *state;
+	struct nvb_error err;
+	unsetenv("SUDO_USER");
+	put(f, "/etc/subuid", "", 0644);
+	assert_int_equal(nvb_doctor_check_subids(&f->ctx, &err), 0);
+	if (getuid() == 0) /* root: no rootless user to judge */
+		assert_null(find(f, "rootless-user-subids"));
+	else /* the caller has no entry in this root's empty files */
+		expect(f, "rootless-user-subids", NVB_DOCTOR_WARNING, "rootless");
+}
+
+static void test_rootless_user_nodes(void **state)
+{
+	struct fx *f = *state;
+	struct nvb_error err;
+	driver(f);
+	struct nvb_device_node nodes[] = {
+	    {.path = (char *)"/dev/nvidia0", .major = 195, .mode = 0660, .gid = 44},
+	    {.path = (char *)"/dev/dri/renderD128", .major = 226, .minor = 128, .mode = 0660,
+	     .gid = 105},
+	};
+	struct nvb_device_node ctl = {.path = (char *)"/dev/nvidiactl", .major = 195,
+				      .minor = 255, .mode = 0666};
+	f->gpu.nodes = nodes;
+	f->gpu.n_nodes = 2;
+	f->inv.control_nodes = &ctl;
+	f->inv.n_control_nodes = 1;
+	setenv("SUDO_USER", "alice", 1);
+	put(f, "/etc/passwd", "alice:x:1000:1000::/home/alice:/bin/sh\n", 0644);
+	put(f, "/etc/group", "video:x:44:bob,alice\nrender:x:105:bob\nalice:x:1000:\n", 0644);
+	assert_int_equal(nvb_doctor_check_subids(&f->ctx, &err), 0);
+	const struct nvb_doctor_finding *w =
+	    expect(f, "rootless-user-nodes", NVB_DOCTOR_WARNING, "rootless");
+	assert_non_null(strstr(w->message, "cannot open 1 of 3"));
+	assert_non_null(strstr(w->message, "renderD128 (mode 0660, owner 0, group render)"));
+	assert_null(strstr(w->message, "nvidia0"));
+	assert_string_equal(w->fix, "usermod -aG render alice (then log in again), or make the "
+				    "nodes 0666 (see the devices check)");
+
+	/* a member of both groups: works on the host, but only through the groups */
+	reset_report(f);
+	put(f, "/etc/group", "video:x:44:alice\nrender:x:105:bob, alice\n", 0644);
+	assert_int_equal(nvb_doctor_check_subids(&f->ctx, &err), 0);
+	const struct nvb_doctor_finding *g =
+	    expect(f, "rootless-user-nodes-group", NVB_DOCTOR_INFO, "rootless");
+	assert_non_null(strstr(g->message, "/dev/nvidia0 (group video)"));
+	assert_non_null(strstr(g->fix, "keep-groups"));
+	assert_null(find(f, "rootless-user-nodes"));
+
+	/* the owner's bits count for the owner; a node no group opens needs chmod */
+	reset_report(f);
+	nodes[0] = (struct nvb_device_node){.path = (char *)"/dev/nvidia0", .mode = 0600, .uid = 1000};
+	nodes[1].mode = 0600;
+	assert_int_equal(nvb_doctor_check_subids(&f->ctx, &err), 0);
+	w = expect(f, "rootless-user-nodes", NVB_DOCTOR_WARNING, "rootless");
+	assert_non_null(strstr(w->message, "cannot open 1 of 3"));
+	assert_non_null(strstr(w->fix, "no group of theirs grants the access"));
+
+	/* world read and write: nothing lacks */
+	reset_report(f);
+	nodes[0].mode = nodes[1].mode = 0666;
+	assert_int_equal(nvb_doctor_check_subids(&f->ctx, &err), 0);
+	const struct nvb_doctor_finding *ok =
+	    expect(f, "rootless-user-nodes-ok", NVB_DOCTOR_OK, "rootless");
+	assert_non_null(strstr(ok->message, "user alice can open all 3"));
+	unsetenv("SUDO_USER");
+}
+
+static void test_cgroup_rootless_hint(void **state)
+{
+	struct fx *f = *state;
+	struct nvb_error err;
+	put(f, "/sys/fs/cgroup/devices", NULL, 0);
+	assert_int_equal(nvb_doctor_check_cgroup(&f->ctx, &err), 0);
+	const struct nvb_doctor_finding *v1 = expect(f, "cgroup-v1", NVB_DOCTOR_INFO, "cgroup");
+	assert_non_null(strstr(v1->message, "--cgroups=disabled"));
+	assert_non_null(strstr(v1->message, "no-cgroups"));
+	put(f, "/sys/fs/cgroup/unified/cgroup.controllers", "cpu\n", 0644);
+	assert_int_equal(nvb_doctor_check_cgroup(&f->ctx, &err), 0);
+	const struct nvb_doctor_finding *h =
+	    expect(f, "cgroup-hybrid", NVB_DOCTOR_WARNING, "cgroup");
+	assert_non_null(strstr(h->message, "--cgroups=disabled"));
+	reset_report(f);
+	put(f, "/sys/fs/cgroup/cgroup.controllers", "cpu\n", 0644);
+	assert_int_equal(nvb_doctor_check_cgroup(&f->ctx, &err), 0);
+	assert_null(strstr(expect(f, "cgroup-v2", NVB_DOCTOR_OK, "cgroup")->message, "rootless"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -458,6 +585,10 @@ int main(void)
 	    T(test_subids),
 	    T(test_report_json),
 	    T(test_table_and_run),
+	    T(test_rootless_user_subids),
+	    T(test_rootless_root_has_no_user),
+	    T(test_rootless_user_nodes),
+	    T(test_cgroup_rootless_hint),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
