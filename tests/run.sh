@@ -67,6 +67,7 @@ required=(
 	mount:mount umount:mount mknod:coreutils sha256sum:coreutils timeout:coreutils
 	cmp:diffutils diff:diffutils find:findutils xargs:findutils tar:tar awk:mawk
 	promtool:prometheus prometheus:prometheus curl:curl
+	useradd:passwd userdel:passwd setpriv:util-linux pgrep:procps
 	apt-get:apt dpkg-deb:dpkg scdoc:scdoc man:man-db col:bsdextrautils patch:patch
 )
 # libraries the build links (pkg-config names)
