@@ -180,13 +180,44 @@ static int mark_numbers(const char *data, size_t len, bool keep_reals, struct te
 	return 0;
 }
 
+/* Strings of the document that look like this process's markers ("\x01nvbind-number:<nonce>:"). */
+static size_t count_markers(const json_t *v)
+{
+	size_t n = 0, i;
+	const char *key;
+	json_t *child;
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		return s[0] == '\x01' && nvb_str_has_prefix(s + 1, "nvbind-number:") &&
+		       nvb_str_has_prefix(s + 15, exact_nonce());
+	}
+	if (json_is_array(v))
+		json_array_foreach((json_t *)v, i, child) n += count_markers(child);
+	else if (json_is_object(v))
+		json_object_foreach((json_t *)v, key, child) n += count_markers(child);
+	return n;
+}
+
+/* A document string equal to a marker would be written back as a number: such a document
+ * (only a process that learnt the nonce could write one) is refused, never altered. */
+static json_t *refuse_forged(json_t *root, size_t ours, json_error_t *jerr)
+{
+	if (!root || count_markers(root) == ours)
+		return root;
+	json_decref(root);
+	memset(jerr, 0, sizeof(*jerr));
+	jerr->line = jerr->column = -1;
+	snprintf(jerr->text, sizeof(jerr->text), "a string holds nvbind's internal number marker");
+	return NULL;
+}
+
 json_t *nvb_json_loadb_exact(const char *data, size_t len, size_t flags, bool keep_reals,
 			     json_error_t *jerr)
 {
 	/* the common case costs one parse: no number beyond what jansson holds */
 	json_t *root = json_loadb(data, len, flags, jerr);
 	if (root ? !keep_reals : json_error_code(jerr) != json_error_numeric_overflow)
-		return root;
+		return refuse_forged(root, 0, jerr);
 	struct text_buf marked = {NULL, 0, 0};
 	size_t count;
 	json_error_t merr;
@@ -201,7 +232,7 @@ json_t *nvb_json_loadb_exact(const char *data, size_t len, size_t flags, bool ke
 		root = json_loadb(marked.p, marked.len, flags, jerr);
 	}
 	free(marked.p);
-	return root;
+	return refuse_forged(root, count, jerr);
 }
 
 char *nvb_json_dumps_exact(const json_t *json, size_t flags)

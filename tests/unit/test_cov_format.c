@@ -138,12 +138,46 @@ static void test_limits_and_markers(void **state)
 	json_decref(root);
 }
 
+/* Found by fuzz_oci_config: a document string equal to this process's number marker (the
+ * fuzzer learnt the nonce from comparisons) was written back as a number. Such a document is
+ * refused, on the fast path and beside real big numbers. */
+static void test_forged_marker_refused(void **state)
+{
+	(void)state;
+	json_error_t jerr;
+	const char *big = "{\"a\": 18446744073709551616}";
+	json_t *j = nvb_json_loadb_exact(big, strlen(big), 0, false, &jerr);
+	assert_non_null(j);
+	const char *marker = json_string_value(json_object_get(j, "a"));
+	assert_non_null(marker);
+	json_t *forged = json_pack("{s:s}", "s", marker);
+	char *text = json_dumps(forged, JSON_COMPACT); /* the marker as a JSON string */
+	json_t *r = nvb_json_loadb_exact(text, strlen(text), 0, false, &jerr);
+	assert_null(r);
+	assert_non_null(strstr(jerr.text, "marker"));
+	/* and beside a real big number (the slow path) */
+	char both[512];
+	snprintf(both, sizeof(both), "{\"n\": 18446744073709551616, \"s\": %s}", strchr(text, ':') + 1);
+	both[strlen(both) - 1] = '\0'; /* drop the copied closing brace of text */
+	strcat(both, "}");
+	r = nvb_json_loadb_exact(both, strlen(both), 0, false, &jerr);
+	assert_null(r);
+	/* the same text under another nonce is an ordinary string */
+	json_t *plain = json_loadb(text, strlen(text), 0, &jerr);
+	assert_non_null(plain);
+	free(text);
+	json_decref(plain);
+	json_decref(forged);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_too_many_big_numbers),
 		cmocka_unit_test(test_malformed_beside_big),
 		cmocka_unit_test(test_limits_and_markers),
+		cmocka_unit_test(test_forged_marker_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
