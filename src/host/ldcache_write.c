@@ -22,7 +22,6 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -929,16 +928,10 @@ static int write_all(int fd, const char *p, size_t len)
  * never reused, a link there never followed). */
 static int create_temp(int etcfd, char *name, size_t cap, struct nvb_error *err)
 {
-	static unsigned counter;
-
 	for (int tries = 0; tries < 64; tries++) {
-		uint64_t rnd = 0;
 		int fd;
 
-		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
-			rnd = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ counter;
-		snprintf(name, cap, ".ld.so.cache.nvbind-%016llx-%u", (unsigned long long)rnd,
-			 counter++);
+		nvb_temp_name(name, cap, ".ld.so.cache.nvbind-");
 		fd = openat(etcfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			return fd;
