@@ -200,6 +200,19 @@ if [ "$fuzz_seconds" -gt 0 ] && [[ fuzz =~ $filter || $filter == . ]]; then
 	fi
 fi
 
+# What each failed test printed (bats puts it under its "not ok" line as "# " lines): CI keeps
+# only this output, not the log folder, so a failure there must be readable from it alone.
+show_failures() { # file
+	awk '/^not ok /{on=1; n=0; print; next} /^(ok|not ok) /{on=0} on && /^#/ && n < 120 {print; n++}' "$1"
+}
+for name in "${failed_names[@]}"; do
+	file=$log_dir/${name##*/}.tap
+	[ -f "$file" ] || continue
+	echo
+	echo "== what failed in $name ($file)"
+	show_failures "$file"
+done
+
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]} (logs in $log_dir)"
 if [ "$fuzz_ran" -gt 0 ] || [ ${#fuzz_failed[@]} -gt 0 ]; then
