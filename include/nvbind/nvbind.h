@@ -154,6 +154,7 @@ struct nvb_device_node;
 struct nvb_driver_file;
 struct nvb_mig_device;
 struct nvb_gpu;
+struct nvb_gpu_extra;
 struct nvb_problem;
 struct nvb_inventory;
 
@@ -250,6 +251,26 @@ struct nvb_inventory {
 	size_t n_problems;
 	struct nvb_skipped_file *skipped; /* files of a catalogued name that are not used, and why */
 	size_t n_skipped;
+	/* Appended in nvbind 0.2. Only nvbind allocates inventories, so programs built against
+	 * 0.1 keep working. One inventory holds one vendor's driver and GPUs; a host with GPUs of
+	 * several vendors gives a chain: the NVIDIA inventory first (always present, maybe with no
+	 * GPU), then AMD, then Intel, each only when that vendor's GPUs or driver are found. */
+	struct nvb_gpu_extra *gpu_extra; /* one per gpus[] entry (same index) */
+	size_t n_gpu_extra;              /* == n_gpus once nvb_inventory_probe returns */
+	char *platform;                  /* "wsl2" for NVIDIA under WSL2; NULL on a plain host */
+	struct nvb_inventory *next;      /* the next vendor's inventory, NULL at the end */
+};
+
+/* Vendor-specific facts about one GPU (inventory gpu_extra[i] belongs to gpus[i]). */
+struct nvb_gpu_extra {
+	char *cdi_id;          /* the vendor's id-style device name: AMD unique id "0x1d2f...",
+				* Intel "0000-03-00-0-0x56c0"; NULL when none */
+	int partition;         /* AMD: partition number on its GPU (0: the primary); -1 when the
+				* GPU is not partitioned */
+	char *compute_partition; /* AMD: SPX, DPX, QPX, CPX; NULL when unknown */
+	char *memory_partition;  /* AMD: NPS1, NPS4; NULL when unknown */
+	char *arch;            /* AMD: gfx target, e.g. gfx942; NULL for other vendors */
+	uint32_t kfd_gpu_id;   /* AMD: KFD's gpu_id of this GPU or partition; 0 when unknown */
 };
 #endif /* NVBIND_OPAQUE */
 
@@ -257,7 +278,13 @@ enum nvb_probe_flags {
 	NVB_PROBE_NO_NVML = 1u << 0,      /* do not dlopen libnvidia-ml */
 	NVB_PROBE_NVML_IF_MIG = 1u << 1,  /* with NO_NVML: still use NVML when MIG devices exist
 					   * (their MIG-<uuid> names are only known to NVML) */
+	/* Which vendors to look for (0.2); none of these bits: every vendor. The NVIDIA inventory
+	 * heads the chain even when NVB_PROBE_NVIDIA is not asked for (it is then empty). */
+	NVB_PROBE_NVIDIA = 1u << 8,
+	NVB_PROBE_AMD = 1u << 9,
+	NVB_PROBE_INTEL = 1u << 10,
 };
+#define NVB_PROBE_VENDOR_MASK (NVB_PROBE_NVIDIA | NVB_PROBE_AMD | NVB_PROBE_INTEL)
 
 /* Discover GPUs, driver and driver files under the host root. A host without a GPU gives an
  * inventory with n_gpus == 0 and a problem "no-gpu"; a broken driver gives problems, not an error.
@@ -293,6 +320,19 @@ NVB_API size_t nvb_inventory_missing_count(const struct nvb_inventory *inv);
 NVB_API const char *nvb_inventory_missing(const struct nvb_inventory *inv, size_t i);
 NVB_API size_t nvb_inventory_problem_count(const struct nvb_inventory *inv);
 NVB_API const struct nvb_problem *nvb_inventory_problem(const struct nvb_inventory *inv, size_t i);
+
+/* ---- several vendors (0.2, symbol version NVBIND_1.1) ---- */
+/* The next vendor's inventory in the chain nvb_inventory_probe returns; NULL at the end. The
+ * chain is freed as a whole by nvb_inventory_free on its head. */
+NVB_API const struct nvb_inventory *nvb_inventory_next(const struct nvb_inventory *inv);
+NVB_API enum nvb_vendor nvb_inventory_vendor(const struct nvb_inventory *inv);
+NVB_API const char *nvb_inventory_platform(const struct nvb_inventory *inv); /* "wsl2" or NULL */
+NVB_API const char *nvb_vendor_name(enum nvb_vendor vendor); /* "nvidia", "amd", "intel" */
+/* The vendor's id-style CDI name of GPU i (AMD unique id, Intel PCI id), NULL when none */
+NVB_API const char *nvb_inventory_gpu_cdi_id(const struct nvb_inventory *inv, size_t i);
+/* AMD: partition number of GPU i on its device (0 the primary), -1 when not partitioned */
+NVB_API int nvb_inventory_gpu_partition(const struct nvb_inventory *inv, size_t i);
+NVB_API const char *nvb_inventory_gpu_arch(const struct nvb_inventory *inv, size_t i); /* gfx942 */
 
 NVB_API unsigned nvb_gpu_index(const struct nvb_gpu *gpu); /* position in PCI bus id order */
 NVB_API enum nvb_vendor nvb_gpu_vendor(const struct nvb_gpu *gpu);

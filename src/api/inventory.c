@@ -5,6 +5,7 @@
  * accepts NULL and an index out of range.
  */
 #include "core/core.h"
+#include "inventory/inventory.h"
 
 #define GET(obj, expr, none) ((obj) ? (expr) : (none))
 #define AT(obj, arr, n, i) ((obj) && (i) < (obj)->n ? &(obj)->arr[i] : NULL)
@@ -227,4 +228,49 @@ const char *nvb_problem_message(const struct nvb_problem *problem)
 const char *nvb_problem_hint(const struct nvb_problem *problem)
 {
 	return GET(problem, problem->hint, NULL);
+}
+
+/* ---- several vendors ---- */
+
+const struct nvb_inventory *nvb_inventory_next(const struct nvb_inventory *inv)
+{
+	return GET(inv, inv->next, NULL);
+}
+
+enum nvb_vendor nvb_inventory_vendor(const struct nvb_inventory *inv)
+{
+	return GET(inv, inv->driver.vendor, NVB_VENDOR_NVIDIA);
+}
+
+const char *nvb_inventory_platform(const struct nvb_inventory *inv)
+{
+	return GET(inv, inv->platform, NULL);
+}
+
+const char *nvb_vendor_name(enum nvb_vendor vendor)
+{
+	return nvb_vendor_word(vendor);
+}
+
+static const struct nvb_gpu_extra *gpu_extra(const struct nvb_inventory *inv, size_t i)
+{
+	return (inv && inv->gpu_extra && i < inv->n_gpus) ? &inv->gpu_extra[i] : NULL;
+}
+
+const char *nvb_inventory_gpu_cdi_id(const struct nvb_inventory *inv, size_t i)
+{
+	const struct nvb_gpu_extra *x = gpu_extra(inv, i);
+	return x ? x->cdi_id : NULL;
+}
+
+int nvb_inventory_gpu_partition(const struct nvb_inventory *inv, size_t i)
+{
+	const struct nvb_gpu_extra *x = gpu_extra(inv, i);
+	return x ? x->partition : -1;
+}
+
+const char *nvb_inventory_gpu_arch(const struct nvb_inventory *inv, size_t i)
+{
+	const struct nvb_gpu_extra *x = gpu_extra(inv, i);
+	return x ? x->arch : NULL;
 }

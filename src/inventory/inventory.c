@@ -140,6 +140,15 @@ void nvb_inventory_free(struct nvb_inventory *inv)
 		free(inv->problems[i].hint);
 	}
 	free(inv->problems);
+	for (size_t i = 0; i < inv->n_gpu_extra; i++) {
+		free(inv->gpu_extra[i].cdi_id);
+		free(inv->gpu_extra[i].compute_partition);
+		free(inv->gpu_extra[i].memory_partition);
+		free(inv->gpu_extra[i].arch);
+	}
+	free(inv->gpu_extra);
+	free(inv->platform);
+	nvb_inventory_free(inv->next);
 	for (size_t i = 0; i < inv->n_skipped; i++) {
 		free(inv->skipped[i].path);
 		free(inv->skipped[i].reason);
@@ -214,4 +223,81 @@ const char *nvb_file_kind_name(enum nvb_file_kind kind)
 {
 	static const char *const names[] = {"library", "binary", "firmware", "config", "socket"};
 	return (unsigned)kind < NVB_ARRAY_SIZE(names) ? names[kind] : "unknown";
+}
+
+/* ------------------------------------------------------------ several vendors */
+
+int nvb_inventory_fill_extra(struct nvb_inventory *inv)
+{
+	if (inv->n_gpu_extra >= inv->n_gpus)
+		return 0;
+	struct nvb_gpu_extra *x = realloc(inv->gpu_extra, inv->n_gpus * sizeof(*x));
+	if (!x)
+		return -1;
+	for (size_t i = inv->n_gpu_extra; i < inv->n_gpus; i++)
+		x[i] = (struct nvb_gpu_extra){.partition = -1};
+	inv->gpu_extra = x;
+	inv->n_gpu_extra = inv->n_gpus;
+	return 0;
+}
+
+struct nvb_gpu *nvb_inventory_add_gpu(struct nvb_inventory *inv)
+{
+	if (nvb_inventory_fill_extra(inv) < 0)
+		return NULL;
+	struct nvb_gpu *gpu = nvb_array_push(&inv->gpus, &inv->n_gpus, sizeof(*gpu));
+	if (!gpu)
+		return NULL;
+	if (nvb_inventory_fill_extra(inv) < 0) {
+		inv->n_gpus--; /* keep gpus and gpu_extra the same length */
+		return NULL;
+	}
+	gpu->vendor = inv->driver.vendor;
+	gpu->minor = -1;
+	gpu->numa_node = -1;
+	gpu->cc_major = gpu->cc_minor = -1;
+	gpu->mig_mode = -1;
+	return gpu;
+}
+
+static const char *const vendor_words[] = {
+	[NVB_VENDOR_NVIDIA] = "nvidia",
+	[NVB_VENDOR_AMD] = "amd",
+	[NVB_VENDOR_INTEL] = "intel",
+};
+
+const char *nvb_vendor_word(enum nvb_vendor vendor)
+{
+	return (unsigned)vendor < NVB_ARRAY_SIZE(vendor_words) ? vendor_words[vendor] : "unknown";
+}
+
+int nvb_vendor_parse(const char *word, enum nvb_vendor *out)
+{
+	for (size_t i = 0; word && i < NVB_ARRAY_SIZE(vendor_words); i++)
+		if (!strcmp(word, vendor_words[i])) {
+			*out = (enum nvb_vendor)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *nvb_vendor_cdi_kind(enum nvb_vendor vendor)
+{
+	switch (vendor) {
+	case NVB_VENDOR_AMD:
+		return "amd.com/gpu";
+	case NVB_VENDOR_INTEL:
+		return "intel.com/gpu";
+	default:
+		return "nvidia.com/gpu";
+	}
+}
+
+const struct nvb_inventory *nvb_inventory_of_vendor(const struct nvb_inventory *inv,
+						    enum nvb_vendor vendor)
+{
+	for (; inv; inv = inv->next)
+		if (inv->driver.vendor == vendor)
+			return inv;
+	return NULL;
 }

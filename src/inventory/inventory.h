@@ -20,6 +20,23 @@ NVB_INTERNAL int nvb_device_node_stat(struct nvb_host *host, const char *path,
 				      struct nvb_device_node *node, struct nvb_error *err);
 NVB_INTERNAL void nvb_device_node_clear(struct nvb_device_node *node);
 NVB_INTERNAL void nvb_gpu_clear(struct nvb_gpu *gpu);
+
+/* ---- several vendors ---- */
+/* A new GPU at the end of inv->gpus with its gpu_extra entry (partition -1), both zeroed
+ * otherwise; NULL when out of memory. Vendor probes add GPUs only through it, so gpu_extra
+ * always has n_gpus entries. */
+NVB_INTERNAL struct nvb_gpu *nvb_inventory_add_gpu(struct nvb_inventory *inv);
+/* gpu_extra grown to n_gpus entries (for probes that push to gpus directly); -1 no memory */
+NVB_INTERNAL int nvb_inventory_fill_extra(struct nvb_inventory *inv);
+/* "nvidia", "amd", "intel" (the words of --vendor and of info --json's "vendor") */
+NVB_INTERNAL const char *nvb_vendor_word(enum nvb_vendor vendor);
+/* Parse such a word; -1 when it is none. */
+NVB_INTERNAL int nvb_vendor_parse(const char *word, enum nvb_vendor *out);
+/* The CDI kind of a vendor's GPUs: nvidia.com/gpu, amd.com/gpu, intel.com/gpu */
+NVB_INTERNAL const char *nvb_vendor_cdi_kind(enum nvb_vendor vendor);
+/* The inventory of vendor in the chain starting at inv, NULL when absent. */
+NVB_INTERNAL const struct nvb_inventory *nvb_inventory_of_vendor(const struct nvb_inventory *inv,
+								 enum nvb_vendor vendor);
 /* nvb_inventory_to_json with each GPU's and MIG device's CDI name of kind (cdi_name). */
 NVB_INTERNAL char *nvb_inventory_to_json_kind(const struct nvb_inventory *inv, const char *kind,
 					      struct nvb_error *err);
