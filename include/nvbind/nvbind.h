@@ -443,6 +443,61 @@ NVB_API char *nvb_oci_apply(struct nvb_host *host, const char *config_json,
 NVB_API char *nvb_oci_apply_file(struct nvb_host *host, const char *config_path,
 				 const struct nvb_apply_options *opts, struct nvb_error *err);
 
+/* ------------------------------------------- GPU isolation (issue 13, docs/isolation.md) */
+
+/* What a container's GPUs share with other containers. */
+enum nvb_isolation {
+	NVB_ISOLATION_SHARED = 0,  /* no claim: any number of containers use the GPU */
+	NVB_ISOLATION_EXCLUSIVE,   /* one container at a time per GPU (a claim under the state dir) */
+	NVB_ISOLATION_VIRTUAL,     /* CUDA MPS: a control daemon per GPU, per-container limits */
+};
+
+/* nvb_isolation_options.flags */
+#define NVB_ISOLATION_FROM_ANNOTATIONS 0x1u /* the config's annotations nvbind.io/isolation,
+					     * nvbind.io/gpu-memory-limit and
+					     * nvbind.io/gpu-compute-limit override level and limits,
+					     * as nvbind-runtime does */
+#define NVB_ISOLATION_COMPUTE_MODE 0x2u     /* exclusive: also set the GPU's compute mode to
+					     * EXCLUSIVE_PROCESS through NVML while claimed (host-wide;
+					     * the previous mode is restored with the last claim) */
+
+struct nvb_isolation_options {
+	size_t size;                  /* sizeof(struct nvb_isolation_options) */
+	enum nvb_isolation level;     /* the level when the annotations (see flags) say none */
+	const char *container_id;     /* the holder's id: [A-Za-z0-9_.-], required unless shared */
+	const char *engine;           /* docker, podman, bolt, ... for messages; NULL: unknown */
+	const char *state_dir;        /* claims and MPS daemons live here; NULL: $NVBIND_STATE_DIR,
+				       * else /run/nvbind */
+	const char *runtime_root;     /* the low-level runtime's state root (/run/runc): the claim
+				       * lives while <runtime_root>/<id> names a living init process;
+				       * NULL: only holder_pid keeps it */
+	int64_t holder_pid;           /* a process whose life keeps the claim (nvbind-runtime: its
+				       * own pid, which becomes runc's); 0: the calling process */
+	uint64_t memory_limit;        /* virtual: pinned device memory per GPU, bytes; 0: none */
+	unsigned compute_percent;     /* virtual: active thread percentage 1..100; 0: none */
+	unsigned flags;               /* NVB_ISOLATION_* */
+};
+
+/* Isolate the GPUs the OCI config was given (its /dev/nvidiaN device nodes, as nvb_oci_apply
+ * leaves them): exclusive takes a claim per GPU and fails with NVB_ERR_PERMISSION, naming the
+ * holder, when another living container holds one; virtual starts (or
+ * joins) the GPU's MPS control daemon and adds its pipe directory mount and the limit
+ * variables. Returns the edited config (JSON, free it with nvb_free); shared returns it as
+ * given. Claims of containers whose processes are gone are taken over (logged). */
+NVB_API char *nvb_configure_gpu_isolation(struct nvb_host *host, const char *config_json,
+					  const struct nvb_isolation_options *opts,
+					  struct nvb_error *err);
+/* Release what nvb_configure_gpu_isolation took for container_id: its claims (restoring the
+ * compute mode with a GPU's last claim) and its MPS client entries (stopping a daemon with its
+ * last client). state_dir NULL: as above. Nothing held is not an error. Reads only the state
+ * dir: no configuration, no host inventory. */
+NVB_API int nvb_release_gpu_isolation(const char *state_dir, const char *container_id,
+				      struct nvb_error *err);
+/* "shared", "exclusive", "virtual" (NULL for another value); and the reverse (-1: unknown). */
+NVB_API const char *nvb_isolation_name(enum nvb_isolation level);
+NVB_API int nvb_isolation_parse(const char *name, enum nvb_isolation *out);
+/* ------------------------------------------------------- end of GPU isolation */
+
 #ifdef __cplusplus
 }
 #endif
