@@ -498,6 +498,86 @@ NVB_API const char *nvb_isolation_name(enum nvb_isolation level);
 NVB_API int nvb_isolation_parse(const char *name, enum nvb_isolation *out);
 /* ------------------------------------------------------- end of GPU isolation */
 
+/* ------------------------------------------------------------ GPU snapshots (NVBIND_1.1) */
+/* CUDA checkpoint (driver r570+, docs/snapshot.md): lock and checkpoint the GPU state of CUDA
+ * processes (device memory copied to host memory, GPU handles released), then restore and
+ * unlock it. libcuda.so.1 is loaded from the host root's library cache. Not handled by the
+ * driver, hence refused or failed: UVM or CUDA IPC memory, MIG and MPS clients; restore needs
+ * the same GPU type. */
+
+/* A process's CUDA checkpoint state, as cuCheckpointProcessGetState answers (CUprocessState). */
+enum nvb_gpu_state {
+	NVB_GPU_STATE_UNKNOWN = -1,     /* the driver could not tell (see the entry's message) */
+	NVB_GPU_STATE_RUNNING = 0,
+	NVB_GPU_STATE_LOCKED = 1,       /* CUDA calls blocked, GPU memory still on the GPU */
+	NVB_GPU_STATE_CHECKPOINTED = 2, /* GPU memory in host memory, GPU released */
+	NVB_GPU_STATE_FAILED = 3,
+};
+/* "running", "locked", "checkpointed", "failed", "unknown". */
+NVB_API const char *nvb_gpu_state_name(enum nvb_gpu_state state);
+
+struct nvb_snapshot_options {
+	size_t size;              /* sizeof(struct nvb_snapshot_options) */
+	unsigned timeout_ms;      /* how long the lock of each process may wait for its CUDA work
+				   * to finish; 0: 10000 */
+	const char *runtime;      /* nvb_gpu_container_pids: the OCI runtime asked for the state
+				   * (`RUNTIME --root DIR state ID`); NULL: runc in PATH */
+	const char *runtime_root; /* its --root; NULL: the runtime's default */
+};
+
+/* What happened to each process of a snapshot operation, in the order of the pids given. */
+enum nvb_snapshot_outcome {
+	NVB_SNAPSHOT_DONE = 0,       /* the operation succeeded for this process */
+	NVB_SNAPSHOT_FAILED,         /* its driver call failed (message says which) */
+	NVB_SNAPSHOT_ROLLED_BACK,    /* it was done, then undone after a later failure */
+	NVB_SNAPSHOT_NOT_UNDONE,     /* a failure left it locked or checkpointed: undoing failed */
+	NVB_SNAPSHOT_SKIPPED,        /* not attempted, because of an earlier failure */
+};
+
+struct nvb_snapshot_report;
+
+/* Checkpoint the GPU state of pids, in order: lock each (waiting up to timeout_ms), then
+ * checkpoint each. Every process must be RUNNING first. When one fails, those already locked
+ * or checkpointed are restored and unlocked in reverse order, and the call returns -1. *out
+ * (when out is not NULL) gets the report whenever the driver was reached, on success and
+ * failure: free it with nvb_snapshot_report_free. opts may be NULL. */
+NVB_API int nvb_gpu_checkpoint(struct nvb_host *host, const int *pids, size_t n,
+			       const struct nvb_snapshot_options *opts,
+			       struct nvb_snapshot_report **out, struct nvb_error *err);
+/* Restore and unlock pids in reverse order (the order nvb_gpu_checkpoint was given): a
+ * CHECKPOINTED process is restored then unlocked, a LOCKED one unlocked, a RUNNING one left
+ * alone. A failure does not stop the others; the call then returns -1. */
+NVB_API int nvb_gpu_restore(struct nvb_host *host, const int *pids, size_t n,
+			    const struct nvb_snapshot_options *opts,
+			    struct nvb_snapshot_report **out, struct nvb_error *err);
+/* The state of each of pids (the report's outcome is FAILED for a process the driver does not
+ * know as a CUDA process). Returns -1 only when the driver cannot be used. */
+NVB_API int nvb_gpu_state(struct nvb_host *host, const int *pids, size_t n,
+			  struct nvb_snapshot_report **out, struct nvb_error *err);
+/* The CUDA processes of a container: every process of its cgroup (cgroup v2 or v1) for which
+ * the driver has a restore thread, in ascending pid order. container is a container id (the
+ * runtime's `state` gives its init pid) or the OCI state JSON itself (it starts with '{').
+ * *pids (free it with nvb_free) may be empty. */
+NVB_API int nvb_gpu_container_pids(struct nvb_host *host, const char *container,
+				   const struct nvb_snapshot_options *opts, int **pids,
+				   size_t *n, struct nvb_error *err);
+
+NVB_API size_t nvb_snapshot_report_count(const struct nvb_snapshot_report *r);
+NVB_API int nvb_snapshot_report_pid(const struct nvb_snapshot_report *r, size_t i);
+/* The process's state after the operation (asked of the driver again at the end). */
+NVB_API enum nvb_gpu_state nvb_snapshot_report_state(const struct nvb_snapshot_report *r,
+						     size_t i);
+NVB_API enum nvb_snapshot_outcome nvb_snapshot_report_outcome(const struct nvb_snapshot_report *r,
+							      size_t i);
+/* What happened, in words (the failing call and its CUDA error, what was undone); "" when done
+ * without trouble. */
+NVB_API const char *nvb_snapshot_report_message(const struct nvb_snapshot_report *r, size_t i);
+/* The whole report as JSON ({"operation": ..., "processes": [{pid, state, outcome, message}]});
+ * free it with nvb_free. */
+NVB_API char *nvb_snapshot_report_json(const struct nvb_snapshot_report *r);
+NVB_API void nvb_snapshot_report_free(struct nvb_snapshot_report *r);
+/* ------------------------------------------------------- end of GPU snapshots */
+
 #ifdef __cplusplus
 }
 #endif
