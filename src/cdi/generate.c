@@ -277,15 +277,205 @@ static int mig_devices(struct gen *g, unsigned strategy)
 	return 0;
 }
 
+/* ------------------------------------------------------------ AMD and Intel */
+
+/* udev's /dev/dri/by-path links: a device node entry would make the engine lstat a symlink
+ * (not a device), so they are bind mounts of the link (the node it names) at the same path,
+ * as Intel's own CDI generator does. No nodev: the mount is the device. */
+static bool is_by_path(const struct nvb_device_node *n)
+{
+	return nvb_str_has_prefix(n->path, "/dev/dri/by-path/");
+}
+
+static int add_by_path_mount(struct gen *g, struct nvb_cdi_edits *e, const struct nvb_device_node *n)
+{
+	for (size_t i = 0; i < e->n_mounts; i++)
+		if (strcmp(e->mounts[i].container_path, n->path) == 0)
+			return 0;
+	struct nvb_cdi_mount *m = nvb_cdi_edits_add_mount(e);
+	if (!m || !(m->container_path = strdup(n->path)) || !(m->type = strdup("bind")) ||
+	    nvb_strv_append(&m->options, &m->n_options, "bind") < 0 ||
+	    nvb_strv_append(&m->options, &m->n_options, "nosuid") < 0)
+		return nvb_error_nomem(g->err);
+	m->host_path = host_path(g, n->path);
+	if (!m->host_path && !(m->host_path = strdup(n->path)))
+		return nvb_error_nomem(g->err);
+	return 0;
+}
+
+/* Every node of the GPU (card, render, /dev/kfd, MEI): for these vendors the render node is
+ * the compute device, so no capability filter applies. */
+static int add_all_nodes(struct gen *g, struct nvb_cdi_edits *e, const struct nvb_gpu *gpu)
+{
+	for (size_t i = 0; i < gpu->n_nodes; i++) {
+		const struct nvb_device_node *n = &gpu->nodes[i];
+		if ((is_by_path(n) ? add_by_path_mount(g, e, n) : add_node(g, e, n)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The vendor's id of GPU i (AMD unique id, Intel PCI address and device id) when it is a
+ * valid device name and the GPU has a node; NULL otherwise. */
+static const char *gpu_id(const struct nvb_inventory *inv, size_t i)
+{
+	const char *id = i < inv->n_gpu_extra ? inv->gpu_extra[i].cdi_id : NULL;
+	return id && inv->gpus[i].n_nodes && nvb_cdi_valid_device_name(id) ? id : NULL;
+}
+
+/* Devices by id ("uuid" strategy): one per distinct id, with the nodes of every GPU that has
+ * it: the partitions of an AMD MI300 share their GPU's unique id, so its id names the whole
+ * GPU (all partitions), as the index names one partition. */
+static int id_devices(struct gen *g)
+{
+	for (size_t i = 0; i < g->inv->n_gpus; i++) {
+		const char *id = gpu_id(g->inv, i);
+		bool seen = false;
+		for (size_t k = 0; id && k < i && !seen; k++)
+			seen = gpu_id(g->inv, k) && !strcmp(gpu_id(g->inv, k), id);
+		if (!id || seen)
+			continue;
+		struct nvb_cdi_device *d = device_new(g, "%s", id);
+		if (!d)
+			return -1;
+		for (size_t k = i; k < g->inv->n_gpus; k++)
+			if (gpu_id(g->inv, k) && !strcmp(gpu_id(g->inv, k), id) &&
+			    add_all_nodes(g, &d->edits, &g->inv->gpus[k]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* Devices by index "0" (or type-index "gpu0"): one per GPU or partition with nodes (Intel
+ * GPUs bound to vfio-pci have none and get no device). */
+static int index_devices(struct gen *g, unsigned strategy)
+{
+	for (size_t i = 0; i < g->inv->n_gpus; i++) {
+		char name[160];
+		if (!nvb_device_name(&g->inv->gpus[i], NULL, 0, strategy, name, sizeof(name)))
+			continue;
+		struct nvb_cdi_device *d = device_new(g, "%s", name);
+		if (!d || add_all_nodes(g, &d->edits, &g->inv->gpus[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int node_only_devices(struct gen *g, unsigned naming)
+{
+	int r = 0;
+	if (naming & NVB_CDI_NAME_INDEX)
+		r = index_devices(g, NVB_CDI_NAME_INDEX);
+	if (r == 0 && (naming & NVB_CDI_NAME_UUID))
+		r = id_devices(g);
+	if (r == 0 && (naming & NVB_CDI_NAME_TYPE_INDEX))
+		r = index_devices(g, NVB_CDI_NAME_TYPE_INDEX);
+	if (r == 0) { /* nvb_cdi_generate checked that some GPU has nodes */
+		struct nvb_cdi_device *all = device_new(g, "all");
+		r = all ? 0 : -1;
+		for (size_t i = 0; r == 0 && i < g->inv->n_gpus; i++)
+			r = add_all_nodes(g, &all->edits, &g->inv->gpus[i]);
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------------- WSL2 */
+
+/* A WSL2 file where the host has it (the shims of /usr/lib/wsl/lib and the driver store keep
+ * their paths: the loader cache lists both folders); programs also on PATH. */
+static int wsl_mount(struct gen *g, const char *host, const char *inside)
+{
+	struct nvb_cdi_edits *e = &g->spec->edits;
+	for (size_t i = 0; i < e->n_mounts; i++)
+		if (strcmp(e->mounts[i].container_path, inside) == 0)
+			return 0;
+	struct nvb_cdi_mount *m = nvb_cdi_edits_add_mount(e);
+	if (!m || !(m->container_path = strdup(inside)) || !(m->type = strdup("bind")))
+		return nvb_error_nomem(g->err);
+	m->host_path = host_path(g, host);
+	if (!m->host_path && !(m->host_path = strdup(host)))
+		return nvb_error_nomem(g->err);
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(mount_options); i++)
+		if (nvb_strv_append(&m->options, &m->n_options, mount_options[i]) < 0)
+			return nvb_error_nomem(g->err);
+	return 0;
+}
+
+static int wsl_edits(struct gen *g)
+{
+	if (nvb_cdi_edits_add_env(&g->spec->edits, "NVIDIA_VISIBLE_DEVICES=void") < 0)
+		return nvb_error_nomem(g->err);
+	struct nvb_libplan plan = {0};
+	int r = 0;
+	for (size_t i = 0; i < g->inv->n_files && r == 0; i++) {
+		const struct nvb_driver_file *f = &g->inv->files[i];
+		if (f->caps && !nvb_file_wanted(f, g->caps))
+			continue;
+		r = wsl_mount(g, f->path, f->path);
+		if (r == 0 && f->kind == NVB_FILE_BINARY) {
+			_cleanup_free_ char *bin = nvb_asprintf(
+				"/usr/bin/%s", nvb_basename(f->link_path ? f->link_path : f->path));
+			r = bin ? wsl_mount(g, f->path, bin) : nvb_error_nomem(g->err);
+		}
+		if (r == 0 && f->kind == NVB_FILE_LIBRARY)
+			r = library_plan(g, f, &plan);
+	}
+	if (r == 0 && plan.n_libs > 0)
+		r = libraries_hook(g, &plan);
+	nvb_libplan_clear(&plan);
+	return r;
+}
+
+/* WSL2: one device, all, with /dev/dxg; no control nodes, no MIG, no per-GPU names (the
+ * paravirtual device is shared by every GPU of the Windows host). */
+static int wsl_spec(struct gen *g)
+{
+	if (wsl_edits(g) < 0)
+		return -1;
+	struct nvb_cdi_device *all = device_new(g, "all");
+	if (!all)
+		return -1;
+	for (size_t i = 0; i < g->inv->n_gpus; i++)
+		for (size_t k = 0; k < g->inv->gpus[i].n_nodes; k++)
+			if (add_node(g, &all->edits, &g->inv->gpus[i].nodes[k]) < 0)
+				return -1;
+	if (nvb_cdi_edits_empty(&all->edits))
+		return nvb_error_set(g->err, NVB_ERR_NOT_FOUND, 0,
+				     "check that /dev/dxg exists ('nvbind info')",
+				     "WSL2: the GPU has no device node");
+	return 0;
+}
+
+static bool is_wsl(const struct nvb_inventory *inv)
+{
+	return inv->platform && !strcmp(inv->platform, "wsl2");
+}
+
+/* The error for an inventory with nothing to put in a spec, naming the vendor. */
+static int no_gpu_error(const struct nvb_inventory *inv, struct nvb_error *err)
+{
+	static const char *const names[] = {[NVB_VENDOR_NVIDIA] = "NVIDIA", [NVB_VENDOR_AMD] = "AMD",
+					    [NVB_VENDOR_INTEL] = "Intel"};
+	unsigned v = (unsigned)inv->driver.vendor;
+	return nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "run 'nvbind info' to see what was found",
+			     "no %s GPU found: there is nothing to put in a CDI spec",
+			     v < NVB_ARRAY_SIZE(names) ? names[v] : "usable");
+}
+
 struct nvb_cdi_spec *nvb_cdi_generate(const struct nvb_inventory *inv,
 				      const struct nvb_cdi_gen_opts *opts, struct nvb_error *err)
 {
-	if (inv->n_gpus == 0) {
-		nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "run 'nvbind info' to see what was found",
-			      "no NVIDIA GPU found: there is nothing to put in a CDI spec");
+	enum nvb_vendor vendor = inv->driver.vendor;
+	bool nodes_only = vendor == NVB_VENDOR_AMD || vendor == NVB_VENDOR_INTEL;
+	size_t usable = 0;
+	for (size_t i = 0; i < inv->n_gpus; i++)
+		usable += !nodes_only || inv->gpus[i].n_nodes > 0;
+	if (usable == 0) {
+		no_gpu_error(inv, err);
 		return NULL;
 	}
-	if (!opts->hook_path || opts->hook_path[0] != '/') {
+	/* AMD and Intel specs have no hook: their containers get device nodes only */
+	if (!nodes_only && (!opts->hook_path || opts->hook_path[0] != '/')) {
 		nvb_error_set(err, NVB_ERR_USAGE, 0, "pass --hook-path /usr/local/bin/nvbind",
 			      "the hook path must be absolute");
 		return NULL;
@@ -298,13 +488,24 @@ struct nvb_cdi_spec *nvb_cdi_generate(const struct nvb_inventory *inv,
 		.o = opts,
 		.err = err,
 		.caps = nvb_caps_expand(opts->caps ? opts->caps : (all_found | NVB_CAP_ALL)),
-		.spec = nvb_cdi_spec_new(opts->kind ? opts->kind : "nvidia.com/gpu", "<generated>"),
+		.spec = nvb_cdi_spec_new(opts->kind ? opts->kind : nvb_vendor_cdi_kind(vendor),
+					 "<generated>"),
 	};
 	if (!g.spec) {
 		nvb_error_nomem(err);
 		return NULL;
 	}
 	unsigned naming = opts->naming ? opts->naming : (NVB_CDI_NAME_INDEX | NVB_CDI_NAME_UUID);
+	if (nodes_only || is_wsl(inv)) {
+		int rv = nodes_only ? node_only_devices(&g, naming) : wsl_spec(&g);
+		if (rv == 0 && !(g.spec->cdi_version = strdup(nvb_cdi_min_version(g.spec))))
+			rv = nvb_error_nomem(err);
+		if (rv < 0) {
+			nvb_cdi_spec_free(g.spec);
+			return NULL;
+		}
+		return g.spec;
+	}
 	static const unsigned order[] = {NVB_CDI_NAME_INDEX, NVB_CDI_NAME_UUID,
 					 NVB_CDI_NAME_TYPE_INDEX};
 	int r = common_edits(&g);

@@ -34,7 +34,13 @@ static void cdi_usage(FILE *out)
 		"  --driver-capabilities LIST   utility,compute,video,graphics,display,ngx,compat32 or\n"
 		"                               all (default: every capability found)\n"
 		"  --hook-path PATH             nvbind executable the hooks run (default: this one)\n"
-		"  --kind VENDOR/CLASS          default nvidia.com/gpu\n"
+		"  --vendor nvidia|amd|intel    generate only this vendor's spec (default: one spec\n"
+		"                               per vendor found, " DEFAULT_OUTPUT " and\n"
+		"                               amd.com-gpu.json, intel.com-gpu.json beside it);\n"
+		"                               needed with --output FILE or - when the host has GPUs\n"
+		"                               of several vendors\n"
+		"  --kind VENDOR/CLASS          default nvidia.com/gpu (AMD: amd.com/gpu, Intel:\n"
+		"                               intel.com/gpu)\n"
 		"  --if-changed                 write only when the driver version or GPU set changed\n"
 		"                               since the last write, or the installed spec is not\n"
 		"                               byte for byte what would be written (exit 4 when\n"
@@ -55,6 +61,7 @@ struct gen_args {
 	const char *caps;
 	const char *hook_path;
 	const char *kind;
+	const char *vendor;
 	bool if_changed;
 };
 
@@ -177,11 +184,31 @@ static int format_of_file(const char *file, enum nvb_cdi_format *fmt, struct nvb
 /* Where generate writes and in which format. --output is taken as given; the default
  * (cdi.output) is inside the host root. A file's extension decides the format and a --format
  * that says otherwise is refused; stdout and a directory take --format, else cdi.format. */
-static int resolve_output(const struct gen_args *a, const struct nvb_config *cfg,
-			  enum nvb_cdi_format *fmt, char **output, struct nvb_error *err)
+/* The default file of a vendor's spec: cdi.output for NVIDIA; for the others the file of
+ * their kind in the same directory, with the same extension (amd.com-gpu.json). */
+static char *default_output(const struct nvb_config *cfg, enum nvb_vendor vendor)
 {
-	_cleanup_free_ char *out = a->output ? strdup(a->output)
-					     : nvb_config_host_path(cfg, cfg->cdi_output, err);
+	if (vendor == NVB_VENDOR_NVIDIA)
+		return strdup(cfg->cdi_output);
+	_cleanup_free_ char *dir = strdup(cfg->cdi_output);
+	_cleanup_free_ char *base = strdup(nvb_vendor_cdi_kind(vendor));
+	if (!dir || !base)
+		return NULL;
+	char *slash = strrchr(dir, '/');
+	*(slash ? slash + 1 : dir) = '\0';
+	*strchr(base, '/') = '-';
+	const char *ext = nvb_str_has_suffix(cfg->cdi_output, ".yaml") ? "yaml" : "json";
+	return nvb_asprintf("%s%s.%s", dir, base, ext);
+}
+
+static int resolve_output(const struct gen_args *a, const struct nvb_config *cfg,
+			  enum nvb_vendor vendor, const char *kind, enum nvb_cdi_format *fmt,
+			  char **output, struct nvb_error *err)
+{
+	_cleanup_free_ char *def = a->output ? NULL : default_output(cfg, vendor);
+	if (!a->output && !def)
+		return nvb_error_nomem(err);
+	_cleanup_free_ char *out = a->output ? strdup(a->output) : nvb_config_host_path(cfg, def, err);
 	if (!out)
 		return a->output ? nvb_error_nomem(err) : -1;
 	enum nvb_cdi_format want = NVB_CDI_JSON;
@@ -198,7 +225,6 @@ static int resolve_output(const struct gen_args *a, const struct nvb_config *cfg
 	if (dir) {
 		while (len > 1 && out[len - 1] == '/')
 			out[--len] = '\0';
-		const char *kind = a->kind ? a->kind : "nvidia.com/gpu";
 		_cleanup_free_ char *base = strdup(kind);
 		if (!base)
 			return nvb_error_nomem(err);
@@ -224,45 +250,17 @@ static int resolve_output(const struct gen_args *a, const struct nvb_config *cfg
 	return 0;
 }
 
-static int generate(struct nvb_cli *cli, struct gen_args *a)
+/* One vendor's spec written to output (or stdout), --if-changed honoured. */
+static int generate_one(const struct gen_args *a, const struct nvb_inventory *inv,
+			const struct nvb_cdi_gen_opts *opts, enum nvb_cdi_format fmt,
+			const char *output)
 {
 	struct nvb_error err;
 	nvb_error_clear(&err);
-	const struct nvb_config *cfg = nvb_cli_config(cli, &err);
-	if (!cfg)
-		return nvb_cli_fail(&err);
-	/* options not given take the [cdi] settings of the configuration (output and format:
-	 * resolve_output) */
-	if (!a->naming)
-		a->naming = cfg->cdi_naming;
-	if (!a->hook_path && cfg->cdi_hook_path[0])
-		a->hook_path = cfg->cdi_hook_path;
-	if (!a->kind)
-		a->kind = cfg->cdi_kind;
-	struct nvb_cdi_gen_opts opts = {.kind = a->kind};
-	if (a->kind && !nvb_cdi_valid_kind(a->kind, true))
-		return nvb_cli_usage_error("--kind '%s' is not vendor/class", a->kind);
-	if (a->naming && nvb_cdi_naming_parse(a->naming, &opts.naming, &err) < 0)
-		return nvb_cli_fail(&err);
-	if (a->caps && nvb_caps_parse(a->caps, &opts.caps, &err) < 0) {
-		err.code = NVB_ERR_USAGE;
-		return nvb_cli_fail(&err);
-	}
-	enum nvb_cdi_format fmt = NVB_CDI_JSON;
-	_cleanup_free_ char *output = NULL;
-	_cleanup_free_ char *hook = a->hook_path ? strdup(a->hook_path) : default_hook_path();
-	if (resolve_output(a, cfg, &fmt, &output, &err) < 0)
-		return nvb_cli_fail(&err);
-	opts.hook_path = hook;
-
-	struct nvb_host *host = nvb_cli_host(cli, &err);
-	if (!host)
-		return nvb_cli_fail(&err);
-	opts.host_root = nvb_host_root(host);
 	int rc = NVB_EXIT_FAILURE;
-	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML | NVB_PROBE_NVML_IF_MIG, &err);
-	struct nvb_cdi_spec *spec = inv ? nvb_cdi_generate(inv, &opts, &err) : NULL;
+	struct nvb_cdi_spec *spec = nvb_cdi_generate(inv, opts, &err);
 	char *text = NULL, *fp = NULL, *side = NULL;
+	const char *version = inv->driver.version ? inv->driver.version : "unknown";
 	if (!spec || nvb_cdi_validate(spec, NULL, NULL, &err) > 0 ||
 	    !(text = nvb_cdi_spec_format(spec, fmt, &err))) {
 		rc = nvb_cli_fail(&err);
@@ -278,7 +276,7 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 		_cleanup_free_ char *fault = installed_spec_fault(output, text);
 		if (!fault) {
 			fprintf(stderr, "nvbind: %s is up to date (driver %s, %zu GPU(s))\n",
-				output, inv->driver.version, inv->n_gpus);
+				output, version, inv->n_gpus);
 			rc = EXIT_UNCHANGED;
 			goto out;
 		}
@@ -294,13 +292,133 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 	if (fp && side && nvb_write_file_atomic(side, fp, strlen(fp), 0644, &err) < 0)
 		nvb_warn("cdi", "cannot record the state for --if-changed: %s", err.message);
 	fprintf(stderr, "nvbind: wrote %s (cdiVersion %s, %zu devices, driver %s)\n", output,
-		spec->cdi_version, spec->n_devices, inv->driver.version);
+		spec->cdi_version, spec->n_devices, version);
 	rc = NVB_EXIT_OK;
 out:
 	free(side);
 	free(fp);
 	free(text);
 	nvb_cdi_spec_free(spec);
+	return rc;
+}
+
+/* Whether an inventory has something to put in a spec: a GPU (AMD, Intel: one with a node). */
+static bool has_spec_gpus(const struct nvb_inventory *inv)
+{
+	for (size_t i = 0; i < inv->n_gpus; i++)
+		if (inv->driver.vendor == NVB_VENDOR_NVIDIA || inv->gpus[i].n_nodes > 0)
+			return true;
+	return false;
+}
+
+/* The inventories to write specs of: the --vendor one, else every one with GPUs. n == 0 and
+ * an error when there is none; a usage error when several meet one output file or --kind. */
+static int pick_vendors(const struct gen_args *a, const struct nvb_inventory *inv,
+			const struct nvb_inventory **picked, size_t *n, struct nvb_error *err)
+{
+	*n = 0;
+	if (a->vendor) {
+		enum nvb_vendor v;
+		if (nvb_vendor_parse(a->vendor, &v) < 0)
+			return nvb_error_set(err, NVB_ERR_USAGE, 0, "use --vendor nvidia, amd or intel",
+					     "--vendor: unknown vendor '%s'", a->vendor);
+		const struct nvb_inventory *one = nvb_inventory_of_vendor(inv, v);
+		if (v == NVB_VENDOR_NVIDIA || (one && one->n_gpus)) {
+			picked[(*n)++] = one; /* the NVIDIA one is always there: its own error */
+			return 0;
+		}
+		return nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "run 'nvbind info' to see what was found",
+				     "--vendor %s: no %s GPU found: there is nothing to put in a CDI spec",
+				     a->vendor, a->vendor);
+	}
+	for (const struct nvb_inventory *v = inv; v; v = v->next)
+		if (has_spec_gpus(v))
+			picked[(*n)++] = v;
+	if (*n == 0) {
+		picked[(*n)++] = inv; /* NVIDIA's "no NVIDIA GPU found" when no vendor has one */
+		return 0;
+	}
+	bool one_file = a->output && (!strcmp(a->output, "-") || (nvb_str_has_suffix(a->output, ".json") ||
+								   nvb_str_has_suffix(a->output, ".yaml")));
+	if (*n > 1 && (one_file || a->kind)) {
+		char found[64] = "";
+		for (size_t i = 0; i < *n; i++)
+			snprintf(found + strlen(found), sizeof(found) - strlen(found), "%s%s",
+				 i ? ", " : "", nvb_vendor_word(picked[i]->driver.vendor));
+		return nvb_error_set(err, NVB_ERR_USAGE, 0,
+				     "pass --vendor nvidia, amd or intel to write one vendor's spec",
+				     "this host has GPUs of several vendors (%s): %s holds one spec", found,
+				     one_file ? (strcmp(a->output, "-") ? a->output : "stdout")
+					      : "--kind names one vendor's kind");
+	}
+	return 0;
+}
+
+static int generate(struct nvb_cli *cli, struct gen_args *a)
+{
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	const struct nvb_config *cfg = nvb_cli_config(cli, &err);
+	if (!cfg)
+		return nvb_cli_fail(&err);
+	/* options not given take the [cdi] settings of the configuration (output and format:
+	 * resolve_output); the configured kind is NVIDIA's */
+	if (!a->naming)
+		a->naming = cfg->cdi_naming;
+	if (!a->hook_path && cfg->cdi_hook_path[0])
+		a->hook_path = cfg->cdi_hook_path;
+	struct nvb_cdi_gen_opts opts = {0};
+	if (a->kind && !nvb_cdi_valid_kind(a->kind, true))
+		return nvb_cli_usage_error("--kind '%s' is not vendor/class", a->kind);
+	if (a->naming && nvb_cdi_naming_parse(a->naming, &opts.naming, &err) < 0)
+		return nvb_cli_fail(&err);
+	if (a->caps && nvb_caps_parse(a->caps, &opts.caps, &err) < 0) {
+		err.code = NVB_ERR_USAGE;
+		return nvb_cli_fail(&err);
+	}
+	_cleanup_free_ char *hook = a->hook_path ? strdup(a->hook_path) : default_hook_path();
+	opts.hook_path = hook;
+	enum nvb_vendor only = NVB_VENDOR_NVIDIA;
+	if (a->vendor && nvb_vendor_parse(a->vendor, &only) < 0)
+		return nvb_cli_usage_error("--vendor: unknown vendor '%s' (use nvidia, amd or intel)",
+					   a->vendor);
+	static const unsigned probe_bit[] = {[NVB_VENDOR_NVIDIA] = NVB_PROBE_NVIDIA,
+					     [NVB_VENDOR_AMD] = NVB_PROBE_AMD,
+					     [NVB_VENDOR_INTEL] = NVB_PROBE_INTEL};
+	unsigned flags = NVB_PROBE_NO_NVML | NVB_PROBE_NVML_IF_MIG | (a->vendor ? probe_bit[only] : 0);
+
+	struct nvb_host *host = nvb_cli_host(cli, &err);
+	if (!host)
+		return nvb_cli_fail(&err);
+	opts.host_root = nvb_host_root(host);
+	struct nvb_inventory *inv = nvb_inventory_probe(host, flags, &err);
+	const struct nvb_inventory *picked[8];
+	size_t n = 0;
+	int rc = NVB_EXIT_FAILURE;
+	if (!inv || pick_vendors(a, inv, picked, &n, &err) < 0) {
+		rc = nvb_cli_fail(&err);
+		goto out;
+	}
+	bool wrote = false, failed = false;
+	for (size_t i = 0; i < n; i++) {
+		enum nvb_vendor v = picked[i]->driver.vendor;
+		const char *kind = a->kind ? a->kind
+			: v == NVB_VENDOR_NVIDIA ? cfg->cdi_kind : nvb_vendor_cdi_kind(v);
+		opts.kind = kind;
+		enum nvb_cdi_format fmt = NVB_CDI_JSON;
+		_cleanup_free_ char *output = NULL;
+		int r = resolve_output(a, cfg, v, kind, &fmt, &output, &err) < 0
+				? nvb_cli_fail(&err)
+				: generate_one(a, picked[i], &opts, fmt, output);
+		wrote = wrote || r == NVB_EXIT_OK;
+		if (r != NVB_EXIT_OK && r != EXIT_UNCHANGED) {
+			failed = true;
+			rc = r;
+		}
+	}
+	if (!failed)
+		rc = wrote ? NVB_EXIT_OK : EXIT_UNCHANGED;
+out:
 	nvb_inventory_free(inv);
 	nvb_host_free(host);
 	return rc;
@@ -444,7 +562,7 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 	struct gen_args ga = {0};
 	_cleanup_strv_ struct nvb_strv dirs = {0};
 	bool json = false;
-	enum { O_OUT = 1, O_FMT, O_NAME, O_CAPS, O_HOOK, O_KIND, O_IFCH, O_DIR, O_JSON };
+	enum { O_OUT = 1, O_FMT, O_NAME, O_CAPS, O_HOOK, O_KIND, O_VEND, O_IFCH, O_DIR, O_JSON };
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, O_OUT},
 		{"format", required_argument, NULL, O_FMT},
@@ -452,6 +570,7 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		{"driver-capabilities", required_argument, NULL, O_CAPS},
 		{"hook-path", required_argument, NULL, O_HOOK},
 		{"kind", required_argument, NULL, O_KIND},
+		{"vendor", required_argument, NULL, O_VEND},
 		{"if-changed", no_argument, NULL, O_IFCH},
 		{"spec-dir", required_argument, NULL, O_DIR},
 		{"json", no_argument, NULL, O_JSON},
@@ -474,6 +593,7 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		case O_CAPS: ga.caps = optarg; break;
 		case O_HOOK: ga.hook_path = optarg; break;
 		case O_KIND: ga.kind = optarg; break;
+		case O_VEND: ga.vendor = optarg; break;
 		case O_IFCH: ga.if_changed = true; break;
 		case O_DIR:
 			if (nvb_strv_push(&dirs, optarg) < 0) {

@@ -2,6 +2,8 @@
 /* nvbind info: what discovery found, for people (text) and scripts (--json). */
 #include <getopt.h>
 
+#include <jansson.h>
+
 #include "cdi/cdi.h"
 #include "cli/cli.h"
 #include "config/config.h"
@@ -10,21 +12,59 @@
 static void info_usage(FILE *out)
 {
 	fprintf(out, "Usage: nvbind [--root DIR] info [--json] [--no-nvml]\n"
+		     "       nvbind [--root DIR] info --gpus --format=json\n"
 		     "\n"
-		     "Show the driver, each GPU, the driver files found and what is missing.\n"
+		     "Show each vendor's driver (NVIDIA, AMD, Intel), each GPU, the driver files found\n"
+		     "and what is missing.\n"
 		     "  --json      machine-readable output (format in docs/info.md)\n"
+		     "  --gpus      only the GPUs of every vendor, as a JSON array of {id, vendor, name,\n"
+		     "              memory_mb, compute_capability, driver_version, uuid}: id is the\n"
+		     "              CDI name to request the GPU by (needs --format=json)\n"
 		     "  --no-nvml   do not load libnvidia-ml (memory, compute capability and MIG\n"
 		     "              mode are then reported as unknown)\n"
 		     "Exit status: 0 (also when the host has no GPU), 1 the host could not be read,\n"
 		     "2 usage error, 3 the driver installation has errors (listed under Problems).\n");
 }
 
+/* errors of any vendor's inventory in the chain */
 static bool has_errors(const struct nvb_inventory *inv)
 {
-	for (size_t i = 0; i < inv->n_problems; i++)
-		if (inv->problems[i].severity == NVB_PROBLEM_ERROR)
-			return true;
+	for (; inv; inv = inv->next)
+		for (size_t i = 0; i < inv->n_problems; i++)
+			if (inv->problems[i].severity == NVB_PROBLEM_ERROR)
+				return true;
 	return false;
+}
+
+static bool is_wsl(const struct nvb_inventory *inv)
+{
+	return inv->platform && !strcmp(inv->platform, "wsl2");
+}
+
+/* The CDI kind of an inventory's GPUs: the configured kind is NVIDIA's. */
+static const char *inv_kind(const struct nvb_inventory *inv, const char *nvidia_kind)
+{
+	return inv->driver.vendor == NVB_VENDOR_NVIDIA ? nvidia_kind
+						       : nvb_vendor_cdi_kind(inv->driver.vendor);
+}
+
+/* The name a GPU is requested by: KIND=INDEX as `cdi generate` names it (KIND=all under
+ * WSL2, where the spec has no other device); false when it has none (no device node). */
+static bool gpu_cdi_name(const struct nvb_inventory *inv, const struct nvb_gpu *g,
+			 const char *kind, char *buf, size_t cap)
+{
+	char name[160];
+	if (is_wsl(inv) && g->n_nodes)
+		snprintf(name, sizeof(name), "all");
+	else if (!nvb_device_name(g, NULL, 0, NVB_CDI_NAME_INDEX, name, sizeof(name)))
+		return false;
+	snprintf(buf, cap, "%s=%s", kind, name);
+	return true;
+}
+
+static const char *vendor_title(enum nvb_vendor v)
+{
+	return v == NVB_VENDOR_AMD ? "AMD" : v == NVB_VENDOR_INTEL ? "Intel" : "NVIDIA";
 }
 
 static void print_nodes(const struct nvb_device_node *nodes, size_t n)
@@ -44,14 +84,37 @@ static void print_cdi_name(const char *kind, const struct nvb_gpu *g,
 		printf("(none: the GPU has no device node)");
 }
 
-static void print_gpu(const struct nvb_gpu *g, const char *kind)
+/* AMD and Intel facts of gpu_extra, when known */
+static void print_extra(const struct nvb_gpu_extra *x)
 {
+	if (x->cdi_id)
+		printf("    CDI id:      %s\n", x->cdi_id);
+	if (x->arch)
+		printf("    Arch:        %s\n", x->arch);
+	if (x->partition >= 0)
+		printf("    Partition:   %d (compute %s, memory %s)\n", x->partition,
+		       x->compute_partition ? x->compute_partition : "unknown",
+		       x->memory_partition ? x->memory_partition : "unknown");
+}
+
+static void print_gpu(const struct nvb_inventory *inv, size_t i, const char *kind)
+{
+	const struct nvb_gpu *g = &inv->gpus[i];
+	char q[220];
 	printf("  GPU %u: %s\n", g->index, g->name ? g->name : "(unknown model)");
 	printf("    CDI name:    ");
-	print_cdi_name(kind, g, NULL, 0);
+	if (gpu_cdi_name(inv, g, kind, q, sizeof(q)))
+		printf("%s", q);
+	else if (g->kernel_driver && !strcmp(g->kernel_driver, "vfio-pci"))
+		printf("(none: bound to vfio-pci for passthrough, not injected into containers)");
+	else
+		printf("(none: the GPU has no device node)");
 	printf("\n");
+	if (i < inv->n_gpu_extra)
+		print_extra(&inv->gpu_extra[i]);
 	printf("    UUID:        %s\n", g->uuid ? g->uuid : "(unknown)");
-	printf("    PCI bus id:  %s (vendor 0x%04x device 0x%04x, driver %s)\n", g->pci_bus_id,
+	printf("    PCI bus id:  %s (vendor 0x%04x device 0x%04x, driver %s)\n",
+	       g->pci_bus_id ? g->pci_bus_id : "(none)",
 	       g->pci_vendor, g->pci_device, g->kernel_driver ? g->kernel_driver : "unknown");
 	printf("    Device:      ");
 	if (g->n_nodes)
@@ -129,18 +192,26 @@ static void print_problems(const struct nvb_inventory *inv)
 	}
 }
 
-static void print_text(const struct nvb_inventory *inv, const char *root, const char *kind)
+static void print_driver_line(const struct nvb_inventory *inv)
 {
 	const struct nvb_driver *d = &inv->driver;
-	if (strcmp(root, "/") != 0)
-		printf("Host root:    %s\n", root);
-	if (d->version)
-		printf("Driver:       NVIDIA %s%s%s%s%s%s\n", d->version,
+	const char *vendor = vendor_title(d->vendor);
+	if (d->version || d->kernel_module)
+		printf("Driver:       %s %s%s%s%s%s%s%s\n", vendor, d->version ? d->version : "",
 		       d->kernel_module ? " (" : "", d->kernel_module ? d->kernel_module : "",
 		       d->kernel_module ? " kernel module)" : "", d->cuda_version ? ", CUDA " : "",
-		       d->cuda_version ? d->cuda_version : "");
+		       d->cuda_version ? d->cuda_version : "", is_wsl(inv) ? ", WSL2" : "");
+	else if (is_wsl(inv))
+		printf("Driver:       %s (WSL2, /dev/dxg)\n", vendor);
 	else
 		printf("Driver:       none loaded\n");
+}
+
+/* One vendor's section: driver, GPUs, (NVIDIA) control nodes and files, problems. */
+static void print_vendor(const struct nvb_inventory *inv, const char *kind)
+{
+	const struct nvb_driver *d = &inv->driver;
+	print_driver_line(inv);
 	if (d->firmware_dir)
 		printf("Firmware:     %s\n", d->firmware_dir);
 	if (inv->n_gpus == 0) {
@@ -148,29 +219,97 @@ static void print_text(const struct nvb_inventory *inv, const char *root, const 
 	} else {
 		printf("GPUs:         %zu\n", inv->n_gpus);
 		for (size_t i = 0; i < inv->n_gpus; i++)
-			print_gpu(&inv->gpus[i], kind);
+			print_gpu(inv, i, kind);
 	}
 	if (inv->n_control_nodes) {
 		printf("Control:      ");
 		print_nodes(inv->control_nodes, inv->n_control_nodes);
 		printf("\n");
 	}
-	if (d->version) {
+	if (d->vendor == NVB_VENDOR_NVIDIA && (d->version || inv->n_files)) {
 		print_files(inv);
 		print_skipped(inv);
 	}
 	print_problems(inv);
-	if (!d->version && inv->n_gpus == 0 && !has_errors(inv))
-		printf("No NVIDIA GPU found on this host.\n");
+}
+
+/* Grouped by vendor: NVIDIA first (as before, also without a GPU), then AMD, Intel. */
+static void print_text(const struct nvb_inventory *inv, const char *root, const char *kind)
+{
+	if (strcmp(root, "/") != 0)
+		printf("Host root:    %s\n", root);
+	bool several = inv->next != NULL;
+	for (const struct nvb_inventory *v = inv; v; v = v->next) {
+		if (several)
+			printf("%s== %s ==\n", v == inv ? "" : "\n", vendor_title(v->driver.vendor));
+		print_vendor(v, inv_kind(v, kind));
+	}
+	size_t gpus = 0;
+	for (const struct nvb_inventory *v = inv; v; v = v->next)
+		gpus += v->n_gpus;
+	if (!inv->driver.version && inv->n_gpus == 0 && !has_errors(inv))
+		printf(gpus ? "No NVIDIA GPU found on this host.\n"
+			    : "No GPU found on this host (NVIDIA, AMD or Intel).\n");
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* The array Bolt asks for: every GPU of every vendor, facts nvbind knows or null. */
+static json_t *gpus_array(const struct nvb_inventory *inv, const char *nvidia_kind)
+{
+	json_t *arr = json_array();
+	for (const struct nvb_inventory *v = inv; v; v = v->next) {
+		for (size_t i = 0; i < v->n_gpus; i++) {
+			const struct nvb_gpu *g = &v->gpus[i];
+			char q[220], cc[32];
+			json_t *o = json_object();
+			bool named = gpu_cdi_name(v, g, inv_kind(v, nvidia_kind), q, sizeof(q));
+			json_object_set_new(o, "id", named ? json_string(q) : json_null());
+			json_object_set_new(o, "vendor", json_string(nvb_vendor_word(v->driver.vendor)));
+			json_object_set_new(o, "index", json_integer(g->index));
+			json_object_set_new(o, "name", str_or_null(g->name));
+			json_object_set_new(o, "memory_mb",
+					    g->memory_total ? json_integer((json_int_t)(g->memory_total >> 20))
+							    : json_null());
+			snprintf(cc, sizeof(cc), "%d.%d", g->cc_major, g->cc_minor);
+			json_object_set_new(o, "compute_capability",
+					    g->cc_major >= 0 ? json_string(cc) : json_null());
+			json_object_set_new(o, "driver_version", str_or_null(v->driver.version));
+			json_object_set_new(o, "uuid", str_or_null(g->uuid));
+			json_array_append_new(arr, o);
+		}
+	}
+	return arr;
+}
+
+static int print_gpus_json(const struct nvb_inventory *inv, const char *kind)
+{
+	json_t *arr = gpus_array(inv, kind);
+	char *text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(arr);
+	if (!text) {
+		struct nvb_error err;
+		nvb_error_nomem(&err);
+		return nvb_cli_fail(&err);
+	}
+	printf("%s\n", text);
+	free(text);
+	return NVB_EXIT_OK;
 }
 
 int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv)
 {
-	bool json = false;
+	bool json = false, gpus = false;
+	const char *format = NULL;
 	unsigned flags = 0;
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"no-nvml", no_argument, NULL, 'n'},
+		{"gpus", no_argument, NULL, 'g'},
+		{"format", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -183,6 +322,12 @@ int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv)
 		case 'n':
 			flags |= NVB_PROBE_NO_NVML;
 			break;
+		case 'g':
+			gpus = true;
+			break;
+		case 'f':
+			format = optarg;
+			break;
 		case 'h':
 			info_usage(stdout);
 			return NVB_EXIT_OK;
@@ -193,6 +338,13 @@ int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return nvb_cli_usage_error("info: unexpected argument '%s'", argv[optind]);
+	if (format && strcmp(format, "json") != 0)
+		return nvb_cli_usage_error("info: --format '%s' is not known (the one format is json)",
+					   format);
+	if (gpus && !format && !json)
+		return nvb_cli_usage_error("info --gpus: pass --format=json (the list is JSON only)");
+	if (format && !gpus)
+		json = true; /* --format=json alone is --json */
 
 	struct nvb_error err;
 	nvb_error_clear(&err);
@@ -209,7 +361,10 @@ int nvb_cmd_info(struct nvb_cli *cli, int argc, char **argv)
 		return nvb_cli_fail(&err);
 	}
 	int rc = has_errors(inv) ? NVB_EXIT_PROBLEMS : NVB_EXIT_OK;
-	if (json) {
+	if (gpus) {
+		/* the list is the answer: driver problems are info's to report, not a failure */
+		rc = print_gpus_json(inv, kind);
+	} else if (json) {
 		char *text = nvb_inventory_to_json_kind(inv, kind, &err);
 		if (!text)
 			rc = nvb_cli_fail(&err);

@@ -6,18 +6,6 @@
 
 #define DEFAULT_KIND "nvidia.com/gpu"
 
-static const char *vendor_name(enum nvb_vendor v)
-{
-	switch (v) {
-	case NVB_VENDOR_AMD:
-		return "amd";
-	case NVB_VENDOR_INTEL:
-		return "intel";
-	default:
-		return "nvidia";
-	}
-}
-
 static json_t *str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -70,12 +58,47 @@ static json_t *cdi_name_json(const char *kind, const struct nvb_gpu *g,
 	return json_string(qualified);
 }
 
-static json_t *gpu_json(const struct nvb_gpu *g, const char *kind)
+static bool is_wsl(const struct nvb_inventory *inv)
 {
+	return inv->platform && !strcmp(inv->platform, "wsl2");
+}
+
+/* The vendor facts of gpu_extra, each only when known (absent, not null: NVIDIA GPUs have
+ * none of them). */
+static void extra_json(json_t *o, const struct nvb_gpu_extra *x)
+{
+	if (!x)
+		return;
+	if (x->cdi_id)
+		json_object_set_new(o, "cdi_id", json_string(x->cdi_id));
+	if (x->partition >= 0)
+		json_object_set_new(o, "partition", json_integer(x->partition));
+	if (x->compute_partition)
+		json_object_set_new(o, "compute_partition", json_string(x->compute_partition));
+	if (x->memory_partition)
+		json_object_set_new(o, "memory_partition", json_string(x->memory_partition));
+	if (x->arch)
+		json_object_set_new(o, "arch", json_string(x->arch));
+	if (x->kfd_gpu_id)
+		json_object_set_new(o, "kfd_gpu_id", json_integer(x->kfd_gpu_id));
+}
+
+/* GPU i of inv; its CDI name is of kind (the NVIDIA inventory: the configured kind; the
+ * others: their vendor's). Under WSL2 the spec has the one device all. */
+static json_t *gpu_json(const struct nvb_inventory *inv, size_t i, const char *kind)
+{
+	const struct nvb_gpu *g = &inv->gpus[i];
 	json_t *o = json_object();
-	json_object_set_new(o, "vendor", json_string(vendor_name(g->vendor)));
+	json_object_set_new(o, "vendor", json_string(nvb_vendor_word(inv->driver.vendor)));
 	json_object_set_new(o, "index", json_integer(g->index));
-	json_object_set_new(o, "cdi_name", cdi_name_json(kind, g, NULL, 0));
+	if (is_wsl(inv)) {
+		char q[200];
+		snprintf(q, sizeof(q), "%s=all", kind);
+		json_object_set_new(o, "cdi_name", g->n_nodes ? json_string(q) : json_null());
+	} else {
+		json_object_set_new(o, "cdi_name", cdi_name_json(kind, g, NULL, 0));
+	}
+	extra_json(o, i < inv->n_gpu_extra ? &inv->gpu_extra[i] : NULL);
 	json_object_set_new(o, "name", str_or_null(g->name));
 	json_object_set_new(o, "uuid", str_or_null(g->uuid));
 	json_object_set_new(o, "pci_bus_id", str_or_null(g->pci_bus_id));
@@ -135,20 +158,52 @@ static json_t *skipped_json(const struct nvb_skipped_file *s)
 			 str_or_null(s->chosen));
 }
 
-static json_t *problem_json(const struct nvb_problem *p)
+static json_t *problem_json(const struct nvb_problem *p, enum nvb_vendor vendor)
 {
 	static const char *const sev[] = {"info", "warning", "error"};
-	return json_pack("{s:s, s:s, s:o, s:o}", "severity", sev[p->severity], "code", p->code,
-			 "message", str_or_null(p->message), "hint", str_or_null(p->hint));
+	return json_pack("{s:s, s:s, s:s, s:o, s:o}", "vendor", nvb_vendor_word(vendor), "severity",
+			 sev[p->severity], "code", p->code, "message", str_or_null(p->message),
+			 "hint", str_or_null(p->hint));
 }
 
+/* The CDI kind of an inventory's GPUs: the configured kind is NVIDIA's. */
+static const char *inv_kind(const struct nvb_inventory *inv, const char *nvidia_kind)
+{
+	return inv->driver.vendor == NVB_VENDOR_NVIDIA ? nvidia_kind
+						       : nvb_vendor_cdi_kind(inv->driver.vendor);
+}
+
+/* One object per inventory of the chain: which driver, how many GPUs, its problems. */
+static json_t *driver_entry_json(const struct nvb_inventory *inv, const char *kind)
+{
+	const struct nvb_driver *d = &inv->driver;
+	size_t usable = 0;
+	for (size_t i = 0; i < inv->n_gpus; i++)
+		usable += inv->gpus[i].n_nodes > 0;
+	json_t *o = json_object();
+	json_object_set_new(o, "vendor", json_string(nvb_vendor_word(d->vendor)));
+	json_object_set_new(o, "kernel_module", str_or_null(d->kernel_module));
+	json_object_set_new(o, "version", str_or_null(d->version));
+	json_object_set_new(o, "platform", str_or_null(inv->platform));
+	json_object_set_new(o, "cdi_kind", json_string(inv_kind(inv, kind)));
+	json_object_set_new(o, "gpu_count", json_integer((json_int_t)inv->n_gpus));
+	json_object_set_new(o, "gpus_with_nodes", json_integer((json_int_t)usable));
+	json_t *problems = json_array();
+	for (size_t i = 0; i < inv->n_problems; i++)
+		json_array_append_new(problems, problem_json(&inv->problems[i], d->vendor));
+	json_object_set_new(o, "problems", problems);
+	return o;
+}
+
+/* The head's (NVIDIA's) fields as in nvbind 0.1, then every vendor's GPUs, drivers and
+ * problems: gpus and problems list the whole chain, each entry with its vendor. */
 static json_t *inventory_json(const struct nvb_inventory *inv, const char *kind)
 {
 	const struct nvb_driver *d = &inv->driver;
 	json_t *root = json_object();
 	json_object_set_new(root, "nvbind_version", json_string(nvb_version()));
 	json_t *drv = json_object();
-	json_object_set_new(drv, "vendor", json_string(vendor_name(d->vendor)));
+	json_object_set_new(drv, "vendor", json_string(nvb_vendor_word(d->vendor)));
 	json_object_set_new(drv, "version", str_or_null(d->version));
 	json_object_set_new(drv, "kernel_module", str_or_null(d->kernel_module));
 	json_object_set_new(drv, "version_line", str_or_null(d->version_line));
@@ -157,9 +212,15 @@ static json_t *inventory_json(const struct nvb_inventory *inv, const char *kind)
 	json_object_set_new(drv, "cuda_version", str_or_null(d->cuda_version));
 	json_object_set_new(root, "driver", drv);
 	json_t *gpus = json_array();
-	for (size_t i = 0; i < inv->n_gpus; i++)
-		json_array_append_new(gpus, gpu_json(&inv->gpus[i], kind));
+	for (const struct nvb_inventory *v = inv; v; v = v->next)
+		for (size_t i = 0; i < v->n_gpus; i++)
+			json_array_append_new(gpus, gpu_json(v, i, inv_kind(v, kind)));
 	json_object_set_new(root, "gpus", gpus);
+	json_object_set_new(root, "platform", str_or_null(inv->platform));
+	json_t *drivers = json_array();
+	for (const struct nvb_inventory *v = inv; v; v = v->next)
+		json_array_append_new(drivers, driver_entry_json(v, kind));
+	json_object_set_new(root, "drivers", drivers);
 	json_object_set_new(root, "control_nodes",
 			    nodes_json(inv->control_nodes, inv->n_control_nodes));
 	json_t *files = json_array();
@@ -175,8 +236,9 @@ static json_t *inventory_json(const struct nvb_inventory *inv, const char *kind)
 		json_array_append_new(skipped, skipped_json(&inv->skipped[i]));
 	json_object_set_new(root, "skipped_files", skipped);
 	json_t *problems = json_array();
-	for (size_t i = 0; i < inv->n_problems; i++)
-		json_array_append_new(problems, problem_json(&inv->problems[i]));
+	for (const struct nvb_inventory *v = inv; v; v = v->next)
+		for (size_t i = 0; i < v->n_problems; i++)
+			json_array_append_new(problems, problem_json(&v->problems[i], v->driver.vendor));
 	json_object_set_new(root, "problems", problems);
 	return root;
 }

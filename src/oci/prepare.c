@@ -9,7 +9,9 @@
 #include "probe/nvidia/nvidia.h"
 
 #define NVIDIA_KIND "nvidia.com/gpu"
+#define AMD_KIND "amd.com/gpu"
 #define MAX_REQUESTS 256
+#define N_VENDORS 3 /* enum nvb_vendor: NVIDIA, AMD, Intel */
 
 /* ------------------------------------------------------------------ requests */
 
@@ -100,6 +102,65 @@ static int env_requests(const char *var, const char *value, struct requests *r,
 					     "GPU-/MIG- UUIDs or CDI names (nvidia.com/gpu=0)",
 					     "%s: '%s' is not a device", var, item);
 		if (add_request(r, name, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------- AMD_VISIBLE_DEVICES */
+
+#define AMD_HINT "use all, none, void, indices (0,1), ranges (0-3) or unique ids (0x1d2f...)"
+
+/* One word of AMD_VISIBLE_DEVICES as amd.com/gpu names: an index, a range A-B of indices, a
+ * unique id 0x<hex> (the names `nvbind cdi generate` gives AMD GPUs), as AMD's container
+ * runtime reads the variable. */
+static int amd_word(const char *var, const char *w, struct requests *r, struct nvb_error *err)
+{
+	char name[300], *end;
+	if (w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) {
+		bool hex = w[2] != '\0' && strlen(w) <= 34;
+		for (const char *p = w + 2; hex && *p; p++)
+			hex = isxdigit((unsigned char)*p);
+		if (!hex)
+			return nvb_error_set(err, NVB_ERR_INVALID, 0, AMD_HINT,
+					     "%s: '%s' is not a unique id (0x and hex digits)", var, w);
+		snprintf(name, sizeof(name), AMD_KIND "=%s", w);
+		return add_request(r, name, err);
+	}
+	if (!isdigit((unsigned char)w[0]))
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, AMD_HINT, "%s: '%s' is not a device", var, w);
+	errno = 0;
+	unsigned long first = strtoul(w, &end, 10), last = first;
+	if (*end == '-' && isdigit((unsigned char)end[1]))
+		last = strtoul(end + 1, &end, 10);
+	if (*end || errno || last < first || last - first >= MAX_REQUESTS || last > 65535)
+		return nvb_error_set(err, NVB_ERR_INVALID, 0, AMD_HINT,
+				     "%s: '%s' is not a device index or range (A-B, A <= B)", var, w);
+	for (unsigned long i = first; i <= last; i++) {
+		snprintf(name, sizeof(name), AMD_KIND "=%lu", i);
+		if (add_request(r, name, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* AMD_VISIBLE_DEVICES: all, none/void/empty (nothing: AMD has no driver-only mode), or a
+ * comma-separated list of amd_word's. */
+static int amd_env_requests(const char *var, const char *value, struct requests *r,
+			    struct nvb_error *err)
+{
+	if (!*value || !strcmp(value, "none") || !strcmp(value, "void"))
+		return 0;
+	_cleanup_free_ char *copy = strdup(value);
+	if (!copy)
+		return nvb_error_nomem(err);
+	char *save = NULL;
+	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		item = nvb_strstrip(item);
+		int rc = !*item		      ? 0
+			 : !strcmp(item, "all") ? add_request(r, AMD_KIND "=all", err)
+						: amd_word(var, item, r, err);
+		if (rc < 0)
 			return -1;
 	}
 	return 0;
@@ -310,10 +371,18 @@ static void resolved_clear(struct resolved *rs)
 	free(rs->plan_hook_path);
 }
 
+/* AMD's and Intel's specs carry device nodes only, and their render nodes are the compute
+ * devices: NVIDIA_DRIVER_CAPABILITIES (which drops /dev/dri for non-graphics) is not theirs. */
+static bool node_only_kind(const char *kind)
+{
+	return !strcmp(kind, AMD_KIND) || !strcmp(kind, "intel.com/gpu");
+}
+
 static int add_edits(struct resolved *rs, const struct nvb_cdi_spec *spec,
 		     const struct nvb_cdi_edits *dev_edits, bool filter, unsigned caps,
 		     struct nvb_error *err)
 {
+	filter = filter && !node_only_kind(spec->kind);
 	bool have_spec = false;
 	for (size_t i = 0; i < rs->n_specs; i++)
 		have_spec = have_spec || rs->specs[i] == spec;
@@ -459,26 +528,36 @@ static bool registry_has_kind(const struct nvb_cdi_registry *reg, const char *ki
 	return false;
 }
 
-/* No spec installed for nvidia.com/gpu: generate one in memory from the host, every name. */
-static struct nvb_cdi_spec *spec_in_memory(const struct nvb_runtime_opts *o, bool with_nvml,
-					   struct nvb_error *err)
+/* No spec installed for a vendor's kind (nvidia.com/gpu, amd.com/gpu, intel.com/gpu):
+ * generate one in memory from the host, every name. */
+static struct nvb_cdi_spec *spec_in_memory(const struct nvb_runtime_opts *o, enum nvb_vendor vendor,
+					   bool with_nvml, struct nvb_error *err)
 {
+	static const unsigned probe_bit[] = {[NVB_VENDOR_NVIDIA] = NVB_PROBE_NVIDIA,
+					     [NVB_VENDOR_AMD] = NVB_PROBE_AMD,
+					     [NVB_VENDOR_INTEL] = NVB_PROBE_INTEL};
 	struct nvb_host *host = nvb_host_open(o->host_root, err);
 	if (!host)
 		return NULL;
 	/* NVML is slow to start and stays off the start path, except that only it knows MIG
 	 * UUIDs: a MIG-<uuid> request without an installed spec pays for it */
-	struct nvb_inventory *inv = nvb_inventory_probe(host, with_nvml ? 0 : NVB_PROBE_NO_NVML, err);
+	struct nvb_inventory *inv = nvb_inventory_probe(
+		host, (with_nvml ? 0 : NVB_PROBE_NO_NVML) | probe_bit[vendor], err);
+	const struct nvb_inventory *mine = inv ? nvb_inventory_of_vendor(inv, vendor) : NULL;
 	struct nvb_cdi_gen_opts g = {
 		.naming = NVB_CDI_NAME_INDEX | NVB_CDI_NAME_UUID | NVB_CDI_NAME_TYPE_INDEX,
 		.hook_path = o->hook_path,
 		.host_root = nvb_host_root(host),
 	};
-	struct nvb_cdi_spec *spec = inv ? nvb_cdi_generate(inv, &g, err) : NULL;
+	struct nvb_cdi_spec *spec = mine ? nvb_cdi_generate(mine, &g, err) : NULL;
+	if (inv && !mine)
+		nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "run 'nvbind info' to see what was found",
+			      "no %s GPU found on this host", nvb_vendor_word(vendor));
 	nvb_inventory_free(inv);
 	nvb_host_free(host);
 	if (spec)
-		nvb_info("runtime", "no CDI spec installed for " NVIDIA_KIND ": generated one in memory");
+		nvb_info("runtime", "no CDI spec installed for %s: generated one in memory",
+			 nvb_vendor_cdi_kind(vendor));
 	return spec;
 }
 
@@ -493,9 +572,11 @@ static const struct nvb_cdi_device *spec_device(const struct nvb_cdi_spec *spec,
 	return NULL;
 }
 
+/* The names that identify one GPU for the record: NVIDIA UUIDs, AMD unique ids */
 static bool is_uuid_name(const char *name)
 {
-	return nvb_str_has_prefix(name, "GPU-") || nvb_str_has_prefix(name, "MIG-");
+	return nvb_str_has_prefix(name, "GPU-") || nvb_str_has_prefix(name, "MIG-") ||
+	       nvb_str_has_prefix(name, "0x");
 }
 
 static bool has_node(const struct nvb_cdi_edits *e, const char *path)
@@ -533,27 +614,52 @@ static void note_gpus(struct nvb_runtime_result *res, const struct nvb_cdi_spec 
 	}
 }
 
+/* Whether the requests need an in-memory spec of vendor: one of its kind is asked for (or,
+ * NVIDIA, "none") and no spec of that kind is installed. */
+static bool need_generated(const struct requests *r, const struct nvb_cdi_registry *reg,
+			   enum nvb_vendor vendor)
+{
+	const char *kind = nvb_vendor_cdi_kind(vendor);
+	if (registry_has_kind(reg, kind))
+		return false;
+	if (vendor == NVB_VENDOR_NVIDIA && r->none)
+		return true;
+	size_t len = strlen(kind);
+	for (size_t i = 0; i < r->n; i++)
+		if (!strncmp(r->names[i], kind, len) && r->names[i][len] == '=')
+			return true;
+	return false;
+}
+
+/* The in-memory spec whose kind the qualified name has, NULL when none */
+static struct nvb_cdi_spec *generated_for(struct nvb_cdi_spec **generated, const char *name)
+{
+	for (size_t v = 0; v < N_VENDORS; v++) {
+		size_t len = generated[v] ? strlen(generated[v]->kind) : 0;
+		if (len && !strncmp(name, generated[v]->kind, len) && name[len] == '=')
+			return generated[v];
+	}
+	return NULL;
+}
+
 static int resolve(const struct nvb_runtime_opts *o, const struct requests *r, unsigned caps,
 		   struct nvb_cdi_registry *reg, struct nvb_cdi_spec **generated,
 		   struct resolved *rs, struct nvb_runtime_result *res, struct nvb_error *err)
 {
-	bool need_generated = !registry_has_kind(reg, NVIDIA_KIND) && (r->none || r->n > 0);
-	for (size_t i = 0; i < r->n && !need_generated; i++)
-		need_generated = !nvb_cdi_registry_find(reg, r->names[i]) &&
-				 nvb_str_has_prefix(r->names[i], NVIDIA_KIND "=") &&
-				 !registry_has_kind(reg, NVIDIA_KIND);
 	bool mig_uuid = false;
 	for (size_t i = 0; i < r->n; i++)
 		mig_uuid = mig_uuid || nvb_str_has_prefix(r->names[i], NVIDIA_KIND "=MIG-");
 	for (size_t i = 0; i < r->n; i++) /* the request, also for the log of a failure */
 		append_word(res->devices, sizeof(res->devices), r->names[i]);
-	if (need_generated && !(*generated = spec_in_memory(o, mig_uuid, err)))
-		return -1;
+	for (size_t v = 0; v < N_VENDORS; v++)
+		if (need_generated(r, reg, (enum nvb_vendor)v) &&
+		    !(generated[v] = spec_in_memory(o, (enum nvb_vendor)v, mig_uuid, err)))
+			return -1;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct nvb_cdi_entry *e = nvb_cdi_registry_find(reg, r->names[i]);
-		const struct nvb_cdi_spec *spec = e ? e->spec : *generated;
+		const struct nvb_cdi_spec *spec = e ? e->spec : generated_for(generated, r->names[i]);
 		const struct nvb_cdi_device *dev = e ? e->device
-						     : (*generated ? spec_device(*generated, r->names[i]) : NULL);
+						     : (spec ? spec_device(spec, r->names[i]) : NULL);
 		if (!dev)
 			return nvb_error_set(err, NVB_ERR_NOT_FOUND, 0,
 					     "run 'nvbind cdi list' for the devices this host has; "
@@ -566,7 +672,7 @@ static int resolve(const struct nvb_runtime_opts *o, const struct requests *r, u
 	}
 	if (r->none) { /* driver files and control nodes of the NVIDIA spec, no GPU */
 		const struct nvb_cdi_entry *e = nvb_cdi_registry_find(reg, NVIDIA_KIND "=all");
-		const struct nvb_cdi_spec *spec = e ? e->spec : *generated;
+		const struct nvb_cdi_spec *spec = e ? e->spec : generated[NVB_VENDOR_NVIDIA];
 		if (spec && add_edits(rs, spec, NULL, true, caps, err) < 0)
 			return -1;
 	}
@@ -622,7 +728,7 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 	struct requests req = {.n = 0};
 	int rc = -1;
 	struct nvb_cdi_registry *reg = NULL;
-	struct nvb_cdi_spec *generated = NULL;
+	struct nvb_cdi_spec *generated[N_VENDORS] = {NULL};
 	struct resolved *rs = calloc(1, sizeof(*rs));
 	if (!rs)
 		return nvb_error_nomem(err);
@@ -643,6 +749,16 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 		value = NULL;
 	}
 	if (value && env_requests(var, value, &req, err) < 0)
+		goto out;
+	/* AMD's variable beside NVIDIA's, under the same rule for unprivileged containers */
+	const char *amd = o->no_config_requests ? NULL : env_get(config, "AMD_VISIBLE_DEVICES");
+	if (amd && !o->env_when_unprivileged && !privileged(config)) {
+		nvb_warn("runtime", "AMD_VISIBLE_DEVICES=%s ignored: the container is unprivileged and "
+			 "the configuration does not accept device requests by environment from such "
+			 "containers", amd);
+		amd = NULL;
+	}
+	if (amd && amd_env_requests("AMD_VISIBLE_DEVICES", amd, &req, err) < 0)
 		goto out;
 	if (caller_requests(o, &req, err) < 0)
 		goto out;
@@ -667,7 +783,7 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 		goto out;
 	for (size_t i = 0; i < reg->n_errors; i++)
 		nvb_warn("runtime", "%s", reg->errors[i]);
-	if (resolve(o, &req, caps, reg, &generated, rs, res, err) < 0 ||
+	if (resolve(o, &req, caps, reg, generated, rs, res, err) < 0 ||
 	    take_library_hooks(rs, err) < 0 || keep_mounted_libraries(rs, err) < 0)
 		goto out;
 	bool libs_here = o->bundle && rs->plan.n_libs > 0;
@@ -687,7 +803,8 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 out:
 	resolved_clear(rs);
 	free(rs);
-	nvb_cdi_spec_free(generated);
+	for (size_t v = 0; v < N_VENDORS; v++)
+		nvb_cdi_spec_free(generated[v]);
 	nvb_cdi_registry_free(reg);
 	requests_clear(&req);
 	return rc;

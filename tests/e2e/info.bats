@@ -165,15 +165,20 @@ setup_file() {
 	[ "$(jqo '[.files[] | select(.kind=="library")] | length')" = 0 ]
 }
 
-@test "no-gpu: says so clearly and exits 0" {
+@test "no-gpu: says clearly there is no NVIDIA GPU, lists the Intel iGPU, exits 0" {
 	run "$NVBIND" --root "$ROOTS/no-gpu" info
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"No NVIDIA GPU found on this host."* ]]
+	[[ "$output" == *"== Intel =="* ]]
 	info_json no-gpu
 	[ "$status" -eq 0 ]
-	[ "$(jqo '.gpus | length')" = 0 ]
+	[ "$(jqo '[.gpus[] | select(.vendor == "nvidia")] | length')" = 0 ]
+	[ "$(jqo '[.gpus[] | select(.vendor == "intel")] | length')" = 1 ]
 	[ "$(jqo .driver.version)" = null ]
 	[ "$(jqo '.problems[0].code')" = no-gpu ]
+	[ "$(jqo '.problems[0].vendor')" = nvidia ]
+	[ "$(jqo '[.drivers[].vendor] | join(",")')" = nvidia,intel ]
+	[ "$(jqo '.drivers[0].gpu_count')" = 0 ]
 }
 
 @test "NVBIND_ROOT selects the host root like --root" {
