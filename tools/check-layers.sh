@@ -14,6 +14,7 @@ layers=(
 	"cdi"
 	"hooks"
 	"oci"
+	"capsule"
 	"config"
 	"engines"
 	"doctor migrate serve"

@@ -578,6 +578,49 @@ NVB_API char *nvb_snapshot_report_json(const struct nvb_snapshot_report *r);
 NVB_API void nvb_snapshot_report_free(struct nvb_snapshot_report *r);
 /* ------------------------------------------------------- end of GPU snapshots */
 
+/* ------------------------------------------------ Bolt capsules (issue 13, docs/bolt.md) */
+
+/* A capsule's GPU request, for nvb_setup_gpu_for_capsule. Zero means the default. */
+struct nvb_capsule_options {
+	size_t size;                  /* sizeof(struct nvb_capsule_options) */
+	const char *capsule_id;       /* required: letters, digits, '_', '.', '-' (not first), at
+				       * most 128; recorded as the annotation nvbind.io/capsule */
+	const char *gpu;              /* comma list of qualified CDI names (nvidia.com/gpu=0,
+				       * amd.com/gpu=0) and NVIDIA_VISIBLE_DEVICES words (all, none,
+				       * 0, 0:1, GPU-..., MIG-...); NULL: all */
+	const char *profile;          /* built-in workload profile: gaming, ai-ml, video, compute
+				       * (docs/profiles.md), recorded as nvbind.io/profile; NULL: none */
+	const char *capabilities;     /* NVIDIA_DRIVER_CAPABILITIES words; NULL: the profile's, else
+				       * utility,compute */
+	const char *const *env;       /* NAME=VALUE for the capsule, after the profile's (a later
+				       * name replaces an earlier one; the config's own win over the
+				       * profile's, not over these) */
+	size_t n_env;
+	const char *const *spec_dirs; /* as in nvb_apply_options */
+	size_t n_spec_dirs;
+	const char *hook_path;        /* as in nvb_apply_options */
+	const char *bundle;           /* as in nvb_apply_options */
+};
+
+/* Set up the GPUs of a capsule: the profile's variables and the capsule's annotations, then the
+ * devices of opts->gpu applied by nvb_oci_apply (the one CDI apply of nvbind-runtime).
+ * config_json: the capsule's OCI config, returned edited; NULL: the edits alone, as an OCI
+ * config fragment {"process":{"env"},"mounts","linux":{"devices","resources"},"hooks",
+ * "annotations"} to merge into a config. JSON; free it with nvb_free. */
+NVB_API char *nvb_setup_gpu_for_capsule(struct nvb_host *host, const char *config_json,
+					const struct nvb_capsule_options *opts,
+					struct nvb_error *err);
+/* Apply the qualified CDI devices names[0..n) (vendor.com/class=name, at least one) to the OCI
+ * config with nvb_oci_apply and the specs of spec_dirs[0..n_spec_dirs) (NULL: /etc/cdi and
+ * /var/run/cdi inside the host root; a spec generated from the host for nvidia.com/gpu when none
+ * is installed). A name that is not qualified is NVB_ERR_USAGE, one no spec defines
+ * NVB_ERR_NOT_FOUND. Returns the edited config; free it with nvb_free. */
+NVB_API char *nvb_apply_cdi_devices(struct nvb_host *host, const char *config_json,
+				    const char *const *names, size_t n_names,
+				    const char *const *spec_dirs, size_t n_spec_dirs,
+				    struct nvb_error *err);
+/* ------------------------------------------------------- end of Bolt capsules */
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 
+#include "api/api.h"
 #include "cdi/cdi.h"
 #include "hooks/hooks.h"
 #include "oci/oci.h"
@@ -61,6 +62,13 @@ static int options_copy(void *dst, size_t dst_size, const void *src, const char 
 					     what, i, nvb_version());
 	memcpy(dst, src, size < dst_size ? size : dst_size);
 	return 0;
+}
+
+/* The same for the other files of src/api (api/api.h). */
+int nvb_api_options_copy(void *dst, size_t dst_size, const void *src, const char *what,
+			 struct nvb_error *err)
+{
+	return options_copy(dst, dst_size, src, what, err);
 }
 
 /* The nvbind-hook program specs and configs name: the caller's, else the one beside the

@@ -14,7 +14,9 @@
 static const char *const no_values[] = {NULL};
 static const char *const cdi_values[] = {"output", "-o", "format", "device-name-strategy",
 					 "driver-capabilities", "hook-path", "kind", "spec-dir", NULL};
-static const char *const run_values[] = {"runtime", "gpu", "profile", "env", "-e", NULL};
+static const char *const run_values[] = {"runtime", "gpu", "profile", "env", "-e", "isolation", NULL};
+static const char *const capsule_values[] = {"id", "gpu", "profile", "env", "-e", "capabilities",
+					     "device", "spec-dir", "bundle", "output", "-o", NULL};
 static const char *const config_values[] = {"output", "-o", NULL};
 static const char *const setup_values[] = {"config", "runtime-path", NULL};
 static const char *const migrate_values[] = {"config", "toolkit-config", "runtime-path", "to", NULL};
@@ -44,6 +46,8 @@ static const struct command {
 	 migrate_values, 2},
 	{"serve", nvb_cmd_serve, "serve Prometheus metrics and health probes (a daemon)", serve_values,
 	 ANY_OPERANDS},
+	{"capsule", nvb_cmd_capsule, "GPU edits for Bolt capsules: setup, apply CDI devices",
+	 capsule_values, ANY_OPERANDS},
 	{"hook", nvb_cmd_hook, "CDI hooks run by the container engine (create-symlinks, update-ldcache)",
 	 hook_values, ANY_OPERANDS},
 };

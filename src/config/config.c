@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cdi/cdi.h"
+#include "capsule/profiles.h"
 #include "config/config.h"
 #include "format/toml.h"
 
@@ -154,26 +155,7 @@ static const struct key keys[] = {
 
 static const char *const profile_keys[] = {"description", "capabilities", "devices", "env", NULL};
 
-/* Built-in profiles. Every variable is one the software concerned reads (docs/profiles.md). */
-static const struct {
-	const char *name, *description, *capabilities;
-	const char *env[8];
-} builtin_profiles[] = {
-	{"gaming", "Vulkan/OpenGL games, Proton/DXVK with DLSS, streaming with NVENC",
-	 "graphics,display,video,compute,utility,ngx",
-	 {"__GLX_VENDOR_LIBRARY_NAME=nvidia",
-	  "__EGL_VENDOR_LIBRARY_FILENAMES=/usr/share/glvnd/egl_vendor.d/10_nvidia.json",
-	  "VK_DRIVER_FILES=/usr/share/vulkan/icd.d/nvidia_icd.json",
-	  "VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/nvidia_icd.json", "PROTON_ENABLE_NVAPI=1",
-	  "__GL_SHADER_DISK_CACHE=1", NULL}},
-	{"ai-ml", "CUDA training and inference (PyTorch, TensorFlow, JAX)", "compute,utility",
-	 {"CUDA_MODULE_LOADING=LAZY", "CUDA_CACHE_MAXSIZE=4294967296",
-	  "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True", "TF_FORCE_GPU_ALLOW_GROWTH=true",
-	  "XLA_PYTHON_CLIENT_PREALLOCATE=false", NULL}},
-	{"video", "hardware video encode/decode (NVENC, NVDEC, VDPAU)", "video,compute,utility",
-	 {NULL}},
-	{"compute", "CUDA and OpenCL without graphics", "compute,utility", {NULL}},
-};
+/* Built-in profiles: the library's table (capsule/profiles.c), user profiles added after them. */
 
 /* ---------------------------------------------------------------- storage */
 
@@ -248,7 +230,8 @@ static void set_source(struct nvb_config *c, size_t idx, const char *fmt, ...)
 
 static int add_builtin_profiles(struct nvb_config *c)
 {
-	for (size_t i = 0; i < NVB_ARRAY_SIZE(builtin_profiles); i++) {
+	const struct nvb_builtin_profile *builtin_profiles = nvb_builtin_profiles;
+	for (size_t i = 0; i < nvb_n_builtin_profiles; i++) {
 		struct nvb_profile *p = &c->profiles[c->n_profiles++];
 		p->builtin = true;
 		snprintf(p->source.what, sizeof(p->source.what), "built-in");
