@@ -14,6 +14,7 @@ layers=(
 	"cdi"
 	"hooks"
 	"oci"
+	"isolation"
 	"capsule"
 	"config"
 	"engines"

@@ -107,6 +107,12 @@ static int check_kind(const char *v, char *why, size_t cap)
 	return -1;
 }
 
+static int check_isolation(const char *v, char *why, size_t cap)
+{
+	static const char *const ok[] = {"shared", "exclusive", "virtual", NULL};
+	return check_one_of(v, ok, why, cap);
+}
+
 #define F(field) offsetof(struct nvb_config, field)
 
 static const struct key keys[] = {
@@ -148,6 +154,11 @@ static const struct key keys[] = {
 	 "honour NVIDIA_VISIBLE_DEVICES from unprivileged containers (docs/runtime.md)"},
 	{"security.allowed_devices", K_LIST, F(allowed_devices), F(n_allowed_devices), "", NULL,
 	 "if not empty: the only CDI devices containers may request (nvidia.com/gpu=0, ...)"},
+	{"isolation.default", K_STRING, F(isolation_default), 0, "shared", check_isolation,
+	 "GPU isolation when the container's nvbind.io/isolation annotation says none: shared, "
+	 "exclusive or virtual (docs/isolation.md)"},
+	{"isolation.compute_mode", K_BOOL, F(isolation_compute_mode), 0, "false", NULL,
+	 "exclusive isolation also sets the GPU's compute mode to EXCLUSIVE_PROCESS (NVML)"},
 	{"log.level", K_STRING, F(log_level), 0, "warn", check_level, "nvbind's log level"},
 	{"log.format", K_STRING, F(log_format), 0, "text", check_log_format, "text or json"},
 	{"log.file", K_STRING, F(log_file), 0, "", check_abs_or_empty, "log file (empty: stderr)"},

@@ -72,6 +72,10 @@ struct nvb_config {
 	char *allowed_devices[NVB_CONFIG_MAX_LIST]; /* empty = any */
 	size_t n_allowed_devices;
 
+	/* [isolation] (docs/isolation.md) */
+	char *isolation_default;                  /* shared | exclusive | virtual */
+	bool isolation_compute_mode;              /* exclusive also sets EXCLUSIVE_PROCESS (false) */
+
 	/* [log] (the nvbind command) */
 	char *log_level;                          /* warn */
 	char *log_format;                         /* text */

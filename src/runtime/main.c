@@ -18,6 +18,7 @@
 #include "oci/oci.h"
 #include "oci/prepare.h"
 #include "oci/records.h"
+#include "runtime/isolate.h"
 #include "runtime/runtime.h"
 
 static long long elapsed_us(const struct timespec *t0)
@@ -43,9 +44,12 @@ int main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	if (!args.edits_bundle) {
 		/* pass-through: never depends on the configuration (runtime.h); delete drops the
-		 * container's record by name (oci/records.h), a single unlink */
-		if (args.command && !strcmp(args.command, "delete") && args.container_id)
+		 * container's record by name (oci/records.h), a single unlink, and releases its GPU
+		 * isolation (runtime/isolate.h: the state dir only) */
+		if (args.command && !strcmp(args.command, "delete") && args.container_id) {
 			nvb_record_remove(nvb_state_dir(), args.container_id, &(struct nvb_error){0});
+			nvb_runtime_release_isolation(&args);
+		}
 		nvb_runtime_passthrough_low_level(&args, cfg.low_level, sizeof(cfg.low_level));
 		nvb_runtime_exec(&cfg, argc, argv);
 		return 127;

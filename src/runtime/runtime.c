@@ -12,6 +12,7 @@
 #include "hooks/hooks.h"
 #include "oci/prepare.h"
 #include "oci/records.h"
+#include "runtime/isolate.h"
 #include "runtime/runtime.h"
 
 
@@ -323,6 +324,8 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 	};
 	struct nvb_runtime_result res;
 	int r = nvb_runtime_prepare(config, &opts, &res, err);
+	if (r == 0) /* claims or MPS for the GPUs it now has (docs/isolation.md) */
+		r = nvb_runtime_isolate(cfg, args, config, &res.modified, err);
 	/* from here on every line of this create names the container and its request */
 	nvb_log_set_context(&(struct nvb_log_fields){.container = args->container_id,
 						     .request = res.devices, .gpus = res.gpus});

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config/config.h"
+#include "isolation/isolation.h"
+#include "oci/records.h"
+#include "runtime/isolate.h"
+
+int nvb_runtime_isolate(const struct nvb_runtime_config *cfg, const struct nvb_runtime_args *args,
+			json_t *config, bool *modified, struct nvb_error *err)
+{
+	const struct nvb_config *c = cfg->cfg;
+	struct nvb_isolation_options o = {
+		.size = sizeof(o),
+		.container_id = args->container_id,
+		.engine = nvb_record_guess_engine(args->root, config),
+		/* runc's state names the container's init process: the claim's life after the
+		 * exec (this pid is runc's until create returns) */
+		.runtime_root = args->root ? args->root : "/run/runc",
+		.holder_pid = 0,
+		.flags = NVB_ISOLATION_FROM_ANNOTATIONS |
+			 (c->isolation_compute_mode ? NVB_ISOLATION_COMPUTE_MODE : 0),
+	};
+	if (nvb_isolation_parse(c->isolation_default, &o.level) < 0)
+		o.level = NVB_ISOLATION_SHARED; /* the configuration check refused it already */
+	struct nvb_host *host = nvb_host_open(c->root, err);
+	if (!host)
+		return -1;
+	bool changed = false;
+	int r = nvb_iso_configure(host, config, &o, &changed, err);
+	nvb_host_free(host);
+	*modified = *modified || changed;
+	return r;
+}
+
+void nvb_runtime_release_isolation(const struct nvb_runtime_args *args)
+{
+	struct nvb_error err;
+	if (!args->container_id || !nvb_record_id_valid(args->container_id))
+		return;
+	if (nvb_release_gpu_isolation(nvb_state_dir(), args->container_id, &err) < 0)
+		nvb_warn("runtime", "delete %s: GPU isolation not released: %s", args->container_id,
+			 err.message);
+}
