@@ -45,7 +45,7 @@ need_nodes() {
 # ------------------------------------------------------------------------------------- builder
 
 @test "build-all builds every manifest and the capture, each with a marker, fast" {
-	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host; do
+	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host amd-host intel-host; do
 		[ -f "$ROOTS/$name/.nvbind-fixture" ]
 		[ "$(marker "$name" .name)" = "$name" ]
 		[ "$(marker "$name" .status)" = null ]
@@ -59,7 +59,7 @@ need_nodes() {
 
 @test "list names every root" {
 	run -0 "$FX" list
-	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host; do
+	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host amd-host intel-host; do
 		[[ "$output" == *"$name"* ]]
 	done
 }
@@ -284,6 +284,132 @@ need_nodes() {
 	[[ "$output" == *"libcuda.so.1 (libc6) => /usr/local/nvidia/lib/libcuda.so.1"* ]]
 	grep -q '^ID=ubuntu' "$r/etc/os-release"
 	[ "$(marker wrapper-scripts .lib_dir)" = /usr/local/nvidia/lib64 ]
+}
+
+# ------------------------------------------------------------------------------ AMD and Intel
+
+# kfd_prop ROOT NODE KEY: one value from a KFD node's properties file
+kfd_prop() { awk -v k="$3" '$1 == k { print $2 }' "$ROOTS/$1/sys/class/kfd/kfd/topology/nodes/$2/properties"; }
+
+@test "amd-host: KFD topology has a CPU node and one node per GPU or partition, in the kernel's format" {
+	r="$ROOTS/amd-host"
+	n="$r/sys/class/kfd/kfd/topology/nodes"
+	[ "$(readlink "$r/sys/class/kfd/kfd")" = ../../devices/virtual/kfd/kfd ]
+	[ "$(ls "$n" | sort -n | tr '\n' ' ')" = "0 1 2 3 4 5 6 7 8 9 10 " ]
+	# every properties line is "name value" with a decimal value, and the key order is the kernel's
+	for d in "$n"/*; do
+		! grep -vqE '^[a-z_0-9]+ [0-9]+$' "$d/properties"
+		grep -qxE '[0-9]+' "$d/gpu_id"
+		[ "$(head -1 "$d/properties")" = "cpu_cores_count $(awk '$1 == "cpu_cores_count" {print $2}' "$d/properties")" ]
+		[ "$(tail -1 "$d/properties" | cut -d' ' -f1)" = max_engine_clk_ccompute ]
+	done
+	[ "$(kfd_prop amd-host 0 simd_count)" = 0 ] && [ "$(cat "$n/0/gpu_id")" = 0 ]
+	[ "$(kfd_prop amd-host 0 io_links_count)" = 10 ] && [ -f "$n/0/io_links/9/properties" ]
+	# the MI210s: gfx90a, location_id = bus << 8
+	[ "$(kfd_prop amd-host 1 gfx_target_version)" = 90010 ] && [ "$(kfd_prop amd-host 1 vendor_id)" = 4098 ]
+	[ "$(kfd_prop amd-host 1 device_id)" = $((0x740f)) ] && [ "$(kfd_prop amd-host 1 location_id)" = $((0x03 << 8)) ]
+	[ "$(kfd_prop amd-host 2 location_id)" = $((0x43 << 8)) ] && [ "$(kfd_prop amd-host 2 drm_render_minor)" = 129 ]
+	[ "$(cat "$n/1/name")" = aldebaran ] && [ "$(cat "$n/1/gpu_id")" = 63217 ]
+	# the MI300X's 8 CPX partitions: same bus, partition number in the function bits, one render each
+	for p in 0 1 2 3 4 5 6 7; do
+		[ "$(kfd_prop amd-host $((3 + p)) gfx_target_version)" = 90402 ]
+		[ "$(kfd_prop amd-host $((3 + p)) location_id)" = $(((0x83 << 8) | p)) ]
+		[ "$(kfd_prop amd-host $((3 + p)) drm_render_minor)" = $((130 + p)) ]
+		[ "$(kfd_prop amd-host $((3 + p)) num_xcc)" = 1 ]
+		[ "$(kfd_prop amd-host $((3 + p)) unique_id)" = "$(kfd_prop amd-host 3 unique_id)" ]
+	done
+	[ "$(cat "$n/4/name")" = "ip discovery" ]
+	# every KFD render minor is a render node under the GPU's PCI device or an amdgpu_xcp device,
+	# whose PCI bus matches location_id; renderD138 (amdgpu_xcp_7) has no KFD node
+	for d in "$n"/[1-9]*; do
+		m=$(awk '$1 == "drm_render_minor" {print $2}' "$d/properties")
+		[ "$(cat "$r/sys/class/drm/renderD$m/dev")" = "226:$m" ]
+	done
+	! grep -qx 'drm_render_minor 138' "$n"/*/properties
+	[ "$(readlink "$r/sys/class/drm/renderD138")" = ../../devices/platform/amdgpu_xcp_7/drm/renderD138 ]
+	[ "$(ls -d "$r"/sys/devices/platform/amdgpu_xcp_* | wc -l)" = 8 ]
+}
+
+@test "amd-host: amdgpu module, PCI devices behind bridges, partitions, DRM and KFD nodes" {
+	r="$ROOTS/amd-host"
+	s="$r/sys"
+	[ "$(cat "$s/module/amdgpu/version")" = 6.7.0 ]
+	[ "$(readlink "$s/module/amdgpu/drivers/pci:amdgpu")" = ../../../bus/pci/drivers/amdgpu ]
+	[ "$(ls "$s/module/amdgpu/drivers/pci:amdgpu/" | grep -c '^0000:')" = 3 ]
+	gpu=/sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0/0000:02:00.0/0000:03:00.0
+	[ "$(readlink "$s/bus/pci/devices/0000:03:00.0")" = "../../../devices/pci0000:00/0000:00:01.1/0000:01:00.0/0000:02:00.0/0000:03:00.0" ]
+	[ "$(readlink -f "$s/bus/pci/devices/0000:03:00.0")" = "$r$gpu" ]
+	[ "$(readlink -f "$r$gpu/driver")" = "$s/bus/pci/drivers/amdgpu" ]
+	[ "$(readlink -f "$s/bus/pci/drivers/amdgpu/0000:43:00.0")" = "$s/devices/pci0000:40/0000:40:01.1/0000:41:00.0/0000:42:00.0/0000:43:00.0" ]
+	[ "$(cat "$r$gpu/vendor") $(cat "$r$gpu/device") $(cat "$r$gpu/class")" = "0x1002 0x740f 0x038000" ]
+	[ "$(cat "$s/class/drm/card1/device/device")" = 0x740f ]
+	[ "$(readlink "$s/class/drm/card1/device")" = ../../../0000:03:00.0 ]
+	# MI300X partition mode on the PCI device
+	m="$s/bus/pci/devices/0000:83:00.0"
+	[ "$(cat "$m/current_compute_partition")" = CPX ] && [ "$(cat "$m/current_memory_partition")" = NPS1 ]
+	[ "$(cat "$m/available_compute_partition")" = "SPX, DPX, QPX, CPX" ]
+	[ -d "$m/drm/card3" ] && [ -d "$m/drm/renderD130" ]
+	[ "$(cat "$s/devices/platform/amdgpu_xcp_0/drm/renderD131/dev")" = 226:131 ]
+	# ast (BMC) is card0 without a render node, so card N != renderD(128+N)
+	[ -d "$s/bus/pci/devices/0000:c2:00.0/drm/card0" ] && [ ! -e "$r/dev/dri/renderD140" ]
+	[ "$(ls "$s/bus/pci/devices/0000:c2:00.0/drm")" = card0 ]
+	[ -d "$s/bus/pci/devices/0000:03:00.0/drm/renderD128" ]
+	grep -qx '235 kfd' "$r/proc/devices" && grep -qx '226 drm' "$r/proc/devices"
+	[ "$(marker amd-host .majors.kfd)" = 235 ]
+	grep -qx 'render:x:109:' "$r/etc/group" && grep -qx 'video:x:44:' "$r/etc/group"
+	grep -qP '^740F,\t02,\tAMD Instinct MI210$' "$r/usr/share/libdrm/amdgpu.ids"
+	grep -qP '^74A1,\t00,\tAMD Instinct MI300X$' "$r/usr/share/libdrm/amdgpu.ids"
+	grep -qP '^\t740f  ' "$r/usr/share/misc/pci.ids" && grep -qP '^\t56c0  ' "$r/usr/share/misc/pci.ids"
+	need_nodes amd-host
+	[ "$(majmin "$r/dev/kfd")" = eb:0 ] && [ "$(stat -c %a:%g "$r/dev/kfd")" = 660:109 ]
+	[ "$(ls "$r/dev/dri" | grep -c '^card')" = 12 ] && [ "$(ls "$r/dev/dri" | grep -c '^renderD')" = 11 ]
+	for f in "$r"/dev/dri/renderD*; do
+		m=${f##*renderD}
+		[ "$(majmin "$f")" = "$(printf 'e2:%x' "$m")" ] && [ "$(stat -c %a:%g "$f")" = 660:109 ]
+		[ "$(cat "$s/class/drm/renderD$m/dev")" = "226:$m" ]
+	done
+	[ "$(stat -c %a:%g "$r/dev/dri/card3")" = 660:44 ]
+	[ "$(readlink -f "$r/dev/dri/by-path/platform-amdgpu_xcp_6-render")" = "$r/dev/dri/renderD137" ]
+}
+
+@test "intel-host: i915, xe and vfio-pci GPUs, by-path links inside the root, MEI and vfio nodes" {
+	r="$ROOTS/intel-host"
+	s="$r/sys"
+	[ -d "$s/module/i915" ] && [ -d "$s/module/xe" ] && [ ! -e "$s/module/i915/version" ]
+	for bdf in 0000:00:02.0 0000:03:00.0 0000:06:00.0 0000:09:00.0; do
+		[ "$(cat "$s/bus/pci/devices/$bdf/vendor")" = 0x8086 ]
+	done
+	[ "$(basename "$(readlink "$s/bus/pci/devices/0000:03:00.0/driver")")" = i915 ]
+	[ "$(basename "$(readlink "$s/bus/pci/devices/0000:06:00.0/driver")")" = xe ]
+	[ "$(basename "$(readlink "$s/bus/pci/devices/0000:09:00.0/driver")")" = vfio-pci ]
+	[ "$(cat "$s/bus/pci/devices/0000:09:00.0/class")" = 0x038000 ]
+	[ "$(cat "$s/bus/pci/devices/0000:06:00.0/device")" = 0xe20b ]
+	# by-path links resolve inside the root to the node the GPU's sysfs drm directory names
+	for bdf in 0000:00:02.0 0000:03:00.0 0000:06:00.0; do
+		for kind in card render; do
+			l="$r/dev/dri/by-path/pci-$bdf-$kind"
+			t=$(readlink "$l")
+			[[ "$t" == ../card* || "$t" == ../renderD* ]]
+			[ -e "$r/dev/dri/${t#../}" ] || [ "$(marker intel-host .device_nodes)" != created ]
+			[ -d "$s/bus/pci/devices/$bdf/drm/${t#../}" ]
+		done
+	done
+	[ ! -e "$r/dev/dri/by-path/pci-0000:09:00.0-card" ] && [ ! -e "$s/bus/pci/devices/0000:09:00.0/drm" ]
+	# vfio: the group link, the group's device list, the nodes
+	[ "$(readlink "$s/bus/pci/devices/0000:09:00.0/iommu_group")" = ../../../../../../kernel/iommu_groups/17 ]
+	[ "$(readlink -f "$s/bus/pci/devices/0000:09:00.0/iommu_group")" = "$s/kernel/iommu_groups/17" ]
+	[ "$(readlink -f "$s/kernel/iommu_groups/17/devices/0000:09:00.0")" = "$(readlink -f "$s/bus/pci/devices/0000:09:00.0")" ]
+	grep -qx '511 vfio' "$r/proc/devices" && grep -qx '238 mei' "$r/proc/devices"
+	# MEI: the GSC child devices; mei0 belongs to the CSME, not a GPU
+	[ "$(cat "$s/bus/pci/devices/0000:03:00.0/i915.mei-gscfi.768/mei/mei1/dev")" = 238:1 ]
+	[ "$(cat "$s/bus/pci/devices/0000:06:00.0/xe.mei-gscfi.1536/mei/mei2/dev")" = 238:2 ]
+	[ "$(cat "$s/bus/pci/devices/0000:00:16.0/mei/mei0/dev")" = 238:0 ]
+	[ "$(basename "$(readlink -f "$s/class/mei/mei1/device/..")")" = 0000:03:00.0 ]
+	grep -qx 'render:x:993:' "$r/etc/group"
+	need_nodes intel-host
+	[ "$(majmin "$r/dev/vfio/17")" = 1ff:0 ] && [ "$(majmin "$r/dev/vfio/vfio")" = a:c4 ]
+	[ "$(majmin "$r/dev/mei1")" = ee:1 ] && [ "$(majmin "$r/dev/dri/renderD130")" = e2:82 ]
+	[ "$(stat -c %a:%g "$r/dev/dri/renderD129")" = 660:993 ]
 }
 
 # ------------------------------------------------------------------------------- stand-ins
