@@ -1,0 +1,269 @@
+#!/usr/bin/env bats
+# GPUs of other vendors than NVIDIA, end to end on the fixture roots: info --json field by
+# field, the AMD and Intel CDI specs (validated by nvbind, accepted by the real podman 4.3.1,
+# containers that see exactly their nodes), AMD_VISIBLE_DEVICES through nvbind-runtime with
+# runc, and --vendor selection.
+
+bats_require_minimum_version 1.5.0
+load helpers/common
+load helpers/image
+load helpers/bundle
+load helpers/podman
+
+WITH_SPECS="$BATS_TEST_DIRNAME/helpers/with-cdi-specs"
+RUNTIME="${NVBIND_RUNTIME:-$(dirname "$NVBIND")/nvbind-runtime}"
+
+setup_file() {
+	ensure_roots
+	export ROOTS
+	local spec
+	for spec in amd-host:amd no-gpu:intel; do
+		"$NVBIND" --root "$ROOTS/${spec%%:*}" cdi generate --vendor "${spec##*:}" \
+			--output "$BATS_FILE_TMPDIR/${spec%%:*}.json" 2>/dev/null
+	done
+	if command -v runc >/dev/null || [ -x /usr/sbin/runc ]; then
+		make_rootfs "$BATS_FILE_TMPDIR/rootfs"
+	fi
+	if command -v podman >/dev/null; then
+		podman_setup
+		make_rootfs "$BATS_FILE_TMPDIR/prootfs"
+		rootfs_tar "$BATS_FILE_TMPDIR/prootfs" "$BATS_FILE_TMPDIR/image.tar"
+		pm import "$BATS_FILE_TMPDIR/image.tar" localhost/nvbind-e2e:plain >/dev/null
+	fi
+}
+
+teardown_file() {
+	podman_teardown
+}
+
+# ------------------------------------------------------------------------ info
+
+@test "amd-host: info --json lists every AMD GPU and partition with its vendor facts" {
+	info_json amd-host
+	[ "$status" -eq 0 ]
+	# the NVIDIA driver fields stay (no NVIDIA GPU here), the AMD driver is in drivers
+	[ "$(jqo .driver.version)" = null ]
+	[ "$(jqo '[.drivers[].vendor] | join(",")')" = nvidia,amd ]
+	[ "$(jqo '.drivers[1] | [.kernel_module, .version, .cdi_kind, .gpu_count] | join(" ")')" = "amdgpu 6.7.0 amd.com/gpu 10" ]
+	[ "$(jqo '.gpus | length')" = 10 ] # amdgpu_xcp_7 has no KFD node: dropped
+	[ "$(jqo '[.gpus[].vendor] | unique | join(",")')" = amd ]
+	[ "$(jqo '[.gpus[].index] | join(",")')" = 0,1,2,3,4,5,6,7,8,9 ]
+	# MI210 0000:03:00.0 is card1/renderD128 (the BMC's ast has card0)
+	[ "$(jqo '.gpus[0] | [.cdi_name, .cdi_id, .arch, .pci_bus_id] | join(" ")')" = "amd.com/gpu=0 0x25bc3339d0ea0007 gfx90a 0000:03:00.0" ]
+	[ "$(jqo '[.gpus[0].device_nodes[].path] | join(" ")')" = "/dev/dri/card1 /dev/dri/renderD128 /dev/kfd" ]
+	[ "$(jqo '.gpus[0] | has("partition")')" = false ]
+	# the MI300X in CPX mode: 8 partitions sharing the GPU's unique id, each its own render node
+	[ "$(jqo '[.gpus[2:][] | .partition] | join(",")')" = 0,1,2,3,4,5,6,7 ]
+	[ "$(jqo '[.gpus[2:][] | .cdi_id] | unique | join(",")')" = 0x42da823201fcb72a ]
+	[ "$(jqo '[.gpus[2:][] | .compute_partition + "/" + .memory_partition + "/" + .arch] | unique | join(",")')" = CPX/NPS1/gfx942 ]
+	[ "$(jqo '[.gpus[9].device_nodes[].path] | join(" ")')" = "/dev/dri/card10 /dev/dri/renderD137 /dev/kfd" ]
+	[ "$(jqo '.gpus[9].device_nodes[2] | [.major, .minor] | join(":")')" = 235:0 ] # kfd: dynamic major
+}
+
+@test "amd-host: info text groups by vendor; info --gpus --format=json is Bolt's list" {
+	run "$NVBIND" --root "$ROOTS/amd-host" info
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"== NVIDIA =="*"== AMD =="* ]]
+	[[ "$output" == *"Driver:       AMD 6.7.0 (amdgpu kernel module)"* ]]
+	[[ "$output" == *"CDI name:    amd.com/gpu=9"* ]]
+	[[ "$output" == *"Partition:   7 (compute CPX, memory NPS1)"* ]]
+	run -0 "$NVBIND" --root "$ROOTS/amd-host" info --gpus --format=json
+	[ "$(jqo 'length')" = 10 ]
+	[ "$(jqo '.[0] | keys | join(",")')" = compute_capability,driver_version,id,index,memory_mb,name,uuid,vendor ]
+	[ "$(jqo '.[0] | [.id, .vendor, .name, .driver_version] | join("|")')" = "amd.com/gpu=0|amd|AMD Instinct MI210|6.7.0" ]
+	# what nvbind does not know is null, never invented
+	[ "$(jqo '[.[] | .compute_capability, .uuid] | unique | join(",")')" = "" ]
+	[ "$(jqo '.[0].compute_capability')" = null ]
+	run -2 "$NVBIND" --root "$ROOTS/amd-host" info --gpus
+	[[ "$output" == *"--format=json"* ]]
+	run -2 "$NVBIND" --root "$ROOTS/amd-host" info --gpus --format=yaml
+	[[ "$output" == *"'yaml'"* ]]
+}
+
+@test "NVIDIA hosts: info --gpus --format=json has NVIDIA's facts and the CDI name as id" {
+	run -0 "$NVBIND" --root "$ROOTS/debian-4gpu" info --gpus --format=json
+	[ "$(jqo 'length')" = 4 ]
+	[ "$(jqo '.[0] | [.id, .vendor, .memory_mb, .compute_capability, .driver_version] | join(" ")')" = "nvidia.com/gpu=0 nvidia 81920 8.0 550.54.14" ]
+	[[ "$(jqo '.[0].uuid')" == GPU-* ]]
+	info_json debian-4gpu
+	[ "$(jqo '[.drivers[].vendor] | join(",")')" = nvidia ]
+	[ "$(jqo '[.gpus[].vendor] | unique | join(",")')" = nvidia ]
+	[ "$(jqo '.gpus[0] | has("cdi_id")')" = false ]
+}
+
+@test "no-gpu root: the Intel iGPU is listed with its PCI id name and by-path nodes" {
+	info_json no-gpu
+	[ "$status" -eq 0 ]
+	[ "$(jqo '.gpus[0] | [.vendor, .index, .cdi_name, .cdi_id, .pci_bus_id] | join(" ")')" = "intel 0 intel.com/gpu=0 0000-00-02-0-0x4680 0000:00:02.0" ]
+	[ "$(jqo '[.gpus[0].device_nodes[].path] | join(" ")')" = "/dev/dri/card0 /dev/dri/renderD128 /dev/dri/by-path/pci-0000:00:02.0-card /dev/dri/by-path/pci-0000:00:02.0-render" ]
+	[ "$(jqo '.drivers[1].vendor')" = intel ]
+}
+
+# ------------------------------------------------------------------- CDI specs
+
+@test "amd-host: the spec: kind amd.com/gpu, one device per GPU by index and id, all; nodes only" {
+	S="$BATS_FILE_TMPDIR/amd-host.json"
+	run -0 "$NVBIND" cdi validate "$S"
+	[[ "$output" == *"kind amd.com/gpu, 14 devices"* ]]
+	run -0 jq -r '[.devices[].name] | join(",")' "$S"
+	[ "$output" = "0,1,2,3,4,5,6,7,8,9,0x25bc3339d0ea0007,0x8838290a7af1b009,0x42da823201fcb72a,all" ]
+	run -0 jq -r '.devices[] | select(.name == "2") | [.containerEdits.deviceNodes[].path] | join(" ")' "$S"
+	[ "$output" = "/dev/dri/card3 /dev/dri/renderD130 /dev/kfd" ]
+	# the MI300X's id names the whole GPU: its 8 partitions
+	run -0 jq -r '.devices[] | select(.name == "0x42da823201fcb72a") | [.containerEdits.deviceNodes[].path | select(startswith("/dev/dri/renderD"))] | length' "$S"
+	[ "$output" = 8 ]
+	# no driver files, no hooks, no env: the container brings ROCm itself
+	run -0 jq -r '[.. | objects | (.mounts // empty), (.hooks // empty), (.env // empty)] | flatten | length' "$S"
+	[ "$output" = 0 ]
+	run -0 jq -r '.cdiVersion' "$S"
+	[ "$output" = 0.5.0 ] # podman 4.3.1 reads up to 0.5.0
+}
+
+@test "no-gpu root: the Intel spec: card, render, by-path links as bind mounts" {
+	S="$BATS_FILE_TMPDIR/no-gpu.json"
+	run -0 "$NVBIND" cdi validate "$S"
+	run -0 jq -r '[.devices[].name] | join(",")' "$S"
+	[ "$output" = "0,0000-00-02-0-0x4680,all" ]
+	run -0 jq -r '.devices[0].containerEdits | [.deviceNodes[].path, .mounts[].containerPath] | join(" ")' "$S"
+	[ "$output" = "/dev/dri/card0 /dev/dri/renderD128 /dev/dri/by-path/pci-0000:00:02.0-card /dev/dri/by-path/pci-0000:00:02.0-render" ]
+	run -0 jq -r '.devices[0].containerEdits.mounts[0].options | join(",")' "$S"
+	[ "$output" = bind,nosuid ] # not nodev: the mount is the device
+}
+
+@test "cdi generate: one spec per vendor in the default directory; --vendor; errors" {
+	R="$BATS_TEST_TMPDIR/root"
+	cp -a "$ROOTS/amd-host" "$R"
+	run -0 --separate-stderr "$NVBIND" --root "$R" cdi generate
+	[[ "$stderr" == *"wrote $R/etc/cdi/amd.com-gpu.json"* ]]
+	[ -f "$R/etc/cdi/amd.com-gpu.json" ]
+	[ ! -e "$R/etc/cdi/nvidia.com-gpu.json" ] # no NVIDIA GPU: no NVIDIA spec
+	run -0 "$NVBIND" --root "$R" cdi list --spec-dir "$R/etc/cdi"
+	[[ "$output" == *"amd.com/gpu=0"* && "$output" == *"amd.com/gpu=all"* ]]
+	# --if-changed per spec: nothing changed, exit 4
+	run -4 "$NVBIND" --root "$R" cdi generate --if-changed
+	# --vendor picks one; a vendor without GPU is a clear error
+	run -0 "$NVBIND" --root "$R" cdi generate --vendor amd --output - --format yaml
+	[[ "$output" == *"kind: amd.com/gpu"* ]]
+	run -1 --separate-stderr "$NVBIND" --root "$R" cdi generate --vendor intel --output -
+	[[ "$stderr" == *"--vendor intel: no intel GPU found"* ]]
+	run -1 --separate-stderr "$NVBIND" --root "$R" cdi generate --vendor nvidia --output -
+	[[ "$stderr" == *"no NVIDIA GPU found"* ]]
+	run -2 --separate-stderr "$NVBIND" --root "$R" cdi generate --vendor matrox --output -
+	[[ "$stderr" == *"unknown vendor 'matrox'"* ]]
+	# --output DIR names the file by the kind
+	run -0 "$NVBIND" --root "$R" cdi generate --output "$BATS_TEST_TMPDIR/out/"
+	[ -f "$BATS_TEST_TMPDIR/out/amd.com-gpu.json" ]
+}
+
+# ---------------------------------------------------------------------- podman
+
+# in_podman SPEC DEVICE SCRIPT: SCRIPT in a podman container given --device DEVICE, SPEC installed
+in_podman() {
+	need_engine podman
+	run "$WITH_SPECS" "$BATS_FILE_TMPDIR/$1.json" -- podman --root "$PODMAN_DIR/storage" \
+		--runroot "$PODMAN_DIR/run" --storage-driver vfs --cgroup-manager cgroupfs \
+		--events-backend file run --rm --network none --device "$2" localhost/nvbind-e2e:plain \
+		/bin/sh -c "$3"
+	echo "$output"
+}
+
+# the GPU nodes a container sees: every entry under /dev/dri (recursively) and /dev/kfd, with
+# major:minor for devices, sorted
+DRI='find /dev/dri /dev/kfd \( -type c -o -type l \) 2>/dev/null | while read -r n; do if [ -c "$n" ]; then echo "$n $(stat -L -c "%t:%T" "$n")"; else echo "$n"; fi; done | sort'
+
+@test "podman, amd-host: amd.com/gpu=0 sees card1, renderD128 and /dev/kfd, nothing else" {
+	in_podman amd-host amd.com/gpu=0 "$DRI"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' '/dev/dri/card1 e2:1' '/dev/dri/renderD128 e2:80' '/dev/kfd eb:0')" ]
+}
+
+@test "podman, amd-host: a partition by index, the whole MI300X by its id" {
+	in_podman amd-host amd.com/gpu=9 "$DRI"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' '/dev/dri/card10 e2:a' '/dev/dri/renderD137 e2:89' '/dev/kfd eb:0')" ]
+	in_podman amd-host amd.com/gpu=0x42da823201fcb72a "$DRI"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^/dev/dri/renderD' <<<"$output")" -eq 8 ]
+	[ "$(grep -c '^/dev/dri/card' <<<"$output")" -eq 8 ]
+	[[ "$output" != *"renderD128"* && "$output" != *"renderD129"* ]]
+}
+
+@test "podman, Intel iGPU: intel.com/gpu=0 sees card0, renderD128 and the by-path names" {
+	in_podman no-gpu intel.com/gpu=0 "$DRI"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' '/dev/dri/by-path/pci-0000:00:02.0-card e2:0' '/dev/dri/by-path/pci-0000:00:02.0-render e2:80' '/dev/dri/card0 e2:0' '/dev/dri/renderD128 e2:80')" ]
+}
+
+# ------------------------------------------------------------ nvbind-runtime
+
+# run_amd SPEC|- ENV...: a runc bundle listing its GPU nodes, through nvbind-runtime
+run_amd() {
+	need_engine runc
+	local spec=$1
+	shift
+	local B="$BATS_TEST_TMPDIR/bundle"
+	rm -rf "$B"
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "$DRI"
+	bundle_env "$B" "$@"
+	local specs=()
+	[ "$spec" = - ] || specs=("$BATS_FILE_TMPDIR/$spec.json")
+	run "$WITH_SPECS" "${specs[@]}" -- "$RUNTIME" --root "$BATS_TEST_TMPDIR/state" run -b "$B" "v$BATS_TEST_NUMBER"
+	echo "$output"
+}
+
+@test "nvbind-runtime: AMD_VISIBLE_DEVICES=0,2 gives exactly those GPUs' nodes" {
+	run_amd amd-host AMD_VISIBLE_DEVICES=0,2
+	[ "$status" -eq 0 ]
+	[ "$(awk '{print $1}' <<<"$output" | xargs)" = "/dev/dri/card1 /dev/dri/card3 /dev/dri/renderD128 /dev/dri/renderD130 /dev/kfd" ]
+}
+
+@test "nvbind-runtime: AMD_VISIBLE_DEVICES forms: ranges, ids, all, none" {
+	cases=(
+		"0-1|/dev/dri/card1 /dev/dri/card2 /dev/dri/renderD128 /dev/dri/renderD129 /dev/kfd"
+		"0x8838290a7af1b009|/dev/dri/card2 /dev/dri/renderD129 /dev/kfd"
+		"1, 9|/dev/dri/card10 /dev/dri/card2 /dev/dri/renderD129 /dev/dri/renderD137 /dev/kfd"
+		"none|"
+		"void|"
+		"|"
+	)
+	for c in "${cases[@]}"; do
+		IFS='|' read -r value expect <<<"$c"
+		run_amd amd-host "AMD_VISIBLE_DEVICES=$value"
+		[ "$status" -eq 0 ]
+		got=$(awk '{print $1}' <<<"$output" | xargs)
+		echo "AMD_VISIBLE_DEVICES=$value -> [$got] expected [$expect]"
+		[ "$got" = "$expect" ]
+	done
+	run_amd amd-host AMD_VISIBLE_DEVICES=all
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^/dev/dri/renderD' <<<"$output")" -eq 10 ]
+}
+
+@test "nvbind-runtime: bad AMD_VISIBLE_DEVICES words are named; unknown devices unresolvable" {
+	for bad in gpu0 3-1 0xzz 1-; do
+		run_amd amd-host "AMD_VISIBLE_DEVICES=$bad"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"AMD_VISIBLE_DEVICES: '$bad' is not"* ]]
+	done
+	run_amd amd-host AMD_VISIBLE_DEVICES=12
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unresolvable CDI device amd.com/gpu=12"* ]]
+}
+
+@test "nvbind-runtime: no amd.com/gpu spec installed: one generated in memory from the host" {
+	NVBIND_ROOT="$ROOTS/amd-host" run_amd - AMD_VISIBLE_DEVICES=1
+	[ "$status" -eq 0 ]
+	[ "$(awk '{print $1}' <<<"$output" | xargs)" = "/dev/dri/card2 /dev/dri/renderD129 /dev/kfd" ]
+}
+
+@test "nvbind-runtime: a cdi.k8s.io annotation of another vendor's kind" {
+	need_engine runc
+	B="$BATS_TEST_TMPDIR/bundle"
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "$DRI"
+	bundle_edit "$B" '.annotations["cdi.k8s.io/gpu"] = "intel.com/gpu=0000-00-02-0-0x4680"'
+	run "$WITH_SPECS" "$BATS_FILE_TMPDIR/no-gpu.json" -- "$RUNTIME" --root "$BATS_TEST_TMPDIR/state" run -b "$B" ann
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/dev/dri/renderD128 e2:80"* ]]
+	[[ "$output" == *"/dev/dri/by-path/pci-0000:00:02.0-render"* ]]
+}
