@@ -13,16 +13,21 @@ static void run_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: nvbind run [--runtime docker|podman|bolt] [--gpu all|none|LIST]\n"
-		"                  [--profile NAME] [--env K=V]... [--dry-run] IMAGE [CMD...]\n"
+		"                  [--profile NAME] [--isolation shared|exclusive|virtual]\n"
+		"                  [--env K=V]... [--dry-run] IMAGE [CMD...]\n"
 		"\n"
 		"  --runtime   engine (default: runtime.engine of the configuration, podman)\n"
 		"  --gpu       all, none, or a comma list of indices, MIG indices (0:1), GPU-/MIG-\n"
-		"              UUIDs or CDI names (default: gpu.devices, all)\n"
+		"              UUIDs or qualified CDI names of any vendor: nvidia.com/gpu=0,\n"
+		"              amd.com/gpu=0 (default: gpu.devices, all)\n"
 		"  --profile   gaming, ai-ml, video, compute, or one of the configuration\n"
+		"  --isolation what the container's GPUs share (docs/isolation.md): the annotation\n"
+		"              nvbind.io/isolation for docker and podman, NVBIND_ISOLATION for bolt\n"
 		"  --env K=V   environment for the container (after the profile's)\n"
 		"  --dry-run   print the exact command instead of running it\n"
 		"podman gets CDI --device names; docker gets --runtime nvbind with\n"
-		"NVIDIA_VISIBLE_DEVICES (CDI --device on Docker 25+); bolt gets --runtime nvbind --gpu.\n");
+		"NVIDIA_VISIBLE_DEVICES (CDI --device on Docker 25+); bolt gets\n"
+		"`bolt run IMAGE --runtime nvbind --gpu LIST -e K=V...` (Bolt's run takes no CMD).\n");
 }
 
 /* NAME=VALUE list where a later NAME replaces an earlier one */
@@ -98,12 +103,39 @@ struct run_opts {
 	const char *caps;
 	struct envs env;
 	bool dry_run;
+	const char *isolation; /* shared, exclusive, virtual; NULL: not asked */
+	char isolation_kv[64]; /* the annotation or variable that carries it */
 };
 
-static int build(const struct nvb_config *cfg, const struct run_opts *o, int argc, char **argv,
+/* The annotation nvbind-runtime reads for the isolation level (docs/isolation.md), and the
+ * variable that stands for it with Bolt, whose run has no annotation option. */
+#define ISOLATION_ANNOTATION "nvbind.io/isolation"
+#define ISOLATION_ENV "NVBIND_ISOLATION"
+
+/* --isolation: docker and podman pass annotations to the runtime (--annotation), Bolt passes
+ * only its environment. Appended after the --env list, so it wins over an --env of the name. */
+static int isolation_request(struct run_opts *o, const char **opts, size_t *n_opts)
+{
+	if (!o->isolation)
+		return 0;
+	if (o->engine == NVB_ENGINE_BOLT) {
+		snprintf(o->isolation_kv, sizeof(o->isolation_kv), ISOLATION_ENV "=%s", o->isolation);
+		return env_put(&o->env, o->isolation_kv);
+	}
+	snprintf(o->isolation_kv, sizeof(o->isolation_kv), ISOLATION_ANNOTATION "=%s", o->isolation);
+	opts[(*n_opts)++] = "--annotation";
+	opts[(*n_opts)++] = o->isolation_kv;
+	return 0;
+}
+
+static int build(const struct nvb_config *cfg, struct run_opts *o, int argc, char **argv,
 		 struct nvb_strv *out)
 {
 	bool none = !strcmp(o->gpu, "none") || !*o->gpu;
+	const char *opts[2];
+	size_t n_opts = 0;
+	if (isolation_request(o, opts, &n_opts) < 0)
+		return -1;
 	struct nvb_cmdline c = {
 		.engine = o->engine,
 		.prefix = (const char *const *)cfg->engine_cmd[o->engine],
@@ -114,6 +146,8 @@ static int build(const struct nvb_config *cfg, const struct run_opts *o, int arg
 		.cdi_kind = cfg->cdi_kind,
 		.env = o->env.v,
 		.n_env = o->env.n,
+		.opts = opts,
+		.n_opts = n_opts,
 		.image = argv[optind],
 		.args = (const char *const *)argv + optind + 1,
 		.n_args = (size_t)(argc - optind - 1),
@@ -156,6 +190,7 @@ int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
 		{"profile", required_argument, NULL, 'p'},
 		{"env", required_argument, NULL, 'e'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"isolation", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -175,6 +210,12 @@ int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
 			extra_env[n_extra++] = optarg;
 			break;
 		case 'n': o.dry_run = true; break;
+		case 'i':
+			if (strcmp(optarg, "shared") && strcmp(optarg, "exclusive") && strcmp(optarg, "virtual"))
+				return nvb_cli_usage_error("run: --isolation '%s' is not shared, exclusive or virtual",
+							   optarg);
+			o.isolation = optarg;
+			break;
 		case 'h': run_usage(stdout); return NVB_EXIT_OK;
 		default: run_usage(stderr); return NVB_EXIT_USAGE;
 		}
@@ -191,6 +232,10 @@ int nvb_cmd_run(struct nvb_cli *cli, int argc, char **argv)
 	o.caps = cfg->capabilities;
 	if (!engine_flag && nvb_engine_parse(cfg->engine, &o.engine) < 0)
 		return nvb_cli_usage_error("runtime.engine '%s' is not docker, podman or bolt", cfg->engine);
+	/* Bolt's `run` takes IMAGE and options: a command after the image is refused by it */
+	if (o.engine == NVB_ENGINE_BOLT && optind + 1 < argc)
+		return nvb_cli_usage_error("run: bolt runs the image's own command: 'bolt run' takes no "
+					   "CMD ('%s' given); build an image whose command it is", argv[optind + 1]);
 	if (profile_name) {
 		const struct nvb_profile *p = nvb_config_profile(cfg, profile_name);
 		if (!p)

@@ -83,7 +83,11 @@ static bool env_has(const struct nvb_cmdline *c, const char *prefix)
 
 int nvb_cmdline_build(const struct nvb_cmdline *c, struct nvb_strv *out)
 {
-	if (push_all(out, c->prefix, c->n_prefix) < 0 || nvb_strv_push(out, "run") < 0)
+	/* Bolt's run is `bolt run IMAGE [OPTIONS]`: the image first (it takes no container
+	 * command; nvbind run refuses one) */
+	bool bolt = c->engine == NVB_ENGINE_BOLT;
+	if (push_all(out, c->prefix, c->n_prefix) < 0 || nvb_strv_push(out, "run") < 0 ||
+	    (bolt && nvb_strv_push(out, c->image) < 0))
 		return -1;
 	if ((nvb_cmdline_uses_cdi(c) ? cdi_options(c, out) : runtime_options(c, out)) < 0)
 		return -1;
@@ -95,7 +99,7 @@ int nvb_cmdline_build(const struct nvb_cmdline *c, struct nvb_strv *out)
 	for (size_t i = 0; i < c->n_env; i++)
 		if (push2(out, "-e", c->env[i]) < 0)
 			return -1;
-	if (push_all(out, c->opts, c->n_opts) < 0 || nvb_strv_push(out, c->image) < 0)
+	if (push_all(out, c->opts, c->n_opts) < 0 || (!bolt && nvb_strv_push(out, c->image) < 0))
 		return -1;
 	return push_all(out, c->args, c->n_args);
 }

@@ -112,7 +112,7 @@ nvrun() { # nvrun ARGS...: nvbind run inside the private CDI namespace
 	[ "$status" -eq 0 ]
 	[[ "$output" == "podman --root "*" run --device nvidia.com/gpu=0 --device nvidia.com/gpu=GPU-abc -e NVIDIA_VISIBLE_DEVICES=void -e NVIDIA_DRIVER_CAPABILITIES=compute,utility -e A=1 img sh -c 'echo hi'" ]]
 	run "$NVBIND" run --runtime bolt --gpu all --dry-run img
-	[ "$output" = "bolt run --runtime nvbind --gpu all -e NVIDIA_DRIVER_CAPABILITIES=compute,utility img" ]
+	[ "$output" = "bolt run img --runtime nvbind --gpu all -e NVIDIA_DRIVER_CAPABILITIES=compute,utility" ]
 	run "$NVBIND" run --runtime docker --gpu none --dry-run img true
 	[[ "$output" == *" run -e NVIDIA_VISIBLE_DEVICES=void img true" ]]
 	run "$NVBIND" run --runtime lxc img
@@ -186,7 +186,7 @@ nvrun() { # nvrun ARGS...: nvbind run inside the private CDI namespace
 
 # --gpu none with bolt: the image's own NVIDIA_VISIBLE_DEVICES must not give GPUs back.
 @test "run --runtime bolt --gpu none sets NVIDIA_VISIBLE_DEVICES=void" {
-	run "$NVBIND" run --runtime bolt --gpu none --dry-run img true
+	run "$NVBIND" run --runtime bolt --gpu none --dry-run img
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--runtime nvbind -e NVIDIA_VISIBLE_DEVICES=void"* ]]
 	[[ "$output" != *"--gpu"* ]]

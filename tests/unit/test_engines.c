@@ -699,11 +699,13 @@ static void test_cmdline_engines(void **state)
 	c.engine = NVB_ENGINE_BOLT;
 	c.prefix = bolt;
 	c.n_prefix = 1;
-	expect_cmdline(&c, "bolt run --runtime nvbind -e NVIDIA_VISIBLE_DEVICES=void -e A=b img nvidia-smi -L");
+	/* bolt: `bolt run IMAGE [OPTIONS]`, the image first */
+	c.n_args = 0;
+	expect_cmdline(&c, "bolt run img --runtime nvbind -e NVIDIA_VISIBLE_DEVICES=void -e A=b");
 	c.gpus = NVB_CMDLINE_GPUS_LIST;
 	c.devices = "all";
-	expect_cmdline(&c, "bolt run --runtime nvbind --gpu all -e NVIDIA_DRIVER_CAPABILITIES=compute "
-			   "-e A=b img nvidia-smi -L");
+	expect_cmdline(&c, "bolt run img --runtime nvbind --gpu all -e NVIDIA_DRIVER_CAPABILITIES=compute "
+			   "-e A=b");
 	/* podman: CDI whatever the docker version; qualified names and trimmed items; an
 	 * NVIDIA_DRIVER_CAPABILITIES of the environment wins */
 	static const char *const env_caps[] = {"NVIDIA_DRIVER_CAPABILITIES=all"};
