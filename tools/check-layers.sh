@@ -15,6 +15,7 @@ layers=(
 	"hooks"
 	"oci"
 	"isolation"
+	"snapshot"
 	"capsule"
 	"config"
 	"engines"

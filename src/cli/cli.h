@@ -43,6 +43,7 @@ int nvb_cmd_config(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_doctor(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_migrate(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_serve(struct nvb_cli *cli, int argc, char **argv);
+int nvb_cmd_gpu(struct nvb_cli *cli, int argc, char **argv);
 int nvb_cmd_capsule(struct nvb_cli *cli, int argc, char **argv);
 
 /* Print "nvbind: error: MESSAGE" and "hint: HINT"; returns the exit code for the error. */

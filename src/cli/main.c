@@ -22,6 +22,7 @@ static const char *const setup_values[] = {"config", "runtime-path", NULL};
 static const char *const migrate_values[] = {"config", "toolkit-config", "runtime-path", "to", NULL};
 static const char *const hook_values[] = {"lib", "link", "folder", "ldconfig", NULL};
 static const char *const serve_values[] = {"listen", "socket", "deadline", "refresh", "state-dir", NULL};
+static const char *const gpu_values[] = {"pid", "container", "runtime", "runtime-root", "timeout", NULL};
 
 #define ANY_OPERANDS 1000000
 
@@ -48,6 +49,8 @@ static const struct command {
 	 ANY_OPERANDS},
 	{"capsule", nvb_cmd_capsule, "GPU edits for Bolt capsules: setup, apply CDI devices",
 	 capsule_values, ANY_OPERANDS},
+	{"gpu", nvb_cmd_gpu, "checkpoint and restore the GPU state of CUDA processes", gpu_values,
+	 ANY_OPERANDS},
 	{"hook", nvb_cmd_hook, "CDI hooks run by the container engine (create-symlinks, update-ldcache)",
 	 hook_values, ANY_OPERANDS},
 };
