@@ -197,7 +197,8 @@ static void print_driver_line(const struct nvb_inventory *inv)
 	const struct nvb_driver *d = &inv->driver;
 	const char *vendor = vendor_title(d->vendor);
 	if (d->version || d->kernel_module)
-		printf("Driver:       %s %s%s%s%s%s%s%s\n", vendor, d->version ? d->version : "",
+		printf("Driver:       %s%s%s%s%s%s%s%s%s\n", vendor, d->version ? " " : "",
+		       d->version ? d->version : "",
 		       d->kernel_module ? " (" : "", d->kernel_module ? d->kernel_module : "",
 		       d->kernel_module ? " kernel module)" : "", d->cuda_version ? ", CUDA " : "",
 		       d->cuda_version ? d->cuda_version : "", is_wsl(inv) ? ", WSL2" : "");

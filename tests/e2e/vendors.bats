@@ -17,7 +17,7 @@ setup_file() {
 	ensure_roots
 	export ROOTS
 	local spec
-	for spec in amd-host:amd no-gpu:intel; do
+	for spec in amd-host:amd no-gpu:intel intel-host:intel; do
 		"$NVBIND" --root "$ROOTS/${spec%%:*}" cdi generate --vendor "${spec##*:}" \
 			--output "$BATS_FILE_TMPDIR/${spec%%:*}.json" 2>/dev/null
 	done
@@ -99,6 +99,20 @@ teardown_file() {
 	[ "$(jqo '.drivers[1].vendor')" = intel ]
 }
 
+@test "intel-host: i915 and xe GPUs with MEI nodes; the vfio-pci one listed without nodes" {
+	info_json intel-host
+	[ "$status" -eq 0 ]
+	[ "$(jqo '[.gpus[] | .vendor + ":" + (.index | tostring) + ":" + .pci.driver] | join(",")')" = intel:0:i915,intel:1:i915,intel:2:xe,intel:3:vfio-pci ]
+	[ "$(jqo '[.gpus[] | .cdi_id // "-"] | join(",")')" = 0000-00-02-0-0xa780,0000-03-00-0-0x56a0,0000-06-00-0-0xe20b,- ]
+	[ "$(jqo '[.gpus[2].device_nodes[].path] | join(" ")')" = "/dev/dri/card2 /dev/dri/renderD130 /dev/dri/by-path/pci-0000:06:00.0-card /dev/dri/by-path/pci-0000:06:00.0-render /dev/mei2" ]
+	[ "$(jqo '.gpus[3] | [.cdi_name, (.device_nodes | length)] | map(tostring) | join(" ")')" = "null 0" ]
+	[ "$(jqo '.problems[] | select(.vendor == "intel") | .code')" = vfio-bound ]
+	run -0 "$NVBIND" --root "$ROOTS/intel-host" info
+	[[ "$output" == *"(none: bound to vfio-pci for passthrough, not injected into containers)"* ]]
+	run -0 "$NVBIND" --root "$ROOTS/intel-host" info --gpus --format=json
+	[ "$(jqo '[.[].id] | map(. // "null") | join(",")')" = intel.com/gpu=0,intel.com/gpu=1,intel.com/gpu=2,null ]
+}
+
 # ------------------------------------------------------------------- CDI specs
 
 @test "amd-host: the spec: kind amd.com/gpu, one device per GPU by index and id, all; nodes only" {
@@ -128,6 +142,17 @@ teardown_file() {
 	[ "$output" = "/dev/dri/card0 /dev/dri/renderD128 /dev/dri/by-path/pci-0000:00:02.0-card /dev/dri/by-path/pci-0000:00:02.0-render" ]
 	run -0 jq -r '.devices[0].containerEdits.mounts[0].options | join(",")' "$S"
 	[ "$output" = bind,nosuid ] # not nodev: the mount is the device
+}
+
+@test "intel-host: no device for the vfio-pci GPU; MEI nodes with their GPU" {
+	S="$BATS_FILE_TMPDIR/intel-host.json"
+	run -0 "$NVBIND" cdi validate "$S"
+	run -0 jq -r '[.devices[].name] | join(",")' "$S"
+	[ "$output" = "0,1,2,0000-00-02-0-0xa780,0000-03-00-0-0x56a0,0000-06-00-0-0xe20b,all" ]
+	run -0 jq -r '.devices[] | select(.name == "1") | [.containerEdits.deviceNodes[].path] | sort | join(" ")' "$S"
+	[ "$output" = "/dev/dri/card1 /dev/dri/renderD129 /dev/mei1" ]
+	run -0 jq -r '[.. | strings | select(contains("vfio") or contains("0000:09:00.0"))] | length' "$S"
+	[ "$output" = 0 ]
 }
 
 @test "cdi generate: one spec per vendor in the default directory; --vendor; errors" {
@@ -192,6 +217,12 @@ DRI='find /dev/dri /dev/kfd \( -type c -o -type l \) 2>/dev/null | while read -r
 	in_podman no-gpu intel.com/gpu=0 "$DRI"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf '%s\n' '/dev/dri/by-path/pci-0000:00:02.0-card e2:0' '/dev/dri/by-path/pci-0000:00:02.0-render e2:80' '/dev/dri/card0 e2:0' '/dev/dri/renderD128 e2:80')" ]
+}
+
+@test "podman, intel-host: intel.com/gpu=1 (Arc A770) sees its nodes and MEI, nothing else" {
+	in_podman intel-host intel.com/gpu=1 "$DRI; ls /dev/mei* 2>/dev/null; true"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' '/dev/dri/by-path/pci-0000:03:00.0-card e2:1' '/dev/dri/by-path/pci-0000:03:00.0-render e2:81' '/dev/dri/card1 e2:1' '/dev/dri/renderD129 e2:81' '/dev/mei1')" ]
 }
 
 # ------------------------------------------------------------ nvbind-runtime
