@@ -12,4 +12,8 @@
 NVB_INTERNAL int nvb_probe_intel(struct nvb_host *host, unsigned flags, struct nvb_inventory *inv,
 			     struct nvb_error *err);
 
+/* Intel's CDI id of a GPU: "0000:03:00.0" and device 0x56c0 give "0000-03-00-0-0x56c0".
+ * malloc'ed; NULL when out of memory. */
+NVB_INTERNAL char *nvb_intel_cdi_id(const char *bus_id, unsigned device);
+
 #endif

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "probe/nvidia/catalog.h"
 #include "host/libscan.h"
@@ -105,53 +106,6 @@ int nvb_nvidia_parse_information(const char *text, struct nvb_nvidia_gpu_info *o
 		if (slot && *value && !*slot && !(*slot = strdup(value)))
 			return -1;
 	}
-	return 0;
-}
-
-int nvb_proc_devices_major(const char *text, const char *name)
-{
-	const char *p = strstr(text, "Character devices:");
-	if (!p)
-		return -1;
-	p = strchr(p, '\n');
-	while (p && *++p) {
-		if (*p == '\n' || nvb_str_has_prefix(p, "Block devices:"))
-			break;
-		long major;
-		char dev[128];
-		if (sscanf(p, " %ld %127s", &major, dev) == 2 && strcmp(dev, name) == 0 &&
-		    major >= 0 && major < (1L << 12))
-			return (int)major;
-		p = strchr(p, '\n');
-	}
-	return -1;
-}
-
-/* Parse up to max hex digits (at least one) from *p. */
-static int hex_field(const char **p, int max, unsigned *out)
-{
-	unsigned v = 0;
-	int n = 0;
-	while (n < max && isxdigit((unsigned char)**p)) {
-		char c = (char)tolower((unsigned char)**p);
-		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-		(*p)++;
-		n++;
-	}
-	*out = v;
-	return n > 0 ? 0 : -1;
-}
-
-/* Accepts "dddd:bb:dd.f" and NVML's "dddddddd:bb:dd.f"; nothing else. */
-int nvb_pci_bus_id_normalize(const char *in, char *out, size_t cap)
-{
-	unsigned domain, bus, dev, fn;
-	const char *p = in;
-	if (hex_field(&p, 8, &domain) < 0 || *p++ != ':' || hex_field(&p, 2, &bus) < 0 ||
-	    *p++ != ':' || hex_field(&p, 2, &dev) < 0 || *p++ != '.' || hex_field(&p, 1, &fn) < 0 ||
-	    *p != '\0' || domain > 0xffff || dev > 0x1f || fn > 7)
-		return -1;
-	snprintf(out, cap, "%04x:%02x:%02x.%x", domain, bus, dev, fn);
 	return 0;
 }
 
@@ -373,33 +327,80 @@ static int gpu_details(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error *
 
 /* --------------------------------------------------------------- MIG caps */
 
+/* "DeviceFile<key>: <decimal>" of a capability access file; -1 when absent or out of range. */
+static long cap_field(const char *text, const char *key, long max)
+{
+	const char *p = strstr(text, key);
+	if (!p)
+		return -1;
+	char *end = NULL;
+	long v = strtol(p + strlen(key), &end, 10);
+	return (end && v >= 0 && v <= max) ? v : -1;
+}
+
 static int cap_minor(struct probe *pr, const char *access_path)
 {
 	struct nvb_error ignored;
 	_cleanup_free_ char *text = read_small(pr, access_path, &ignored);
-	if (!text)
+	return text ? (int)cap_field(text, "DeviceFileMinor:", (1L << 20) - 1) : -1;
+}
+
+/* May the probe create missing capability nodes? On the real host as root (nvidia-modprobe
+ * would do the same), or on any root when NVBIND_CREATE_DEVICE_NODES=1 (tests on fixtures). */
+static bool may_create_nodes(struct probe *pr)
+{
+	const char *env = getenv("NVBIND_CREATE_DEVICE_NODES");
+	if (env && !strcmp(env, "1"))
+		return true;
+	return pr->host->root && !strcmp(pr->host->root, "/") && geteuid() == 0;
+}
+
+/* mknod /dev/nvidia-caps/nvidia-cap<minor> inside the host root, with the mode its access file
+ * gives (DeviceFileMode, decimal) and the nvidia-caps major of /proc/devices. */
+static int create_cap_node(struct probe *pr, int minor, const char *access_path,
+			   struct nvb_error *err)
+{
+	int major = pr->proc_devices ? nvb_proc_devices_major(pr->proc_devices, "nvidia-caps") : -1;
+	if (major < 0)
+		return nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "load the nvidia module",
+				     "no nvidia-caps major in /proc/devices");
+	struct nvb_error ignored;
+	_cleanup_free_ char *text = read_small(pr, access_path, &ignored);
+	long mode = text ? cap_field(text, "DeviceFileMode:", 0777) : -1;
+	if (mode < 0)
+		mode = 0444; /* the driver's default for access files */
+	_cleanup_close_ int dfd = nvb_mkdir_in_root(pr->host->rootfd, "host", "/dev/nvidia-caps",
+						    0755, err);
+	if (dfd < 0)
 		return -1;
-	const char *p = strstr(text, "DeviceFileMinor:");
-	if (!p)
-		return -1;
-	char *end = NULL;
-	long v = strtol(p + strlen("DeviceFileMinor:"), &end, 10);
-	return (end && v >= 0 && v < (1L << 20)) ? (int)v : -1;
+	char name[48];
+	snprintf(name, sizeof(name), "nvidia-cap%d", minor);
+	if (mknodat(dfd, name, S_IFCHR | (mode_t)mode, makedev((unsigned)major, (unsigned)minor)) < 0)
+		return nvb_error_errno(err, errno, NULL, "mknod /dev/nvidia-caps/%s", name);
+	if (fchmodat(dfd, name, (mode_t)mode, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOTSUP)
+		return nvb_error_errno(err, errno, NULL, "chmod /dev/nvidia-caps/%s", name);
+	nvb_info("probe", "created /dev/nvidia-caps/%s (%d:%d, mode %04lo) for %s", name, major,
+		 minor, mode, access_path);
+	return 0;
 }
 
 static int add_cap_node(struct probe *pr, struct nvb_device_node **nodes, size_t *n, int minor,
-			struct nvb_error *err)
+			const char *access_path, struct nvb_error *err)
 {
 	char node[96];
-	struct nvb_error serr;
+	struct nvb_error serr, cerr = {0};
 	snprintf(node, sizeof(node), "/dev/nvidia-caps/nvidia-cap%d", minor);
 	int r = add_node(pr, nodes, n, node, err, &serr);
+	if (r > 0 && serr.code == NVB_ERR_NOT_FOUND && may_create_nodes(pr) &&
+	    create_cap_node(pr, minor, access_path, &cerr) == 0)
+		r = add_node(pr, nodes, n, node, err, &serr);
 	if (r > 0) {
-		char hint[160];
-		snprintf(hint, sizeof(hint), "run 'nvidia-modprobe -f /proc/driver/nvidia/capabilities/...' "
-			 "or create it with the major of nvidia-caps from /proc/devices");
+		char hint[300];
+		snprintf(hint, sizeof(hint), "run 'nvidia-modprobe -f %s' (as root)", access_path);
 		nvb_inventory_add_problem(pr->inv, NVB_PROBLEM_WARNING, "device-node-missing", hint,
-					  "MIG capability node: %s", serr.message);
+					  "MIG capability node: %s%s%s", serr.message,
+					  cerr.code ? "; creating it failed: " : "",
+					  cerr.code ? cerr.message : "");
 	} else if (r == 0) {
 		check_major(pr, &(*nodes)[*n - 1], "nvidia-caps");
 	}
@@ -444,9 +445,10 @@ static int gpu_migs(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error *err
 			}
 			mig->gi = gi;
 			mig->ci = ci;
-			r = add_cap_node(pr, &mig->nodes, &mig->n_nodes, gi_minor, err);
+			r = add_cap_node(pr, &mig->nodes, &mig->n_nodes, gi_minor, gi_access, err);
 			if (r == 0)
-				r = add_cap_node(pr, &mig->nodes, &mig->n_nodes, ci_minor, err);
+				r = add_cap_node(pr, &mig->nodes, &mig->n_nodes, ci_minor, ci_access,
+						 err);
 		}
 	}
 	closedir(d);
@@ -502,7 +504,8 @@ static int control_nodes(struct probe *pr, struct nvb_error *err)
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(mig_caps); i++) {
 		int minor = cap_minor(pr, mig_caps[i]);
 		if (minor >= 0 &&
-		    add_cap_node(pr, &pr->inv->control_nodes, &pr->inv->n_control_nodes, minor, err) < 0)
+		    add_cap_node(pr, &pr->inv->control_nodes, &pr->inv->n_control_nodes, minor,
+				 mig_caps[i], err) < 0)
 			return -1;
 	}
 	return 0;
@@ -664,7 +667,8 @@ int nvb_probe_nvidia(struct nvb_host *host, unsigned flags, struct nvb_inventory
 	struct nvb_error verr;
 	_cleanup_free_ char *version_text = read_small(&pr, PROC_NVIDIA "/version", &verr);
 	if (!version_text && verr.code == NVB_ERR_NOT_FOUND)
-		return no_driver(&pr, err);
+		return nvb_wsl_detect(host) ? nvb_probe_nvidia_wsl(host, flags, inv, err)
+					    : no_driver(&pr, err);
 	if (!version_text)
 		return nvb_inventory_add_problem(inv, NVB_PROBLEM_ERROR, "proc-unreadable",
 						 "run nvbind as root, or check /proc", "%s",

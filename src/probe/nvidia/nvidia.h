@@ -5,9 +5,17 @@
 
 #include "core/core.h"
 #include "inventory/inventory.h"
+#include "probe/pci.h"
 
 NVB_INTERNAL int nvb_probe_nvidia(struct nvb_host *host, unsigned flags, struct nvb_inventory *inv,
 				  struct nvb_error *err);
+
+/* WSL2 (wsl.c): a WSL2 guest (/dev/dxg and /usr/lib/wsl/lib/libdxcore.so in the host root), and
+ * its probe: one GPU entry with /dev/dxg, the WSL library shims and the driver store's files,
+ * inv->platform "wsl2". Called by nvb_probe_nvidia when /proc/driver/nvidia is absent. */
+NVB_INTERNAL bool nvb_wsl_detect(struct nvb_host *host);
+NVB_INTERNAL int nvb_probe_nvidia_wsl(struct nvb_host *host, unsigned flags,
+				      struct nvb_inventory *inv, struct nvb_error *err);
 
 /* Parsers of the NVIDIA /proc files, exposed for tests and fuzzing. */
 NVB_INTERNAL int nvb_nvidia_parse_version(const char *text, char **version, char **flavour,
@@ -22,10 +30,7 @@ struct nvb_nvidia_gpu_info {
 };
 NVB_INTERNAL int nvb_nvidia_parse_information(const char *text, struct nvb_nvidia_gpu_info *out);
 NVB_INTERNAL void nvb_nvidia_gpu_info_clear(struct nvb_nvidia_gpu_info *info);
-/* Character major of a driver name in /proc/devices text; -1 if absent. */
-NVB_INTERNAL int nvb_proc_devices_major(const char *text, const char *name);
-/* Normalise a PCI bus id to "dddd:bb:dd.f" lower case; -1 if malformed. */
-NVB_INTERNAL int nvb_pci_bus_id_normalize(const char *in, char *out, size_t cap);
+/* nvb_proc_devices_major, nvb_pci_bus_id_normalize: probe/pci.h (every vendor uses them) */
 
 /* NVML enrichment (dlopen, optional). Fills memory, compute capability, MIG mode. */
 NVB_INTERNAL int nvb_nvml_enrich(struct nvb_host *host, struct nvb_inventory *inv);
