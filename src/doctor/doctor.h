@@ -65,6 +65,7 @@ NVB_INTERNAL void nvb_doctor_report_free(struct nvb_doctor_report *report);
  * must run first: the others use ctx->inv. Each returns -1 only on allocation failure. */
 NVB_INTERNAL int nvb_doctor_check_driver(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
 NVB_INTERNAL int nvb_doctor_check_device_nodes(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
+NVB_INTERNAL int nvb_doctor_check_vendors(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
 NVB_INTERNAL int nvb_doctor_check_cdi(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
 NVB_INTERNAL int nvb_doctor_check_docker(struct nvb_doctor_ctx *ctx, struct nvb_error *err);
 NVB_INTERNAL int nvb_doctor_check_podman(struct nvb_doctor_ctx *ctx, struct nvb_error *err);

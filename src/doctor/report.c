@@ -11,6 +11,7 @@
 static const struct nvb_doctor_check checks[] = {
     {"driver", "Driver and driver files", nvb_doctor_check_driver},
     {"devices", "Device nodes", nvb_doctor_check_device_nodes},
+    {"vendors", "AMD and Intel GPUs", nvb_doctor_check_vendors},
     {"cdi", "CDI specs", nvb_doctor_check_cdi},
     {"docker", "Docker", nvb_doctor_check_docker},
     {"podman", "Podman", nvb_doctor_check_podman},

@@ -298,3 +298,47 @@ run_amd() {
 	[[ "$output" == *"/dev/dri/renderD128 e2:80"* ]]
 	[[ "$output" == *"/dev/dri/by-path/pci-0000:00:02.0-render"* ]]
 }
+
+# ---------------------------------------------------------------------- doctor
+
+# vendor_findings ROOT [ENV...]: the vendors check's findings as "severity code" lines
+vendor_findings() {
+	local root=$1
+	shift
+	run env "$@" "$NVBIND" --root "$root" doctor --json
+	output=$(jq -r '.findings[] | select(.check == "vendors") | .severity + " " + .code' <<<"$output")
+	echo "$output"
+}
+
+@test "doctor, amd-host: amdgpu loaded; the render and video groups a user lacks, with engine hints" {
+	vendor_findings "$ROOTS/amd-host"
+	[ "$output" = "$(printf '%s\n' 'ok vendor-driver-ok' 'info vendor-groups')" ]
+	run env SUDO_USER=alice "$NVBIND" --root "$ROOTS/amd-host" doctor --json
+	msg=$(jq -r '.findings[] | select(.code == "vendor-groups-missing") | .message + " FIX " + .fix' <<<"$output")
+	echo "$msg"
+	[[ "$msg" == *"user alice is not in video,render"* ]]
+	[[ "$msg" == *"usermod -aG video,render alice"* ]]
+	[[ "$msg" == *"--group-add render --group-add video"* && "$msg" == *"--group-add keep-groups"* ]]
+}
+
+@test "doctor, amd-host without /dev/kfd: an error per GPU naming the missing node" {
+	R="$BATS_TEST_TMPDIR/root"
+	cp -a "$ROOTS/amd-host" "$R"
+	rm "$R/dev/kfd"
+	vendor_findings "$R"
+	[ "$(grep -c '^error vendor-node-missing$' <<<"$output")" -eq 10 ]
+	run "$NVBIND" --root "$R" doctor --json
+	jq -r '.findings[] | select(.code == "vendor-node-missing") | .message' <<<"$output" | grep -q 'GPU 0 (0000:03:00.0) has no /dev/kfd'
+}
+
+@test "doctor, intel-host and the no-gpu root's iGPU: driver found, nodes present" {
+	vendor_findings "$ROOTS/intel-host"
+	[[ "$output" == "ok vendor-driver-ok"* ]]
+	[[ "$output" != *error* ]]
+	run "$NVBIND" --root "$ROOTS/intel-host" doctor --json # exit: the machine's engines
+	jq -r '.findings[] | select(.code == "vendor-driver-ok") | .message' <<<"$output" | grep -q '4 GPU(s), 3 with device nodes (CDI kind intel.com/gpu)'
+	vendor_findings "$ROOTS/no-gpu"
+	[[ "$output" == "ok vendor-driver-ok"* ]]
+	vendor_findings "$ROOTS/h100-host"
+	[ -z "$output" ] # NVIDIA only: the check has nothing to say
+}
