@@ -94,37 +94,48 @@ static int push_node(struct nvb_gpu *gpu, struct nvb_device_node *node, struct n
 	return nvb_nodes_push(&gpu->nodes, &gpu->n_nodes, node) < 0 ? nvb_error_nomem(err) : 0;
 }
 
-/* /dev/dri/<name> for each cardN and renderDN under dir/drm; by-path links after them. */
+/* /dev/dri/<name> for each cardN and renderDN under dir/drm (by name: cards first, as
+ * readdir's order is none); by-path links after them. */
 static int drm_nodes(struct intel *t, struct nvb_gpu *gpu, const char *dir, struct nvb_error *err)
 {
 	_cleanup_free_ char *drm = nvb_asprintf("%s/drm", dir);
 	_cleanup_closedir_ DIR *d = drm ? open_dir(t, drm) : NULL;
 	if (!d)
 		return drm ? 0 : nvb_error_nomem(err);
+	char **names = NULL;
+	size_t n = 0;
+	int r = 0;
+	NVB_DIR_FOREACH(de, d)
+		if (r == 0 && (digits_after(de->d_name, "card") || digits_after(de->d_name, "renderD")) &&
+		    n < 64 && nvb_strv_append(&names, &n, de->d_name) < 0)
+			r = nvb_error_nomem(err);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), str_cmp);
 	bool card = false, render = false;
-	NVB_DIR_FOREACH(de, d) {
-		bool is_card = digits_after(de->d_name, "card");
-		if (!is_card && !digits_after(de->d_name, "renderD"))
-			continue;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		bool is_card = digits_after(names[i], "card");
 		char path[96];
-		snprintf(path, sizeof(path), "/dev/dri/%s", de->d_name);
+		snprintf(path, sizeof(path), "/dev/dri/%s", names[i]);
 		struct nvb_device_node node = {0};
 		struct nvb_error serr;
 		if (nvb_device_node_stat(t->host, path, &node, &serr) < 0) {
-			if (problem(nvb_inventory_add_problem(t->inv, NVB_PROBLEM_WARNING,
+			r = problem(nvb_inventory_add_problem(t->inv, NVB_PROBLEM_WARNING,
 							      "device-node-missing",
 							      "check udev (it creates /dev/dri nodes)",
 							      "Intel GPU %s: sysfs has %s but %s",
-							      gpu->pci_bus_id, de->d_name, serr.message),
-				    err) < 0)
-				return -1;
+							      gpu->pci_bus_id, names[i], serr.message),
+				    err);
 			continue;
 		}
 		card = card || is_card;
 		render = render || !is_card;
-		if (push_node(gpu, &node, err) < 0)
-			return -1;
+		r = push_node(gpu, &node, err);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (r < 0)
+		return -1;
 	/* udev's stable names, as Intel's CDI spec mounts them; only those that lead to a node */
 	static const char *const kinds[] = {"card", "render"};
 	for (size_t k = 0; k < NVB_ARRAY_SIZE(kinds); k++) {
