@@ -45,7 +45,8 @@ need_nodes() {
 # ------------------------------------------------------------------------------------- builder
 
 @test "build-all builds every manifest and the capture, each with a marker, fast" {
-	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host amd-host intel-host; do
+	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host amd-host intel-host wsl2-host mig-h100 \
+		mixed-nvidia-amd; do
 		[ -f "$ROOTS/$name/.nvbind-fixture" ]
 		[ "$(marker "$name" .name)" = "$name" ]
 		[ "$(marker "$name" .status)" = null ]
@@ -59,7 +60,8 @@ need_nodes() {
 
 @test "list names every root" {
 	run -0 "$FX" list
-	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host amd-host intel-host; do
+	for name in debian-4gpu no-libs no-gpu mismatch wrapper-scripts h100-host amd-host intel-host wsl2-host mig-h100 \
+		mixed-nvidia-amd; do
 		[[ "$output" == *"$name"* ]]
 	done
 }
@@ -410,6 +412,110 @@ kfd_prop() { awk -v k="$3" '$1 == k { print $2 }' "$ROOTS/$1/sys/class/kfd/kfd/t
 	[ "$(majmin "$r/dev/vfio/17")" = 1ff:0 ] && [ "$(majmin "$r/dev/vfio/vfio")" = a:c4 ]
 	[ "$(majmin "$r/dev/mei1")" = ee:1 ] && [ "$(majmin "$r/dev/dri/renderD130")" = e2:82 ]
 	[ "$(stat -c %a:%g "$r/dev/dri/renderD129")" = 660:993 ]
+}
+
+@test "wsl2-host: /dev/dxg only, no NVIDIA kernel side, WSL libraries as files, two driver stores" {
+	r="$ROOTS/wsl2-host"
+	[ "$(cat "$r/proc/sys/kernel/osrelease")" = 5.15.167.4-microsoft-standard-WSL2 ]
+	grep -q 'microsoft-standard-WSL2' "$r/proc/version"
+	[ ! -e "$r/proc/driver/nvidia" ] && [ ! -e "$r/proc/driver" ]
+	! grep -qi nvidia "$r/proc/devices"
+	[ -z "$(ls "$r/sys/bus/pci/devices")" ]
+	grep -qxE ' *63 dxg' "$r/proc/misc" && grep -qxE ' *10 misc' "$r/proc/devices"
+	[ "$(ls "$r/dev")" = dxg ]
+	[ "$(marker wsl2-host .driver_version)" = null ] && [ "$(marker wsl2-host .gpus | jq length)" = 0 ]
+	l="$r/usr/lib/wsl/lib"
+	for f in libdxcore.so libd3d12.so libd3d12core.so libcuda.so libcuda.so.1 libcuda.so.1.1 libnvidia-ml.so.1 \
+		libnvidia-encode.so.1 nvidia-smi; do
+		[ -f "$l/$f" ] && [ ! -L "$l/$f" ] && [ "$(head -c 4 "$l/$f" | od -An -c | tr -d ' ')" = '177ELF' ]
+		[ "$(stat -c %a "$l/$f")" = 555 ]
+	done
+	[ "$(soname "$l/libcuda.so")" = libcuda.so.1 ] && [ "$(soname "$l/libcuda.so.1.1")" = libcuda.so.1 ]
+	[ "$(soname "$l/libnvidia-ml.so.1")" = libnvidia-ml.so.1 ]
+	# exactly one driver store holds libcuda.so.1.1
+	[ "$(ls "$r"/usr/lib/wsl/drivers/*/libcuda.so.1.1 | wc -l)" = 1 ]
+	d="$r/usr/lib/wsl/drivers/nv_dispi.inf_amd64_9b0bbd8a6a7fd2a6"
+	for f in libcuda.so.1.1 libcuda_loader.so libnvidia-ml.so.1 libnvidia-ml_loader.so libnvidia-ptxjitcompiler.so.1 \
+		nvcubins.bin nvidia-smi nvwgf2umx.dll nvcuda64.dll; do
+		[ -f "$d/$f" ] && [ ! -L "$d/$f" ]
+	done
+	[ "$(soname "$d/libcuda.so.1.1")" = libcuda.so.1 ] && [ "$(soname "$d/libnvidia-ptxjitcompiler.so.1")" = libnvidia-ptxjitcompiler.so.1 ]
+	[ -d "$r/usr/lib/wsl/drivers/iigd_dch.inf_amd64_3a6bd1cc4f9e2a71" ]
+	! ls "$r"/usr/lib/wsl/drivers/iigd_dch.inf_amd64_*/ | grep -q libcuda
+	grep -qx /usr/lib/wsl/lib "$r/etc/ld.so.conf.d/ld.wsl.conf"
+	run -0 ldconfig -p -C "$r/etc/ld.so.cache"
+	[[ "$output" == *"libcuda.so.1 (libc6,x86-64) => /usr/lib/wsl/lib/libcuda.so.1"* ]]
+	[[ "$output" == *"libdxcore.so (libc6,x86-64) => /usr/lib/wsl/lib/libdxcore.so"* ]]
+	[[ "$output" != *"/usr/lib/wsl/drivers/"* ]]
+	need_nodes wsl2-host
+	[ -c "$r/dev/dxg" ] && [ "$(majmin "$r/dev/dxg")" = a:3f ] && [ "$(stat -c %a "$r/dev/dxg")" = 666 ]
+}
+
+@test "mig-h100: two MIG instances in /proc, full mig-minors, one instance cap node missing" {
+	r="$ROOTS/mig-h100"
+	c="$r/proc/driver/nvidia/capabilities"
+	head -1 "$r/proc/driver/nvidia/version" | grep -q 'Open Kernel Module for x86_64  580.95.05 '
+	grep -qxP 'Model: \t\t NVIDIA H100 80GB HBM3' "$r/proc/driver/nvidia/gpus/0000:19:00.0/information"
+	diff <(printf 'DeviceFileMinor: 1\nDeviceFileMode: 256\nDeviceFileModify: 1\n') "$c/mig/config"
+	diff <(printf 'DeviceFileMinor: 2\nDeviceFileMode: 292\nDeviceFileModify: 1\n') "$c/mig/monitor"
+	diff <(printf 'DeviceFileMinor: 12\nDeviceFileMode: 292\nDeviceFileModify: 1\n') "$c/gpu0/mig/gi1/access"
+	diff <(printf 'DeviceFileMinor: 13\nDeviceFileMode: 292\nDeviceFileModify: 1\n') "$c/gpu0/mig/gi1/ci0/access"
+	diff <(printf 'DeviceFileMinor: 21\nDeviceFileMode: 292\nDeviceFileModify: 1\n') "$c/gpu0/mig/gi2/access"
+	diff <(printf 'DeviceFileMinor: 22\nDeviceFileMode: 292\nDeviceFileModify: 1\n') "$c/gpu0/mig/gi2/ci0/access"
+	[ "$(ls "$c/gpu0/mig")" = "$(printf 'gi1\ngi2')" ]
+	m="$r/proc/driver/nvidia-caps/mig-minors"
+	[ "$(wc -l <"$m")" = $((2 + 32 * 15 * 9)) ]
+	grep -qx 'gpu0/gi2/ci0/access 22' "$m" && grep -qx 'gpu31/gi14/ci7/access 4322' "$m"
+	grep -qx '509 nvidia-caps' "$r/proc/devices"
+	[ "$(marker mig-h100 '.gpus[0].mig_devices[1].ci_cap_minor')" = 22 ]
+	[ ! -e "$r/dev/nvidia-caps/nvidia-cap22" ]
+	need_nodes mig-h100
+	[ "$(ls "$r/dev/nvidia-caps" | sort -V | tr '\n' ' ')" = "nvidia-cap1 nvidia-cap2 nvidia-cap12 nvidia-cap13 nvidia-cap21 " ]
+	[ "$(majmin "$r/dev/nvidia-caps/nvidia-cap21")" = 1fd:15 ] && [ "$(stat -c %a "$r/dev/nvidia-caps/nvidia-cap21")" = 444 ]
+	[ "$(majmin "$r/dev/nvidia-caps/nvidia-cap1")" = 1fd:1 ] && [ "$(stat -c %a "$r/dev/nvidia-caps/nvidia-cap1")" = 400 ]
+	LD_LIBRARY_PATH="$(libdir mig-h100)" run -0 "$r/usr/bin/nvidia-smi" -L
+	[ "${#lines[@]}" -eq 3 ] && [[ "${lines[2]}" == "  MIG 3g.40gb     Device  1: (UUID: MIG-6f2a3b4c-"* ]]
+}
+
+@test "mixed-nvidia-amd: an NVIDIA GPU with its driver and an MI210 with amdgpu and KFD" {
+	r="$ROOTS/mixed-nvidia-amd"
+	[ "$(marker mixed-nvidia-amd .driver_version)" = 570.124.06 ] && [ "$(marker mixed-nvidia-amd '.gpus | length')" = 1 ]
+	[ -f "$r/proc/driver/nvidia/gpus/0000:41:00.0/information" ]
+	[ "$(readlink -f "$r/sys/bus/pci/devices/0000:41:00.0/driver")" = "$r/sys/bus/pci/drivers/nvidia" ]
+	[ "$(readlink -f "$r/sys/bus/pci/devices/0000:03:00.0/driver")" = "$r/sys/bus/pci/drivers/amdgpu" ]
+	[ "$(ls "$r/sys/module/amdgpu/drivers/pci:amdgpu/" | grep '^0000:')" = 0000:03:00.0 ]
+	grep -qx '195 nvidia' "$r/proc/devices" && grep -qx '235 kfd' "$r/proc/devices" && grep -qx '226 drm' "$r/proc/devices"
+	[ "$(ls "$r/sys/class/kfd/kfd/topology/nodes" | tr '\n' ' ')" = "0 1 " ]
+	[ "$(kfd_prop mixed-nvidia-amd 1 location_id)" = 768 ] && [ "$(kfd_prop mixed-nvidia-amd 1 drm_render_minor)" = 128 ]
+	# only the AMD GPU and the BMC have DRM nodes (nvidia-drm is not loaded)
+	[ "$(ls "$r/sys/class/drm" | tr '\n' ' ')" = "card0 card1 renderD128 " ]
+	[ ! -e "$r/sys/bus/pci/devices/0000:41:00.0/drm" ]
+	LD_LIBRARY_PATH="$(libdir mixed-nvidia-amd)" run -0 "$r/usr/bin/nvidia-smi" -L
+	[ "$output" = "GPU 0: NVIDIA L4 (UUID: GPU-3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d)" ]
+	need_nodes mixed-nvidia-amd
+	[ "$(majmin "$r/dev/kfd")" = eb:0 ] && [ "$(majmin "$r/dev/nvidia0")" = c3:0 ]
+	[ "$(ls "$r/dev/dri" | tr '\n' ' ')" = "by-path card0 card1 renderD128 " ]
+}
+
+@test "new manifest keys are checked: KFD render minors, omitted nodes, PCI parents" {
+	base='name = "bad"
+[[pci_devices]]
+bus_id = "0000:03:00.0"
+vendor = 0x1002
+device = 0x740f
+class = 0x038000
+drm_card = 1
+'
+	printf 'proc_devices = { "kfd" = 235 }\n%s[[kfd_nodes]]\n[[kfd_nodes]]\nbus_id = "0000:03:00.0"\ngpu_id = 1\nrender_minor = 140\nunique_id = 1\n' "$base" >"$BATS_TEST_TMPDIR/k.toml"
+	run -1 "$FX" build "$BATS_TEST_TMPDIR/k.toml" "$BATS_TEST_TMPDIR/o"
+	[[ "$output" == *"k.toml: kfd_nodes[1]: renderD140 is not a render node"* ]]
+	printf 'omit_dev_nodes = ["/dev/dri/card7"]\n%s' "$base" >"$BATS_TEST_TMPDIR/o.toml"
+	run -1 "$FX" build "$BATS_TEST_TMPDIR/o.toml" "$BATS_TEST_TMPDIR/o"
+	[[ "$output" == *"omit_dev_nodes: /dev/dri/card7 is not a node"* ]]
+	printf '%sparent = "0000:02:00.0"\n' "$base" >"$BATS_TEST_TMPDIR/p.toml"
+	run -1 "$FX" build "$BATS_TEST_TMPDIR/p.toml" "$BATS_TEST_TMPDIR/o"
+	[[ "$output" == *"parent 0000:02:00.0 is not a pci_devices entry"* ]]
+	[[ "$output" != *Traceback* ]]
 }
 
 # ------------------------------------------------------------------------------- stand-ins
