@@ -291,11 +291,13 @@ static void amd_host(void)
 	link_to("/sys/devices/platform/amdgpu_xcp_4/drm", "drm");
 	put("/sys/devices/platform/amdgpu_xcp_x/drm/renderD150/dev", "");
 	kfd_node(0, "cpu_cores_count 64\nsimd_count 0\ndrm_render_minor 0\nlocation_id 0\ndomain 0\n", 0);
-	kfd_gpu(1, 136, 0x41 << 8, 0, 90010, "0", 1111);
+	kfd_gpu(1, 136, 0x41 << 8, 0, 90010, "2719104598436085767", 1111);
+	kfd_gpu(7, 141, 0x42 << 8, 0, 90010, "4096", 7777); /* its render node is in no sysfs drm */
 	kfd_gpu(2, 128, 0xc1 << 8, 0, 90402, "13030883543003414079", 2222);
-	kfd_gpu(3, 129, 0xc1 << 8 | 1, 0, 90402, "13030883543003414080", 3333); /* function 1 */
-	kfd_gpu(4, 130, 0xc1 << 8, 0, 90402, "13030883543003414081", 4444);
-	kfd_gpu(5, 140, 0xc1 << 8, 1, 110000, "99999999999999999999999", 5555);
+	/* partitions carry the GPU's unique_id and their number in the function bits */
+	kfd_gpu(3, 129, 0xc1 << 8 | 2, 0, 90402, "13030883543003414079", 3333);
+	kfd_gpu(4, 130, 0xc1 << 8 | 1, 0, 90402, "13030883543003414079", 4444);
+	kfd_gpu(5, 140, 0xc1 << 8, 1, 110000, "0", 5555);
 	kfd_node(6, "\x01\x02 not properties \xff\n", 0);
 	put("/proc/devices", "Character devices:\n  1 mem\n226 drm\n510 kfd\n\nBlock devices:\n");
 	node("/dev/kfd", 510, 0);
@@ -350,7 +352,7 @@ static void test_probe_amd_host(void **state)
 	assert_int_equal(g->n_nodes, 3);
 	assert_true(has_node(g, "/dev/dri/card0", 226, 0));
 	assert_true(has_node(g, "/dev/dri/renderD136", 226, 136));
-	assert_null(nvb_inventory_gpu_cdi_id(inv, 0)); /* unique_id 0 */
+	assert_string_equal(nvb_inventory_gpu_cdi_id(inv, 0), "0x25bc3339d0ea0007");
 	assert_int_equal(nvb_inventory_gpu_partition(inv, 0), -1);
 	assert_string_equal(nvb_inventory_gpu_arch(inv, 0), "gfx90a");
 	assert_int_equal(inv->gpu_extra[0].kfd_gpu_id, 1111);
@@ -359,10 +361,10 @@ static void test_probe_amd_host(void **state)
 	static const struct {
 		int render, partition;
 		unsigned gpu_id;
-		const char *id, *name;
-	} mi300[] = {{128, 0, 2222, "0xb4d6ff8ab233be3f", "AMD Instinct MI300X (partition 0)"},
-		     {129, 2, 3333, "0xb4d6ff8ab233be40", "AMD Instinct MI300X (partition 2)"},
-		     {130, 1, 4444, "0xb4d6ff8ab233be41", "AMD Instinct MI300X (partition 1)"}};
+		const char *name;
+	} mi300[] = {{128, 0, 2222, "AMD Instinct MI300X (partition 0)"},
+		     {129, 2, 3333, "AMD Instinct MI300X (partition 2)"},
+		     {130, 1, 4444, "AMD Instinct MI300X (partition 1)"}};
 	for (size_t k = 0; k < 3; k++) {
 		g = &inv->gpus[1 + k];
 		char render[64];
@@ -372,7 +374,8 @@ static void test_probe_amd_host(void **state)
 		assert_true(has_node(g, render, 226, (unsigned)mi300[k].render));
 		assert_int_equal(inv->gpu_extra[1 + k].partition, mi300[k].partition);
 		assert_int_equal(inv->gpu_extra[1 + k].kfd_gpu_id, mi300[k].gpu_id);
-		assert_string_equal(nvb_inventory_gpu_cdi_id(inv, 1 + k), mi300[k].id);
+		/* the shared unique id names no partition */
+		assert_null(nvb_inventory_gpu_cdi_id(inv, 1 + k));
 		assert_string_equal(inv->gpu_extra[1 + k].compute_partition, "CPX");
 		assert_string_equal(inv->gpu_extra[1 + k].memory_partition, "NPS1");
 		assert_string_equal(inv->gpu_extra[1 + k].arch, "gfx942");
@@ -386,7 +389,7 @@ static void test_probe_amd_host(void **state)
 	assert_string_equal(g->pci_bus_id, "0001:c1:00.0");
 	assert_string_equal(g->name, "AMD GPU 0x1234");
 	assert_int_equal(inv->gpu_extra[4].partition, -1);
-	assert_null(inv->gpu_extra[4].cdi_id); /* unique_id past 64 bits: none */
+	assert_null(inv->gpu_extra[4].cdi_id); /* unique_id 0: none */
 	assert_string_equal(inv->gpu_extra[4].arch, "gfx1100");
 	assert_int_equal(g->n_nodes, 1);
 	assert_non_null(find_problem(inv, "device-node-missing", "renderD140"));
@@ -512,7 +515,33 @@ static void test_fixture_amd_host(void **state)
 	assert_non_null(inv);
 	check_amd_inventory(inv);
 	assert_string_equal(inv->driver.kernel_module, "amdgpu");
+	assert_string_equal(inv->driver.version, "6.7.0");
 	assert_int_equal(head->n_gpus, 0); /* no NVIDIA GPU there */
+	/* 2x MI210, then the MI300X's 8 CPX partitions; amdgpu_xcp_7 (renderD138) has no KFD node */
+	assert_int_equal(inv->n_gpus, 10);
+	assert_string_equal(inv->gpus[0].pci_bus_id, "0000:03:00.0");
+	assert_string_equal(inv->gpus[0].name, "AMD Instinct MI210");
+	assert_true(has_node(&inv->gpus[0], "/dev/dri/card1", 226, 1)); /* the BMC has card0 */
+	assert_true(has_node(&inv->gpus[0], "/dev/dri/renderD128", 226, 128));
+	assert_true(has_node(&inv->gpus[0], "/dev/kfd", 235, 0));
+	assert_string_equal(nvb_inventory_gpu_cdi_id(inv, 0), "0x25bc3339d0ea0007");
+	assert_string_equal(nvb_inventory_gpu_cdi_id(inv, 1), "0x8838290a7af1b009");
+	assert_int_equal(inv->gpu_extra[0].kfd_gpu_id, 63217);
+	assert_string_equal(inv->gpu_extra[0].arch, "gfx90a");
+	for (int p = 0; p < 8; p++) {
+		const struct nvb_gpu *g = &inv->gpus[2 + p];
+		char render[64];
+		snprintf(render, sizeof(render), "/dev/dri/renderD%d", 130 + p);
+		assert_string_equal(g->pci_bus_id, "0000:83:00.0");
+		assert_int_equal(nvb_inventory_gpu_partition(inv, 2 + (size_t)p), p);
+		assert_true(has_node(g, render, 226, 130 + (unsigned)p));
+		assert_string_equal(inv->gpu_extra[2 + p].compute_partition, "CPX");
+		assert_string_equal(inv->gpu_extra[2 + p].memory_partition, "NPS1");
+		assert_string_equal(nvb_inventory_gpu_arch(inv, 2 + (size_t)p), "gfx942");
+		assert_null(nvb_inventory_gpu_cdi_id(inv, 2 + (size_t)p)); /* shared unique id */
+	}
+	for (size_t i = 0; i < inv->n_gpus; i++)
+		assert_false(has_node(&inv->gpus[i], "/dev/dri/renderD138", 226, 138));
 	nvb_inventory_free(head);
 	(void)state;
 }

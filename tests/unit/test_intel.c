@@ -309,6 +309,17 @@ static void test_fixture_intel_host(void **state)
 			free(want);
 		}
 	}
+	/* i915 iGPU, Arc A770 on i915, Arc B580 on xe, a Flex 170 given to a VM */
+	assert_int_equal(inv->n_gpus, 4);
+	assert_string_equal(inv->driver.kernel_module, "i915,xe");
+	assert_string_equal(nvb_inventory_gpu_cdi_id(inv, 1), "0000-03-00-0-0x56a0");
+	assert_true(has_node(&inv->gpus[1], "/dev/dri/by-path/pci-0000:03:00.0-render", 226, 129));
+	assert_true(has_node(&inv->gpus[1], "/dev/mei1", 238, 1));
+	assert_string_equal(inv->gpus[2].kernel_driver, "xe");
+	assert_true(has_node(&inv->gpus[2], "/dev/mei2", 238, 2));
+	assert_string_equal(inv->gpus[3].kernel_driver, "vfio-pci");
+	assert_int_equal(inv->gpus[3].n_nodes, 0);
+	assert_non_null(find_problem(inv, "vfio-bound", "0000:09:00.0"));
 	nvb_inventory_free(head);
 	(void)state;
 }

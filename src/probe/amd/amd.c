@@ -571,6 +571,27 @@ static int not_loaded(struct amd *a, struct nvb_error *err)
 		       err);
 }
 
+/* The partitions of an MI300 share their GPU's KFD unique_id: an id that several entries carry
+ * names none of them (a CDI device name must be unique), so each of them gets none. */
+static void unique_ids_only(struct nvb_inventory *inv)
+{
+	for (size_t i = 0; i < inv->n_gpus; i++) {
+		bool shared = false;
+		for (size_t j = i + 1; j < inv->n_gpus && inv->gpu_extra[i].cdi_id; j++) {
+			if (!inv->gpu_extra[j].cdi_id ||
+			    strcmp(inv->gpu_extra[i].cdi_id, inv->gpu_extra[j].cdi_id))
+				continue;
+			shared = true;
+			free(inv->gpu_extra[j].cdi_id);
+			inv->gpu_extra[j].cdi_id = NULL;
+		}
+		if (shared) {
+			free(inv->gpu_extra[i].cdi_id);
+			inv->gpu_extra[i].cdi_id = NULL;
+		}
+	}
+}
+
 static int probe(struct amd *a, struct nvb_error *err)
 {
 	struct nvb_inventory *inv = a->inv;
@@ -598,6 +619,7 @@ static int probe(struct amd *a, struct nvb_error *err)
 	for (size_t i = 0; i < a->n_e; i++)
 		if (add_gpu(a, &a->e[i], err) < 0)
 			return -1;
+	unique_ids_only(inv);
 	if (!listed)
 		return problem(a, nvb_inventory_add_problem(inv, NVB_PROBLEM_INFO, "no-gpu", NULL,
 							    "amdgpu is loaded but drives no device "
