@@ -42,6 +42,10 @@ int main(int argc, char **argv)
 		return nvb_runtime_print_version(&args);
 	struct nvb_runtime_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
+	/* checkpoint and restore: the GPU state around the low-level runtime's (docs/snapshot.md) */
+	if (args.command && args.container_id &&
+	    (!strcmp(args.command, "checkpoint") || !strcmp(args.command, "restore")))
+		return nvb_runtime_snapshot(&args, argc, argv);
 	if (!args.edits_bundle) {
 		/* pass-through: never depends on the configuration (runtime.h); delete drops the
 		 * container's record by name (oci/records.h), a single unlink, and releases its GPU

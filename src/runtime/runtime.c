@@ -37,7 +37,10 @@ static bool takes_value(const char *name)
 /* create's and run's options that take a value (runc 1.1: the rest are booleans) */
 static bool command_takes_value(const char *name)
 {
-	static const char *const with_value[] = {"console-socket", "pid-file", "preserve-fds"};
+	static const char *const with_value[] = {"console-socket", "pid-file", "preserve-fds",
+		/* checkpoint's and restore's */
+		"image-path", "work-path", "parent-path", "page-server", "manage-cgroups-mode",
+		"empty-ns", "status-fd", "lsm-profile", "lsm-mount-context"};
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(with_value); i++)
 		if (!strcmp(name, with_value[i]))
 			return true;
@@ -75,7 +78,8 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 		return;
 	a->command = argv[i];
 	a->edits_bundle = !strcmp(a->command, "create") || !strcmp(a->command, "run");
-	bool wants_id = a->edits_bundle || !strcmp(a->command, "delete");
+	bool wants_id = a->edits_bundle || !strcmp(a->command, "delete") ||
+			!strcmp(a->command, "checkpoint") || !strcmp(a->command, "restore");
 	bool options = true;
 	for (i++; i < argc; i++) {
 		const char *name = options ? flag_name(argv[i]) : NULL;
@@ -93,6 +97,9 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 			i++; /* its value is not the container id */
 			continue;
 		}
+		a->leave_running = a->leave_running || !strcmp(name, "leave-running");
+		a->pre_dump = a->pre_dump || !strcmp(name, "pre-dump");
+		a->detach = a->detach || !strcmp(name, "detach") || !strcmp(name, "d");
 		if ((!strcmp(name, "bundle") || !strcmp(name, "b")) && i + 1 < argc)
 			a->bundle = argv[++i];
 		else if (nvb_str_has_prefix(name, "bundle="))
@@ -492,4 +499,136 @@ void nvb_runtime_report(const struct nvb_runtime_args *args, const struct nvb_er
 		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", ts, quoted);
 	}
 	fclose(f);
+}
+
+/* ------------------------------------------------- checkpoint / restore (docs/snapshot.md) */
+
+/* Run argv as a child and wait: its exit status, 128+signal, or 127 when it cannot start.
+ * stdout_to_stderr: the child's output goes where the runtime's errors go, never into the
+ * engine's reading of our stdout. */
+static int run_wait(char *const argv[], bool stdout_to_stderr)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (stdout_to_stderr)
+			dup2(STDERR_FILENO, STDOUT_FILENO);
+		execv(argv[0], argv);
+		fprintf(stderr, "nvbind-runtime: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0)
+		return 127;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 127;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* `nvbind gpu OP --container ID --runtime LOW --runtime-root ROOT`: the GPU step, done by the
+ * nvbind command so that this static wrapper never loads libcuda. Its exit status. */
+static int gpu_step(const char *op, const struct nvb_runtime_args *args, const char *low_level)
+{
+	_cleanup_free_ char *nvbind = nvb_sibling_program("nvbind", NVBIND_BINDIR);
+	if (!nvbind)
+		return 127;
+	const char *root = args->root ? args->root : default_runtime_root(low_level);
+	char *const argv[] = {nvbind, "gpu", (char *)op, "--container", (char *)args->container_id,
+			      "--runtime", (char *)low_level, "--runtime-root", (char *)root, NULL};
+	nvb_info("runtime", "%s: nvbind gpu %s --container %s", args->command, op,
+		 args->container_id);
+	return run_wait(argv, true);
+}
+
+static int gpu_failed(const struct nvb_runtime_args *args, const char *op, int rc,
+		      const char *after)
+{
+	struct nvb_error err;
+	nvb_error_set(&err, NVB_ERR_DRIVER, 0,
+		      "see 'nvbind gpu state --container ID' (docs/snapshot.md)",
+		      "nvbind gpu %s of container %s failed (exit status %d)%s", op,
+		      args->container_id, rc, after);
+	nvb_runtime_report(args, &err);
+	return 1;
+}
+
+/* restore without --detach: the low-level runtime stays in the foreground while the container
+ * runs, so a child waits for the restored container (its state answers) and restores the GPU
+ * state then, while this process becomes the runtime. */
+static void restore_later(const struct nvb_runtime_args *args, const char *low_level)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return;
+	setsid();
+	for (int i = 0; i < 600; i++) { /* a minute */
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		const char *root = args->root ? args->root : default_runtime_root(low_level);
+		char *const argv[] = {(char *)low_level, "--root", (char *)root, "state",
+				      (char *)args->container_id, NULL};
+		pid_t c = fork();
+		if (c == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		int status = 0;
+		if (c < 0 || waitpid(c, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			continue;
+		int rc = gpu_step("restore", args, low_level);
+		if (rc != 0)
+			gpu_failed(args, "restore", rc, " after the container was restored");
+		_exit(rc);
+	}
+	_exit(1);
+}
+
+int nvb_runtime_snapshot(const struct nvb_runtime_args *args, int argc, char **argv)
+{
+	char low_level[PATH_MAX];
+	nvb_runtime_passthrough_low_level(args, low_level, sizeof(low_level));
+	struct nvb_runtime_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.low_level, sizeof(cfg.low_level), "%s", low_level);
+	if (!strcmp(args->command, "restore")) {
+		if (!args->detach) {
+			restore_later(args, low_level);
+			nvb_runtime_exec(&cfg, argc, argv);
+			return 127;
+		}
+		argv[0] = low_level;
+		int rc = run_wait(argv, false);
+		if (rc != 0)
+			return rc;
+		int g = gpu_step("restore", args, low_level);
+		return g == 0 ? 0 : gpu_failed(args, "restore", g, " after the container was restored");
+	}
+	/* checkpoint; a pre-dump leaves the process running and its GPU state alone */
+	if (args->pre_dump) {
+		nvb_runtime_exec(&cfg, argc, argv);
+		return 127;
+	}
+	int g = gpu_step("checkpoint", args, low_level);
+	if (g != 0)
+		return gpu_failed(args, "checkpoint", g,
+				  g == 4 ? ": some processes could not be undone; the container "
+					   "was not checkpointed"
+					 : ": the container was not checkpointed and keeps running");
+	argv[0] = low_level;
+	int rc = run_wait(argv, false);
+	/* the container runs on when the checkpoint failed or was asked to leave it running: its
+	 * GPU state must come back */
+	if (rc != 0 || args->leave_running) {
+		g = gpu_step("restore", args, low_level);
+		if (g != 0)
+			gpu_failed(args, "restore", g,
+				   rc ? " after the low-level checkpoint failed"
+				      : " after a checkpoint with --leave-running");
+		if (rc == 0 && g != 0)
+			rc = 1;
+	}
+	return rc;
 }

@@ -14,7 +14,11 @@ struct nvb_runtime_args {
 	const char *log_format; /* runc's --log-format: text (default) or json */
 	bool version;         /* --version / -v before any command */
 	const char *root;     /* runc's global --root: its state directory; NULL when not given */
-	const char *container_id; /* create, run, delete: the last non-option argument, or NULL */
+	const char *container_id; /* create, run, delete, checkpoint, restore: the last
+				   * non-option argument, or NULL */
+	bool leave_running;   /* checkpoint --leave-running */
+	bool pre_dump;        /* checkpoint --pre-dump: the process keeps running, no GPU step */
+	bool detach;          /* restore --detach / -d */
 };
 
 struct nvb_config;
@@ -52,6 +56,10 @@ void nvb_runtime_write_record(const struct nvb_runtime_args *args, const char *l
 void nvb_runtime_count(enum nvb_errc code, long long duration_us);
 void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **argv);
 int nvb_runtime_legacy_hook(int argc, char **argv);
+/* checkpoint and restore (docs/snapshot.md): `nvbind gpu checkpoint` of the container before
+ * the low-level runtime's checkpoint (CRIU), `nvbind gpu restore` after its restore, or after a
+ * failed checkpoint or one with --leave-running. Returns the exit status. */
+int nvb_runtime_snapshot(const struct nvb_runtime_args *args, int argc, char **argv);
 /* --version: nvbind's version, then what the low-level runtime's --version prints (run as a
  * child, so that both show; docker info reads the runtime's lines). Exit status 0, also when no
  * low-level runtime is found (said so). */
