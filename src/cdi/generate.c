@@ -401,6 +401,34 @@ static int wsl_mount(struct gen *g, const char *host, const char *inside)
 	return 0;
 }
 
+/* Whether another file of the inventory sits beside f under the name soname. */
+static bool soname_file_beside(const struct nvb_inventory *inv, const struct nvb_driver_file *f,
+			       const char *soname)
+{
+	size_t dl = nvb_libplan_dir_len(f->path);
+	for (size_t i = 0; i < inv->n_files; i++) {
+		const char *p = inv->files[i].path;
+		if (&inv->files[i] != f && nvb_libplan_dir_len(p) == dl && !strncmp(p, f->path, dl) &&
+		    !strcmp(nvb_basename(p), soname))
+			return true;
+	}
+	return false;
+}
+
+/* A WSL2 library in the plan. /usr/lib/wsl/lib holds libcuda.so, libcuda.so.1 and
+ * libcuda.so.1.1 as files (not links), each mounted: the SONAME link the hook would make for
+ * libcuda.so would have to replace the mounted libcuda.so.1, so only the file named by its
+ * SONAME, or one without such a file beside it (the driver store's libcuda.so.1.1), is
+ * registered. No extra links: the files are all there. */
+static int wsl_library(struct gen *g, const struct nvb_driver_file *f, struct nvb_libplan *plan)
+{
+	const char *base = nvb_basename(f->path);
+	const char *soname = f->soname && *f->soname ? f->soname : base;
+	if (strcmp(base, soname) != 0 && soname_file_beside(g->inv, f, soname))
+		return 0;
+	return nvb_libplan_add_lib(plan, f->path, soname, library_flags(f), g->err);
+}
+
 static int wsl_edits(struct gen *g)
 {
 	if (nvb_cdi_edits_add_env(&g->spec->edits, "NVIDIA_VISIBLE_DEVICES=void") < 0)
@@ -418,7 +446,7 @@ static int wsl_edits(struct gen *g)
 			r = bin ? wsl_mount(g, f->path, bin) : nvb_error_nomem(g->err);
 		}
 		if (r == 0 && f->kind == NVB_FILE_LIBRARY)
-			r = library_plan(g, f, &plan);
+			r = wsl_library(g, f, &plan);
 	}
 	if (r == 0 && plan.n_libs > 0)
 		r = libraries_hook(g, &plan);

@@ -17,7 +17,7 @@ setup_file() {
 	ensure_roots
 	export ROOTS
 	local spec
-	for spec in amd-host:amd no-gpu:intel intel-host:intel; do
+	for spec in amd-host:amd no-gpu:intel intel-host:intel wsl2-host:nvidia; do
 		"$NVBIND" --root "$ROOTS/${spec%%:*}" cdi generate --vendor "${spec##*:}" \
 			--output "$BATS_FILE_TMPDIR/${spec%%:*}.json" 2>/dev/null
 	done
@@ -180,6 +180,37 @@ teardown_file() {
 	[ -f "$BATS_TEST_TMPDIR/out/amd.com-gpu.json" ]
 }
 
+@test "mixed-nvidia-amd: info lists both vendors; cdi generate writes both specs; --vendor needed for one file" {
+	info_json mixed-nvidia-amd
+	[ "$status" -eq 0 ]
+	[ "$(jqo '[.gpus[] | .vendor + "=" + .cdi_name] | join(" ")')" = "nvidia=nvidia.com/gpu=0 amd=amd.com/gpu=0" ]
+	[ "$(jqo '[.drivers[] | .vendor + ":" + .kernel_module] | join(" ")')" = "nvidia:open amd:amdgpu" ]
+	[ "$(jqo .driver.version)" = 570.124.06 ] # the top-level driver stays NVIDIA's
+	run -0 "$NVBIND" --root "$ROOTS/mixed-nvidia-amd" info --gpus --format=json
+	[ "$(jqo '[.[].id] | join(" ")')" = "nvidia.com/gpu=0 amd.com/gpu=0" ]
+	R="$BATS_TEST_TMPDIR/root"
+	cp -a "$ROOTS/mixed-nvidia-amd" "$R"
+	run -0 --separate-stderr "$NVBIND" --root "$R" cdi generate
+	[ "$(ls "$R/etc/cdi" | xargs)" = "amd.com-gpu.json nvidia.com-gpu.json" ]
+	run -0 "$NVBIND" --root "$R" cdi list
+	[[ "$output" == *"nvidia.com/gpu=0"* && "$output" == *"amd.com/gpu=0"* ]]
+	run -0 "$NVBIND" --root "$R" cdi validate
+	[ "$(grep -c ': valid' <<<"$output")" -eq 2 ]
+	# one file, several vendors: a clear error naming them and the way out
+	for out in "$BATS_TEST_TMPDIR/x.json" -; do
+		run -2 --separate-stderr "$NVBIND" --root "$R" cdi generate --output "$out"
+		[[ "$stderr" == *"GPUs of several vendors (nvidia, amd)"* ]]
+		[[ "$stderr" == *"--vendor"* ]]
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/x.json" ]
+	run -2 --separate-stderr "$NVBIND" --root "$R" cdi generate --kind example.com/gpu --output "$BATS_TEST_TMPDIR/d/"
+	[[ "$stderr" == *"--kind names one vendor's kind"* ]]
+	run -0 "$NVBIND" --root "$R" cdi generate --vendor amd --output "$BATS_TEST_TMPDIR/x.json"
+	[ "$(jq -r .kind "$BATS_TEST_TMPDIR/x.json")" = amd.com/gpu ]
+	run -0 "$NVBIND" --root "$R" cdi generate --output "$BATS_TEST_TMPDIR/d/"
+	[ "$(ls "$BATS_TEST_TMPDIR/d" | xargs)" = "amd.com-gpu.json nvidia.com-gpu.json" ]
+}
+
 # ---------------------------------------------------------------------- podman
 
 # in_podman SPEC DEVICE SCRIPT: SCRIPT in a podman container given --device DEVICE, SPEC installed
@@ -223,6 +254,38 @@ DRI='find /dev/dri /dev/kfd \( -type c -o -type l \) 2>/dev/null | while read -r
 	in_podman intel-host intel.com/gpu=1 "$DRI; ls /dev/mei* 2>/dev/null; true"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf '%s\n' '/dev/dri/by-path/pci-0000:03:00.0-card e2:1' '/dev/dri/by-path/pci-0000:03:00.0-render e2:81' '/dev/dri/card1 e2:1' '/dev/dri/renderD129 e2:81' '/dev/mei1')" ]
+}
+
+@test "wsl2-host: info says WSL2; the spec has the one device all with /dev/dxg, both folders" {
+	info_json wsl2-host
+	[ "$(jqo '[.platform, .drivers[0].platform, .gpus[0].cdi_name] | join(" ")')" = "wsl2 wsl2 nvidia.com/gpu=all" ]
+	[ "$(jqo '[.gpus[0].device_nodes[].path] | join(" ")')" = /dev/dxg ]
+	S="$BATS_FILE_TMPDIR/wsl2-host.json"
+	run -0 "$NVBIND" cdi validate "$S"
+	run -0 jq -r '[.devices[].name] | join(",")' "$S"
+	[ "$output" = all ] # no per-GPU names, no MIG
+	run -0 jq -r '[.devices[0].containerEdits.deviceNodes[].path] + [.containerEdits.deviceNodes[]?.path] | join(" ")' "$S"
+	[ "$output" = /dev/dxg ] # no control nodes
+	run -0 jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/bin/nvidia-smi") | .hostPath' "$S"
+	[[ "$output" == "$ROOTS/wsl2-host/usr/lib/wsl/drivers/"*/nvidia-smi ]]
+	# every mount read-only at the path it has on the host (nvidia-smi also on PATH)
+	run -0 jq -r '[.containerEdits.mounts[] | select(.containerPath != "/usr/bin/nvidia-smi") | select(.hostPath != "'"$ROOTS/wsl2-host"'" + .containerPath)] | length' "$S"
+	[ "$output" = 0 ]
+	run -0 jq -r '[.containerEdits.mounts[].options | index("ro")] | unique | map(tostring) | join(",")' "$S"
+	[ "$output" = 0 ]
+	run -0 jq -r '[.containerEdits.hooks[0].args[] | select(startswith("/usr/lib/wsl/"))] | map(split("/")[4]) | unique | join(",")' "$S"
+	[ "$output" = drivers,lib ]
+}
+
+@test "podman, wsl2-host: nvidia.com/gpu=all sees /dev/dxg, nvidia-smi on PATH, libcuda.so.1 by name" {
+	in_podman wsl2-host nvidia.com/gpu=all "stat -c '%n %t:%T' /dev/dxg; ls /dev/nvidia* 2>/dev/null; test -x /usr/bin/nvidia-smi && echo smi-ok; ldconfig -p | grep -c 'libcuda.so.1 '; probe-cuda"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/dev/dxg a:3f"* ]]
+	[[ "$output" != *"/dev/nvidia"* ]]
+	[[ "$output" == *smi-ok* ]]
+	[[ "$output" == *"nvbind-standin libcuda"* ]]
+	in_podman wsl2-host nvidia.com/gpu=0 true
+	[ "$status" -ne 0 ] # WSL2: only all
 }
 
 # ------------------------------------------------------------ nvbind-runtime
@@ -285,6 +348,23 @@ run_amd() {
 	NVBIND_ROOT="$ROOTS/amd-host" run_amd - AMD_VISIBLE_DEVICES=1
 	[ "$status" -eq 0 ]
 	[ "$(awk '{print $1}' <<<"$output" | xargs)" = "/dev/dri/card2 /dev/dri/renderD129 /dev/kfd" ]
+}
+
+@test "nvbind-runtime, mixed host: NVIDIA_VISIBLE_DEVICES and AMD_VISIBLE_DEVICES together" {
+	need_engine runc
+	R="$BATS_TEST_TMPDIR/root"
+	cp -a "$ROOTS/mixed-nvidia-amd" "$R"
+	"$NVBIND" --root "$R" cdi generate --output "$BATS_TEST_TMPDIR/specs/" 2>/dev/null
+	B="$BATS_TEST_TMPDIR/bundle"
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "$DRI; ls /dev/nvidia0"
+	bundle_env "$B" NVIDIA_VISIBLE_DEVICES=0 AMD_VISIBLE_DEVICES=0
+	run "$WITH_SPECS" "$BATS_TEST_TMPDIR/specs/nvidia.com-gpu.json" "$BATS_TEST_TMPDIR/specs/amd.com-gpu.json" -- \
+		"$RUNTIME" --root "$BATS_TEST_TMPDIR/state" run -b "$B" mixed
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/dev/nvidia0"* ]]
+	# NVIDIA_DRIVER_CAPABILITIES (default compute,utility, no graphics) does not drop AMD's DRM nodes
+	[[ "$output" == *"/dev/dri/renderD128 e2:80"* && "$output" == *"/dev/kfd eb:0"* ]]
 }
 
 @test "nvbind-runtime: a cdi.k8s.io annotation of another vendor's kind" {
