@@ -126,6 +126,7 @@ static char *cgroup_dir(const char *procfs, const char *cgroupfs, int pid, bool 
 	}
 	static const char *const v1[] = {"pids", "freezer", "memory", "devices", "cpuacct"};
 	_cleanup_free_ char *v2 = NULL;
+	bool v2_root = false;
 	char *best = NULL, *line = NULL;
 	size_t best_rank = NVB_ARRAY_SIZE(v1), cap = 0;
 	while (getline(&line, &cap, f) > 0) {
@@ -138,7 +139,7 @@ static char *cgroup_dir(const char *procfs, const char *cgroupfs, int pid, bool 
 		if (!strncmp(line, "0:", 2) && !ctrls[0]) {
 			free(v2);
 			v2 = nvb_asprintf("%s%s", cgroupfs, cg);
-			*is_root = !strcmp(cg, "/");
+			v2_root = !strcmp(cg, "/");
 			continue;
 		}
 		for (size_t r = 0; r < best_rank; r++) {
@@ -155,8 +156,10 @@ static char *cgroup_dir(const char *procfs, const char *cgroupfs, int pid, bool 
 		}
 	}
 	free(line);
-	if (!best && v2)
+	if (!best && v2) {
 		best = NVB_TAKE_PTR(v2);
+		*is_root = v2_root;
+	}
 	if (!best)
 		nvb_error_set(err, NVB_ERR_UNSUPPORTED, 0, NULL,
 			      "%s names no cgroup v2 path nor a pids/freezer/memory/devices v1 one",
