@@ -324,8 +324,9 @@ static const char *gpu_id(const struct nvb_inventory *inv, size_t i)
 }
 
 /* Devices by id ("uuid" strategy): one per distinct id, with the nodes of every GPU that has
- * it: the partitions of an AMD MI300 share their GPU's unique id, so its id names the whole
- * GPU (all partitions), as the index names one partition. */
+ * it. The AMD probe gives MI300 partitions no id (KFD's unique id is their GPU's, shared), so
+ * ids are unique there; an inventory built otherwise with a shared id still gives one valid
+ * device (duplicate names would make the whole spec invalid). */
 static int id_devices(struct gen *g)
 {
 	for (size_t i = 0; i < g->inv->n_gpus; i++) {
