@@ -105,7 +105,15 @@ static struct nvb_cdi_spec *generate(struct nvb_host *host, const struct nvb_inv
 	/* the probe of `nvbind cdi generate`: NVML only for MIG devices' UUIDs */
 	if (!inv && !(inv = own = nvb_inventory_probe(host, NVB_PROBE_NO_NVML | NVB_PROBE_NVML_IF_MIG, err)))
 		return NULL;
-	struct nvb_cdi_spec *spec = nvb_cdi_generate(inv, &g, err);
+	/* the kind of a vendor (amd.com/gpu, intel.com/gpu) picks that vendor's inventory */
+	const struct nvb_inventory *mine = inv;
+	for (int v = NVB_VENDOR_AMD; o->kind && v <= NVB_VENDOR_INTEL; v++)
+		if (!strcmp(o->kind, nvb_vendor_cdi_kind((enum nvb_vendor)v)))
+			mine = nvb_inventory_of_vendor(inv, (enum nvb_vendor)v);
+	struct nvb_cdi_spec *spec = mine ? nvb_cdi_generate(mine, &g, err) : NULL;
+	if (!mine)
+		nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "run 'nvbind info' to see what was found",
+			      "no GPU of kind %s found: there is nothing to put in a CDI spec", o->kind);
 	nvb_inventory_free(own);
 	/* what the command refuses to write, the library refuses to return */
 	if (spec && nvb_cdi_validate(spec, NULL, NULL, err) > 0) {

@@ -422,3 +422,40 @@ vendor_findings() {
 	vendor_findings "$ROOTS/h100-host"
 	[ -z "$output" ] # NVIDIA only: the check has nothing to say
 }
+
+# ------------------------------------------------------------------------ API
+
+@test "API: nvb_cdi_generate_string with kind amd.com/gpu gives the AMD inventory's spec" {
+	local lib src="$BATS_TEST_TMPDIR/t.c" san=
+	lib=$(dirname "$NVBIND")
+	readelf -d "$lib/libnvbind.so.1" | grep -q 'NEEDED.*libasan' && san="-fsanitize=address,undefined"
+	cat >"$src" <<'C'
+#include <stdio.h>
+#include <nvbind/nvbind.h>
+int main(int argc, char **argv)
+{
+	struct nvb_error err;
+	struct nvb_host *host = nvb_host_open(argv[1], &err);
+	struct nvb_cdi_options o = {.size = sizeof(o), .kind = argc > 2 ? argv[2] : NULL,
+				    .format = NVB_SPEC_JSON, .hook_path = "/usr/bin/nvbind-hook"};
+	char *text = host ? nvb_cdi_generate_string(host, NULL, &o, &err) : NULL;
+	if (!text) {
+		fprintf(stderr, "error: %s\n", err.message);
+		return 1;
+	}
+	fputs(text, stdout);
+	nvb_free(text);
+	nvb_host_free(host);
+	return 0;
+}
+C
+	# shellcheck disable=SC2086
+	cc -Wall -Wextra -Werror $san -I"$BATS_TEST_DIRNAME/../../include" "$src" -L"$lib" -lnvbind \
+		-Wl,-rpath,"$lib" -o "$BATS_TEST_TMPDIR/t"
+	run -0 "$BATS_TEST_TMPDIR/t" "$ROOTS/mixed-nvidia-amd" amd.com/gpu
+	[ "$(jqo '.kind + " " + ([.devices[].name] | join(","))')" = "amd.com/gpu 0,0x25bc3339d0ea0007,all" ]
+	run -0 "$BATS_TEST_TMPDIR/t" "$ROOTS/mixed-nvidia-amd"
+	[ "$(jqo .kind)" = nvidia.com/gpu ]
+	run -1 --separate-stderr "$BATS_TEST_TMPDIR/t" "$ROOTS/h100-host" intel.com/gpu
+	[[ "$stderr" == *"no GPU of kind intel.com/gpu found"* ]]
+}
