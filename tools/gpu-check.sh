@@ -85,6 +85,9 @@ prepare() {
 		"$nvcc" -O2 -cudart static -o "$r/usr/bin/cuda-check" "$REPO/tools/gpu-check/cuda_check.cu" ||
 			die "nvcc failed"
 		cp "$r/usr/bin/cuda-check" "$dir/bin/"
+		# the GPU snapshot check's CUDA process (docs/snapshot.md), run natively
+		"$nvcc" -O2 -cudart static -o "$dir/bin/snapshot-check" \
+			"$REPO/tools/gpu-check/snapshot_check.cu" || die "nvcc failed on snapshot_check.cu"
 	else
 		echo "gpu-check: warning: no nvcc: the CUDA program is skipped"
 	fi
@@ -254,6 +257,64 @@ cdi_container() {
 	container_result "container through the CDI spec ($engine)" "$out/container-cdi.txt"
 }
 
+# compute_app_mib PID: the GPU memory (MiB) nvidia-smi lists for PID, empty when not listed
+compute_app_mib() {
+	nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits 2>/dev/null |
+		awk -F', *' -v p="$1" '$1 == p {print $2}'
+}
+
+# snapshot_check PREP OUT ROOT: a CUDA process fills GPU memory with a pattern; nvbind gpu
+# checkpoint --pid must release its GPU memory (nvidia-smi lists it no more, or with 0 MiB),
+# nvbind gpu restore bring it back, and the process then finds its pattern intact.
+snapshot_check() {
+	local dir=$1 out=$2 root=$3 prog=$1/bin/snapshot-check nvbind=$1/bin/nvbind pid mib
+	if [ -n "$root" ]; then
+		log "- rehearsal: the snapshot check needs the real driver's checkpoint API: skipped"
+		return 0
+	fi
+	if [ ! -x "$prog" ]; then
+		log "- skipped: no snapshot program (nvcc was missing when preparing)"
+		return 0
+	fi
+	local txt=$out/snapshot.txt
+	"$prog" 1024 >"$txt" 2>&1 &
+	pid=$!
+	for _ in $(seq 300); do grep -q '^ready ' "$txt" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if ! grep -q '^ready ' "$txt"; then
+		log "- FAILED: the snapshot program did not get ready: $(head -c 500 "$txt")"
+		FAILED=1
+		kill "$pid" 2>/dev/null
+		return 1
+	fi
+	log "- CUDA process $pid, $(awk '/^ready/{print $3}' "$txt") bytes of GPU memory in a pattern; nvidia-smi: $(compute_app_mib "$pid") MiB"
+	check "nvbind gpu state --pid (running)" sh -c "'$nvbind' gpu state --pid $pid | grep -x 'pid $pid: running'"
+	if check "nvbind gpu checkpoint --pid" "$nvbind" gpu checkpoint --pid "$pid"; then
+		check "nvbind gpu state --pid (checkpointed)" sh -c "'$nvbind' gpu state --pid $pid | grep -x 'pid $pid: checkpointed'"
+		mib=$(compute_app_mib "$pid")
+		if [ -z "$mib" ] || [ "$mib" = 0 ]; then
+			log "- ok: GPU memory released while checkpointed (nvidia-smi: ${mib:-not listed})"
+		else
+			log "- FAILED: the checkpointed process still holds $mib MiB of GPU memory"
+			FAILED=1
+		fi
+		check "nvbind gpu restore --pid" "$nvbind" gpu restore --pid "$pid"
+		log "- after restore: nvidia-smi lists $(compute_app_mib "$pid") MiB"
+	fi
+	kill -USR1 "$pid" 2>/dev/null
+	# a process left locked blocks in its next CUDA call: give it 60 s, then kill it
+	for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null && log "- the snapshot program hung after SIGUSR1: killed"
+	local rc=0
+	wait "$pid" || rc=$?
+	if [ $rc -eq 0 ] && grep -q '^pattern ok' "$txt"; then
+		log "- ok: the pattern in GPU memory survived checkpoint and restore; a kernel ran after"
+	else
+		log "- FAILED ($rc): the snapshot program's check: $(head -c 800 "$txt")"
+		FAILED=1
+	fi
+	printf '```\n%s\n```\n' "$(head -c 2000 "$txt")" >>"$REPORT"
+}
+
 run_check() {
 	local dir=${1:-$REPO/gpu-check-prep} out=${2:-${OUT:-$PWD/gpu-check-out}}
 	[ -d "$dir/bin" ] || die "$dir is not prepared: run 'tools/gpu-check.sh prepare $dir' first"
@@ -357,6 +418,9 @@ run_check() {
 	else
 		log "- skipped: no CUDA program (nvcc was missing when preparing)"
 	fi
+
+	section "GPU snapshot (CUDA checkpoint)"
+	snapshot_check "$dir" "$out" "$root"
 
 	section "Benchmarks on this host"
 	local m=$dir/bin/measure
