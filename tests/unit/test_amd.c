@@ -393,6 +393,12 @@ static void test_probe_amd_host(void **state)
 	assert_string_equal(inv->gpu_extra[4].arch, "gfx1100");
 	assert_int_equal(g->n_nodes, 1);
 	assert_non_null(find_problem(inv, "device-node-missing", "renderD140"));
+	/* xcp_3's render node is not KFD's, xcp_2 has no drm, xcp_4's is a loop: none listed */
+	for (size_t i = 0; i < inv->n_gpus; i++) {
+		assert_false(has_node(&inv->gpus[i], "/dev/dri/renderD131", 226, 131));
+		assert_false(has_node(&inv->gpus[i], "/dev/dri/renderD150", 226, 150));
+	}
+	assert_null(find_problem(inv, "device-node-missing", "renderD131"));
 	assert_non_null(find_problem(inv, "kfd-malformed", "nodes/6/properties"));
 	assert_null(find_problem(inv, "device-node-missing", "/dev/kfd"));
 	assert_null(find_problem(inv, "driver-not-loaded", NULL));
