@@ -225,6 +225,37 @@ static void test_wsl_two_stores_and_version(void **state)
 	(void)state;
 }
 
+/* NVML names the GPU: the h100-host fixture's NVML stand-in (it knows one H100) as WSL's shim */
+static void test_wsl_nvml_name(void **state)
+{
+	const char *base = getenv("NVB_FIXTURE_ROOTS");
+	char nvml[1024];
+	struct stat st;
+	snprintf(nvml, sizeof(nvml), "%s/h100-host/usr/local/nvidia/lib64/libnvidia-ml.so.1",
+		 base ? base : "");
+	if (!base || stat(nvml, &st) < 0) {
+		print_message("fixture root h100-host not built (NVB_FIXTURE_ROOTS): skipped\n");
+		return;
+	}
+	wsl_host();
+	sh("rm -f '%s/usr/lib/wsl/lib/libnvidia-ml.so.1' '%s" STORE "/libnvidia-ml.so.1' && "
+	   "cp -L '%s' '%s/usr/lib/wsl/lib/libnvidia-ml.so.1'", root, root, nvml, root);
+	struct nvb_error err;
+	struct nvb_host *host = nvb_host_open(root, &err);
+	assert_non_null(host);
+	struct nvb_inventory *head = nvb_inventory_probe(host, 0, &err);
+	assert_non_null(head);
+	assert_string_equal(head->gpus[0].name, "NVIDIA H100 80GB HBM3");
+	assert_true(head->driver.nvml_loaded);
+	nvb_inventory_free(head);
+	/* NVML not asked for: the generic name */
+	head = nvb_inventory_probe(host, NVB_PROBE_NO_NVML, &err);
+	assert_string_equal(head->gpus[0].name, "NVIDIA GPU (WSL2)");
+	nvb_inventory_free(head);
+	nvb_host_free(host);
+	(void)state;
+}
+
 static void test_wsl_not_wsl(void **state)
 {
 	wsl_host();
@@ -406,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wsl_probe, root_setup, root_teardown),
 		cmocka_unit_test_setup_teardown(test_wsl_two_stores_and_version, root_setup,
 						root_teardown),
+		cmocka_unit_test_setup_teardown(test_wsl_nvml_name, root_setup, root_teardown),
 		cmocka_unit_test_setup_teardown(test_wsl_not_wsl, root_setup, root_teardown),
 		cmocka_unit_test_setup_teardown(test_mig_cap_missing, root_setup, root_teardown),
 		cmocka_unit_test_setup_teardown(test_mig_cap_created, root_setup, root_teardown),

@@ -5,6 +5,7 @@
  * Microsoft's shims in /usr/lib/wsl/lib (libdxcore, libd3d12, libcuda and libnvidia-* stubs)
  * and the Windows driver store folder under /usr/lib/wsl/drivers/ that holds libcuda.so.1.1.
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -235,6 +236,54 @@ static int wsl_gpu(struct nvb_host *host, struct nvb_inventory *inv, struct nvb_
 	return nvb_nodes_push(&gpu->nodes, &gpu->n_nodes, &node) < 0 ? nvb_error_nomem(err) : 0;
 }
 
+/* The 64-bit NVML the probe found (WSL's shim first: it is listed before the driver store). */
+static const struct nvb_driver_file *nvml_file(const struct nvb_inventory *inv)
+{
+	for (size_t i = 0; i < inv->n_files; i++) {
+		const struct nvb_driver_file *f = &inv->files[i];
+		if (f->kind == NVB_FILE_LIBRARY && f->elf_class == 64 && f->soname &&
+		    !strcmp(f->soname, "libnvidia-ml.so.1"))
+			return f;
+	}
+	return NULL;
+}
+
+/* The GPU's name from NVML (device 0: the one entry stands for every GPU Windows shares), when
+ * NVML loads and sees one. vendor/nvml.c matches GPUs by UUID, which WSL's entry has none of. */
+static int wsl_nvml_name(struct nvb_host *host, struct nvb_inventory *inv, struct nvb_gpu *gpu,
+			 struct nvb_error *err)
+{
+	const struct nvb_driver_file *lib = nvml_file(inv);
+	_cleanup_free_ char *path = lib ? nvb_host_outside_path(host, lib->path) : NULL;
+	void *h = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	if (!h)
+		return 0;
+	int (*init)(void), (*shutdown)(void), (*by_index)(unsigned, void **);
+	int (*name)(void *, char *, unsigned);
+	*(void **)&init = dlsym(h, "nvmlInit_v2");
+	*(void **)&shutdown = dlsym(h, "nvmlShutdown");
+	*(void **)&by_index = dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
+	*(void **)&name = dlsym(h, "nvmlDeviceGetName");
+	char buf[96] = "";
+	void *dev = NULL;
+	if (init && by_index && name && init() == 0) {
+		if (by_index(0, &dev) != 0 || name(dev, buf, sizeof(buf)) != 0)
+			buf[0] = '\0';
+		if (shutdown)
+			shutdown();
+	}
+	dlclose(h);
+	buf[sizeof(buf) - 1] = '\0';
+	if (!buf[0])
+		return 0;
+	char *copy = strdup(buf);
+	if (!copy)
+		return nvb_error_nomem(err);
+	free(gpu->name);
+	gpu->name = copy;
+	return 0;
+}
+
 int nvb_probe_nvidia_wsl(struct nvb_host *host, unsigned flags, struct nvb_inventory *inv,
 			 struct nvb_error *err)
 {
@@ -247,7 +296,9 @@ int nvb_probe_nvidia_wsl(struct nvb_host *host, unsigned flags, struct nvb_inven
 		return -1;
 	if (store && store_files(host, inv, store, err) < 0)
 		return -1;
-	if (!(flags & NVB_PROBE_NO_NVML))
-		nvb_nvml_enrich(host, inv); /* the CUDA version; its GPU names need a UUID */
-	return 0;
+	if (flags & NVB_PROBE_NO_NVML)
+		return 0;
+	if (wsl_nvml_name(host, inv, &inv->gpus[0], err) < 0)
+		return -1;
+	return nvb_nvml_enrich(host, inv); /* the CUDA version */
 }
