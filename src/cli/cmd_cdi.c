@@ -78,8 +78,13 @@ static char *fingerprint(const struct nvb_inventory *inv, const char *spec_text)
 	nvb_strbuf_appendf(&b, "driver=%s\n", inv->driver.version ? inv->driver.version : "");
 	for (size_t i = 0; i < inv->n_gpus; i++) {
 		const struct nvb_gpu *g = &inv->gpus[i];
-		nvb_strbuf_appendf(&b, "gpu=%s %s %d migs=%zu\n", g->pci_bus_id,
-				   g->uuid ? g->uuid : "-", g->minor, g->n_migs);
+		/* WSL2's GPU has no bus id; AMD partitions share theirs: the node list tells them
+		 * apart */
+		nvb_strbuf_appendf(&b, "gpu=%s %s %d migs=%zu nodes=%zu\n",
+				   g->pci_bus_id ? g->pci_bus_id : "-", g->uuid ? g->uuid : "-",
+				   g->minor, g->n_migs, g->n_nodes);
+		for (size_t k = 0; k < g->n_nodes; k++)
+			nvb_strbuf_appendf(&b, "node=%s\n", g->nodes[k].path);
 		for (size_t m = 0; m < g->n_migs; m++)
 			nvb_strbuf_appendf(&b, "mig=%u:%u\n", g->migs[m].gi, g->migs[m].ci);
 	}
