@@ -98,6 +98,7 @@ setup() {
 	check list cdi lst
 	check generate cdi genrate --output -
 	check docker setup dokcer
+	check checkpoint gpu chekpoint --pid 1
 	check command migrate comand
 	check gaming run --dry-run --profile gamng img
 	check ai-ml run --dry-run --profile aiml img
@@ -106,7 +107,7 @@ setup() {
 	run "$NVBIND" xyz
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"unknown command 'xyz'"* ]]
-	[[ "$output" == *"hint: use info, cdi, run, config, doctor, setup, migrate, serve or hook"* ]]
+	[[ "$output" == *"hint: use info, cdi, run, config, doctor, setup, migrate, serve, capsule, gpu or hook"* ]]
 	run "$NVBIND" run --dry-run --profile zzzzzzzz img
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"hint: use gaming, ai-ml, video"* ]]
