@@ -230,6 +230,25 @@ int nvb_cgroup_pids(const char *procfs, const char *cgroupfs, int pid, int **pid
 	return 0;
 }
 
+/* Whether pid has a libcuda.so mapped (/proc/PID/maps). */
+static bool maps_libcuda(const char *procfs, int pid)
+{
+	char path[NVB_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%d/maps", procfs, pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		const char *name = strrchr(line, '/');
+		found = name && nvb_str_has_prefix(name, "/libcuda.so");
+	}
+	free(line);
+	return found;
+}
+
 int nvb_gpu_container_pids(struct nvb_host *host, const char *container,
 			   const struct nvb_snapshot_options *opts, int **pids, size_t *n,
 			   struct nvb_error *err)
@@ -248,13 +267,20 @@ int nvb_gpu_container_pids(struct nvb_host *host, const char *container,
 	size_t n_all = 0;
 	if (nvb_cgroup_pids("/proc", "/sys/fs/cgroup", init, &all, &n_all, err) < 0)
 		return -1;
-	struct nvb_cuda_ckpt api;
-	if (nvb_cuda_ckpt_open(host, &api, err) < 0) {
+	/* only a process that loaded libcuda can be a CUDA process: a container without one
+	 * needs no driver (nvbind-runtime checkpoints containers without GPUs too) */
+	size_t k = 0;
+	for (size_t i = 0; i < n_all; i++)
+		if (maps_libcuda("/proc", all[i]))
+			all[k++] = all[i];
+	n_all = k;
+	struct nvb_cuda_ckpt api = {0};
+	if (n_all && nvb_cuda_ckpt_open(host, &api, err) < 0) {
 		free(all);
 		return -1;
 	}
 	/* a CUDA process is one the driver has a restore thread for */
-	size_t k = 0;
+	k = 0;
 	for (size_t i = 0; i < n_all; i++) {
 		int tid = 0;
 		if (api.restore_tid(all[i], &tid) == NVB_CU_SUCCESS)
@@ -262,7 +288,8 @@ int nvb_gpu_container_pids(struct nvb_host *host, const char *container,
 		else
 			nvb_debug("snapshot", "pid %d of the container does not use CUDA", all[i]);
 	}
-	nvb_cuda_ckpt_close(&api);
+	if (n_all)
+		nvb_cuda_ckpt_close(&api);
 	*pids = all;
 	*n = k;
 	return 0;

@@ -285,6 +285,9 @@ unlock $CPID" ]
 	run -0 nv gpu checkpoint --container "c$BATS_TEST_NUMBER" --runtime-root "$CSTATE"
 	[[ "$output" == *"has no CUDA process: nothing to checkpoint"* ]]
 	[ ! -s "$LOG" ]
+	# no process maps libcuda: the driver is not even needed (a host without one)
+	run -0 "$NVBIND" --root "$ROOTS/no-libs" gpu checkpoint --container "c$BATS_TEST_NUMBER" --runtime-root "$CSTATE"
+	[[ "$output" == *"has no CUDA process"* ]]
 }
 
 @test "nvbind-runtime checkpoint with runc: CRIU fails here, the GPU state comes back, the container runs on" {
