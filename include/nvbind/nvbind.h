@@ -554,8 +554,9 @@ NVB_API int nvb_gpu_restore(struct nvb_host *host, const int *pids, size_t n,
  * know as a CUDA process). Returns -1 only when the driver cannot be used. */
 NVB_API int nvb_gpu_state(struct nvb_host *host, const int *pids, size_t n,
 			  struct nvb_snapshot_report **out, struct nvb_error *err);
-/* The CUDA processes of a container: every process of its cgroup (cgroup v2 or v1) for which
- * the driver has a restore thread, in ascending pid order. container is a container id (the
+/* The CUDA processes of a container: every process of its cgroup and the cgroups below it
+ * (cgroup v2 or v1) that has a libcuda.so mapped and for which the driver has a restore thread,
+ * in ascending pid order (libcuda is loaded only when some process maps it). container is a container id (the
  * runtime's `state` gives its init pid) or the OCI state JSON itself (it starts with '{').
  * *pids (free it with nvb_free) may be empty. */
 NVB_API int nvb_gpu_container_pids(struct nvb_host *host, const char *container,
