@@ -168,6 +168,49 @@ for b in tests/e2e/*.bats; do
 	count_tap "e2e/$name" "$log_dir/$name.tap" $?
 done
 
+# The Rust binding (bindings/rust, docs/bolt.md): `cargo test --offline` with Debian's cargo and
+# rustc (/usr/bin first: a newer toolchain elsewhere on PATH is not what CI has) against this
+# build's libnvbind.so and the fixture roots, counted from cargo's "test result:" lines. Without
+# cargo it is skipped with the reason, and fails under CI=true.
+if [[ cargo =~ $filter || rust =~ $filter || $filter == . ]]; then
+	echo "== rust binding (cargo test --offline)"
+	cargo_bin=/usr/bin/cargo rustc_bin=/usr/bin/rustc
+	[ -x "$cargo_bin" ] || cargo_bin=$(command -v cargo || true)
+	[ -x "$rustc_bin" ] || rustc_bin=$(command -v rustc || true)
+	if [ -z "$cargo_bin" ] || [ -z "$rustc_bin" ]; then
+		if [ "${CI:-}" = true ]; then
+			fail=$((fail + 1)); failed_names+=("rust")
+			echo "not ok - rust: cargo or rustc is not installed and CI=true (tools/install-deps.sh installs Debian's cargo and rustc)"
+		else
+			skip=$((skip + 1))
+			echo "ok - rust # skip cargo or rustc is not installed (tools/install-deps.sh installs them)"
+		fi
+	else
+		# a sanitizer build's library needs the sanitizer runtimes loaded first in the tests
+		# (only in them: cargo and rustc themselves must not get them)
+		runner=
+		if readelf -d "$build/src/libnvbind.so.1" | grep -q 'NEEDED.*libasan'; then
+			runner="env LD_PRELOAD=$(cc -print-file-name=libasan.so):$(cc -print-file-name=libubsan.so)"
+		fi
+		triple=$("$rustc_bin" -vV | sed -n 's/^host: //p' | tr 'a-z-' 'A-Z_')
+		(cd bindings/rust && env RUSTC="$rustc_bin" RUSTDOC="${rustc_bin%rustc}rustdoc" \
+			NVBIND_LIB_DIR="$build/src" LD_LIBRARY_PATH="$build/src" \
+			CARGO_TARGET_DIR="$build/cargo-target" "CARGO_TARGET_${triple}_RUNNER=$runner" \
+			"$cargo_bin" test --offline) >"$log_dir/rust.log" 2>&1
+		rc=$?
+		p=$(awk '/^test result:/ { n += $4 } END { print n + 0 }' "$log_dir/rust.log")
+		f=$(awk '/^test result:/ { n += $6 } END { print n + 0 }' "$log_dir/rust.log")
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1 # did not build, or crashed
+		pass=$((pass + p)) fail=$((fail + f))
+		echo "rust: $p passed, $f failed, 0 skipped"
+		if [ "$f" -gt 0 ]; then
+			failed_names+=("rust")
+			grep -E '^test .*FAILED|panicked|^error' "$log_dir/rust.log" | head -40 | sed 's/^/  [rust] /'
+			tail -30 "$log_dir/rust.log" | sed 's/^/  [rust] /'
+		fi
+	fi
+fi
+
 # Fuzz targets are not tests: they are reported on a line of their own and kept out of the
 # passed/failed counts, but a crash (or a fuzz build that fails) still fails the run.
 fuzz_ran=0 fuzz_crashed=0 fuzz_failed=()

@@ -21,6 +21,8 @@ packages=(
 	scdoc man-db bsdextrautils patch
 	# coverage report (tools/coverage.sh)
 	gcovr
+	# the Rust binding (bindings/rust): Debian's toolchain, offline, no crate from outside
+	cargo rustc
 )
 missing=()
 for p in "${packages[@]}"; do
