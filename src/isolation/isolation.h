@@ -10,6 +10,7 @@
  *   <state>/isolation/mps/<key>/daemon.json  an MPS control daemon nvbind started (key: the
  *                                            host indices of its GPUs, "0" or "0-2")
  *   <state>/isolation/mps/<key>/pipe, log    its CUDA_MPS_PIPE_DIRECTORY, CUDA_MPS_LOG_DIRECTORY
+ *   <state>/isolation/mps/<key>/shm          its /dev/shm (and its clients')
  *   <state>/isolation/mps/<key>/clients/<id>.json  one per container using it
  *
  * A holder (claim or MPS client) is alive while its process (pid + start time, so that a
@@ -105,7 +106,8 @@ NVB_INTERNAL int nvb_iso_parse_size(const char *s, uint64_t *out);
  * inventory's GPUs by minor number. */
 NVB_INTERNAL int nvb_iso_config_gpus(const json_t *config, const struct nvb_inventory *inv,
 				     struct nvb_iso_gpu *out, size_t *n, struct nvb_error *err);
-/* Add the MPS pipe dir mount and the CUDA_MPS_* variables to config. */
+/* Add the MPS pipe dir mount (at /run/nvidia-mps), the daemon's shm folder (the pipe dir's
+ * sibling "shm") at /dev/shm, and the CUDA_MPS_* variables to config. */
 NVB_INTERNAL int nvb_iso_config_mps(json_t *config, const char *pipe_dir,
 				    const struct nvb_iso_gpu *gpus, size_t n, uint64_t mem_limit,
 				    unsigned percent, struct nvb_error *err);

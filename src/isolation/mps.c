@@ -5,10 +5,16 @@
  * per container. The daemon runs while it has a living client; the last one to leave (delete,
  * or found dead the next time) stops it with `echo quit | nvidia-cuda-mps-control`. Callers
  * hold nvb_iso_lock.
+ *
+ * MPS clients and server share memory through /dev/shm: the daemon runs in its own mount
+ * namespace with <key>/shm over /dev/shm, and client containers get the same folder as their
+ * /dev/shm (never the host's, which would expose every host process's shared memory).
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -18,7 +24,7 @@
 #include "oci/records.h"
 
 struct daemon_env {
-	char pipe[PATH_MAX], log[PATH_MAX];
+	char pipe[PATH_MAX], log[PATH_MAX], shm[PATH_MAX];
 	char visible[NVB_ISO_MAX_GPUS * 100];
 };
 
@@ -36,6 +42,15 @@ static void msleep(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 	nanosleep(&ts, NULL);
+}
+
+/* In the child that becomes the daemon: a mount namespace of its own where /dev/shm is shm */
+static int private_shm(const char *shm)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(shm, "/dev/shm", NULL, MS_BIND, NULL) < 0)
+		return -1;
+	return 0;
 }
 
 /* Run control_bin (args: "-d" or none) with the daemon's environment and nothing else;
@@ -65,6 +80,8 @@ static int run_control(const char *bin, const char *arg, const struct daemon_env
 		if (dup2(in[0], 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || chdir("/") < 0)
 			_exit(126);
 		setsid(); /* not in the engine's process group: its signals are not the daemon's */
+		if (!strcmp(arg ? arg : "", "-d") && private_shm(de->shm) < 0)
+			_exit(125);
 		execve(bin, argv, envp);
 		_exit(127);
 	}
@@ -83,6 +100,7 @@ static int daemon_env_of(const char *dir, const json_t *daemon, struct daemon_en
 {
 	snprintf(de->pipe, sizeof(de->pipe), "%s/pipe", dir);
 	snprintf(de->log, sizeof(de->log), "%s/log", dir);
+	snprintf(de->shm, sizeof(de->shm), "%s/shm", dir);
 	const char *vis = json_string_value(json_object_get(daemon, "visible"));
 	snprintf(de->visible, sizeof(de->visible), "%s", vis ? vis : "");
 	return 0;
@@ -96,11 +114,16 @@ static int start_daemon(const char *dir, const char *bin, const struct daemon_en
 		return nvb_error_set(err, NVB_ERR_INVALID, ENAMETOOLONG,
 				     "set a shorter NVBIND_STATE_DIR (a Unix socket path has 108 bytes)",
 				     "MPS pipe directory %s: path too long for its control socket", de->pipe);
-	if (nvb_iso_mkdir_p(de->pipe, err) < 0 || nvb_iso_mkdir_p(de->log, err) < 0)
+	if (nvb_iso_mkdir_p(de->pipe, err) < 0 || nvb_iso_mkdir_p(de->log, err) < 0 ||
+	    nvb_iso_mkdir_p(de->shm, err) < 0)
 		return -1;
 	int st = run_control(bin, "-d", de, NULL, err);
 	if (st < 0)
 		return -1;
+	if (st == 125)
+		return nvb_error_set(err, NVB_ERR_PERMISSION, 0, "nvbind-runtime runs as root",
+				     "MPS: cannot give the daemon its /dev/shm (%s): a mount namespace "
+				     "needs CAP_SYS_ADMIN", de->shm);
 	if (st != 0)
 		return nvb_error_set(err, NVB_ERR_DRIVER, 0, "see the MPS log directory",
 				     "%s -d failed (exit status %d), log in %s", bin, st, de->log);
@@ -230,6 +253,7 @@ int nvb_iso_mps_join(const char *state_dir, const struct nvb_iso_gpu *gpus, size
 		return nvb_error_nomem(err);
 	snprintf(de.pipe, sizeof(de.pipe), "%s/pipe", dir);
 	snprintf(de.log, sizeof(de.log), "%s/log", dir);
+	snprintf(de.shm, sizeof(de.shm), "%s/shm", dir);
 	prune_clients(dir, h->id);
 	if (nvb_iso_mkdir_p(clients, err) < 0 || ensure_daemon(dir, control_bin, &de, err) < 0)
 		return -1;

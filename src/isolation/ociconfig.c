@@ -120,6 +120,7 @@ static int env_set(json_t *config, const char *name, const char *value)
 	return entry ? json_array_append_new(env, json_string(entry)) : -1;
 }
 
+/* A bind mount of source at dest, replacing the config's mounts at dest (/dev/shm's tmpfs) */
 static int add_mount(json_t *config, const char *source, const char *dest)
 {
 	json_t *mounts = json_object_get(config, "mounts");
@@ -127,6 +128,11 @@ static int add_mount(json_t *config, const char *source, const char *dest)
 		mounts = json_array();
 		if (!mounts || json_object_set_new(config, "mounts", mounts))
 			return -1;
+	}
+	for (size_t i = json_array_size(mounts); i-- > 0;) {
+		const char *d = json_string_value(json_object_get(json_array_get(mounts, i), "destination"));
+		if (d && !strcmp(d, dest))
+			json_array_remove(mounts, i);
 	}
 	json_t *m = json_pack("{s:s, s:s, s:s, s:[s, s, s]}", "destination", dest, "type", "bind",
 			      "source", source, "options", "rbind", "rw", "nosuid");
@@ -145,7 +151,11 @@ static void size_word(uint64_t bytes, char *out, size_t cap)
 int nvb_iso_config_mps(json_t *config, const char *pipe_dir, const struct nvb_iso_gpu *gpus,
 		       size_t n, uint64_t mem_limit, unsigned percent, struct nvb_error *err)
 {
+	/* the daemon's /dev/shm (mps.c): the memory MPS clients share with the server */
+	const char *slash = strrchr(pipe_dir, '/');
+	_cleanup_free_ char *shm = slash ? nvb_asprintf("%.*s/shm", (int)(slash - pipe_dir), pipe_dir) : NULL;
 	int r = add_mount(config, pipe_dir, MPS_PIPE_IN_CONTAINER);
+	r |= shm ? add_mount(config, shm, "/dev/shm") : -1;
 	r |= env_set(config, "CUDA_MPS_PIPE_DIRECTORY", MPS_PIPE_IN_CONTAINER);
 	if (percent) {
 		char p[16];

@@ -213,10 +213,16 @@ init_pid() { runc --root "$STATE" state "$1" | jq -r .pid; }
 	jq -e '.process.env | index("CUDA_MPS_PIPE_DIRECTORY=/run/nvidia-mps") and
 		index("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=50") and index("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=16G")' "$cfg"
 	jq -e '[.process.env[] | select(startswith("CUDA_MPS_ACTIVE"))] | length == 0' "$BATS_TEST_TMPDIR/v3/config.json"
-	# the container sees the daemon's control socket
+	# the container sees the daemon's control socket and its /dev/shm, not the host's
+	shm="${pipe%/pipe}/shm"
+	jq -e --arg s "$shm" '[.mounts[] | select(.destination == "/dev/shm")] == [{"destination": "/dev/shm",
+		"type": "bind", "source": $s, "options": ["rbind", "rw", "nosuid"]}]' "$cfg"
+	[ -s "$shm/nvb-mps-standin" ]
+	[ ! -e /dev/shm/nvb-mps-standin ]
 	runc --root "$STATE" start v1
-	run -0 runc --root "$STATE" exec v1 ls /run/nvidia-mps
+	run -0 runc --root "$STATE" exec v1 ls /run/nvidia-mps /dev/shm
 	[[ "$output" == *control* ]]
+	[[ "$output" == *nvb-mps-standin* ]]
 	wrapper delete --force v1
 	[ "$status" -eq 0 ]
 	run ! grep -q "command=quit" "$NVB_STANDIN_MPS_LOG"

@@ -113,6 +113,11 @@ static void test_config_gpus(void **state)
 	assert_string_equal(json_string_value(json_object_get(m, "source")),
 			    "/run/nvbind/isolation/mps/0-2/pipe");
 	assert_string_equal(json_string_value(json_object_get(m, "destination")), "/run/nvidia-mps");
+	m = json_array_get(json_object_get(c, "mounts"), 1);
+	assert_string_equal(json_string_value(json_object_get(m, "source")),
+			    "/run/nvbind/isolation/mps/0-2/shm");
+	assert_string_equal(json_string_value(json_object_get(m, "destination")), "/dev/shm");
+	assert_int_equal(json_array_size(json_object_get(c, "mounts")), 2);
 	json_decref(c);
 
 	/* a GPU node the host does not have */
