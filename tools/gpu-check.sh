@@ -88,6 +88,9 @@ prepare() {
 		# the GPU snapshot check's CUDA process (docs/snapshot.md), run natively
 		"$nvcc" -O2 -cudart static -o "$dir/bin/snapshot-check" \
 			"$REPO/tools/gpu-check/snapshot_check.cu" || die "nvcc failed on snapshot_check.cu"
+		# the MPS client of the virtual isolation check (docs/isolation.md), in the image
+		"$nvcc" -O2 -cudart static -o "$r/usr/bin/mps-check" "$REPO/tools/gpu-check/mps_check.cu" ||
+			die "nvcc failed on mps_check.cu"
 	else
 		echo "gpu-check: warning: no nvcc: the CUDA program is skipped"
 	fi
@@ -315,6 +318,46 @@ snapshot_check() {
 	printf '```\n%s\n```\n' "$(head -c 2000 "$txt")" >>"$REPORT"
 }
 
+# mps_check PREP OUT RUNC ROOT: virtual isolation on the real driver (docs/isolation.md): a
+# container through nvbind-runtime with nvbind.io/isolation=virtual and a 1G memory limit; its
+# CUDA client must allocate 256 MiB and fail to allocate 4096 MiB (the MPS server enforces
+# the limit); delete must stop the MPS control daemon nvbind started.
+mps_check() {
+	local dir=$1 out=$2 runc=$3 root=$4 runtime=$1/bin/nvbind-runtime state bundle=$2/mps-bundle id=gpucheck-mps-$$
+	if [ -n "$root" ]; then
+		log "- rehearsal: MPS needs the real driver: skipped"
+		return 0
+	fi
+	if [ -z "$runc" ] || [ ! -x "$out/rootfs/usr/bin/mps-check" ]; then
+		log "- skipped: no runc, or no MPS program (nvcc was missing when preparing)"
+		return 0
+	fi
+	# short: the daemon's control socket path must fit in 108 bytes
+	state=$(mktemp -d /tmp/nvb-mps.XXXXXX)
+	rm -rf "$bundle" && mkdir -p "$bundle" && cp -a "$out/rootfs" "$bundle/rootfs"
+	oci_config "mps-check 256; echo under=\$?; mps-check 4096; echo over=\$?" |
+		sed '1s|^{|{"annotations": {"nvbind.io/isolation": "virtual", "nvbind.io/gpu-memory-limit": "1G", "nvbind.io/gpu-compute-limit": "50"},|' \
+			>"$bundle/config.json"
+	check "MPS container through nvbind-runtime (limit 0=1G)" env PATH="$dir/lowlevel:$PATH" NVBIND_STATE_DIR="$state" \
+		unshare -m --propagation private sh -c "mkdir -p /etc/cdi && mount -t tmpfs gpucheck /etc/cdi && cp '$out/nvidia.com-gpu.json' /etc/cdi/ && exec '$runtime' --root '$out/runc-state' run -b '$bundle' $id"
+	grep -A40 -- "- [A-Za-z (0-9=)]*: MPS container" "$REPORT" >"$out/mps.txt"
+	if grep -q '^under=0' "$out/mps.txt" && grep -q '^over=1' "$out/mps.txt" && grep -q 'failed' "$out/mps.txt"; then
+		log "- ok: under MPS the client allocated 256 MiB and was refused 4096 MiB (limit 1G)"
+	else
+		log "- FAILED: the MPS memory limit was not enforced as expected (see the output above)"
+		FAILED=1
+	fi
+	check "nvbind-runtime delete of the MPS container" env NVBIND_STATE_DIR="$state" PATH="$dir/lowlevel:$PATH" \
+		"$runtime" --root "$out/runc-state" delete "$id"
+	if ls "$state"/isolation/mps/*/daemon.json >/dev/null 2>&1; then
+		log "- FAILED: the MPS control daemon was not stopped with its last client"
+		FAILED=1
+	else
+		log "- ok: the MPS control daemon stopped with its last client"
+	fi
+	rm -rf "$state"
+}
+
 run_check() {
 	local dir=${1:-$REPO/gpu-check-prep} out=${2:-${OUT:-$PWD/gpu-check-out}}
 	[ -d "$dir/bin" ] || die "$dir is not prepared: run 'tools/gpu-check.sh prepare $dir' first"
@@ -418,6 +461,9 @@ run_check() {
 	else
 		log "- skipped: no CUDA program (nvcc was missing when preparing)"
 	fi
+
+	section "MPS (virtual isolation)"
+	mps_check "$dir" "$out" "$runc" "$root"
 
 	section "GPU snapshot (CUDA checkpoint)"
 	snapshot_check "$dir" "$out" "$root"
