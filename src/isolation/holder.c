@@ -40,21 +40,29 @@ static bool pid_matches(int64_t pid, uint64_t start)
 	return now && (!start || now == start);
 }
 
-/* The low-level runtime's record of the container: runc's state.json names its init
- * process and that process's start time. */
+/* The low-level runtime's record of the container names its init process and that process's
+ * start time: runc's <root>/<id>/state.json (init_process_pid, init_process_start), crun's
+ * <root>/<id>/status (pid, process-start-time). */
 static bool runtime_init_alive(const char *runtime_root, const char *id)
 {
+	static const char *const forms[][3] = {
+		{"state.json", "init_process_pid", "init_process_start"},
+		{"status", "pid", "process-start-time"},
+	};
 	if (!runtime_root[0] || !nvb_record_id_valid(id))
 		return false;
-	_cleanup_free_ char *path = nvb_asprintf("%s/%s/state.json", runtime_root, id);
-	struct nvb_error err;
-	json_t *state = path ? nvb_iso_read_json(path, &err) : NULL;
-	if (!state)
-		return false;
-	json_int_t pid = json_integer_value(json_object_get(state, "init_process_pid"));
-	json_int_t start = json_integer_value(json_object_get(state, "init_process_start"));
-	json_decref(state);
-	return pid > 0 && pid_matches(pid, (uint64_t)start);
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(forms); i++) {
+		_cleanup_free_ char *path = nvb_asprintf("%s/%s/%s", runtime_root, id, forms[i][0]);
+		struct nvb_error err;
+		json_t *state = path ? nvb_iso_read_json(path, &err) : NULL;
+		if (!state)
+			continue;
+		json_int_t pid = json_integer_value(json_object_get(state, forms[i][1]));
+		json_int_t start = json_integer_value(json_object_get(state, forms[i][2]));
+		json_decref(state);
+		return pid > 0 && pid_matches(pid, (uint64_t)start);
+	}
+	return false;
 }
 
 bool nvb_iso_holder_alive(const struct nvb_iso_holder *h)

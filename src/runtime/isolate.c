@@ -12,9 +12,11 @@ int nvb_runtime_isolate(const struct nvb_runtime_config *cfg, const struct nvb_r
 		.size = sizeof(o),
 		.container_id = args->container_id,
 		.engine = nvb_record_guess_engine(args->root, config),
-		/* runc's state names the container's init process: the claim's life after the
-		 * exec (this pid is runc's until create returns) */
-		.runtime_root = args->root ? args->root : "/run/runc",
+		/* runc's (crun's) state names the container's init process: the claim's life
+		 * after the exec (this pid is runc's until create returns); their default roots
+		 * as root */
+		.runtime_root = args->root ? args->root
+			      : !strcmp(nvb_basename(cfg->low_level), "crun") ? "/run/crun" : "/run/runc",
 		.holder_pid = 0,
 		.flags = NVB_ISOLATION_FROM_ANNOTATIONS |
 			 (c->isolation_compute_mode ? NVB_ISOLATION_COMPUTE_MODE : 0),

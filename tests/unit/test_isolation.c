@@ -173,6 +173,21 @@ static void test_holders(void **state)
 	assert_true(nvb_iso_holder_alive(&h));
 	snprintf(h.id, sizeof(h.id), "c2"); /* no state for c2 */
 	assert_false(nvb_iso_holder_alive(&h));
+	/* crun's status file; a dead init process */
+	snprintf(path, sizeof(path), "%s/runc/c2", dir);
+	assert_int_equal(nvb_iso_mkdir_p(path, &err), 0);
+	snprintf(path, sizeof(path), "%s/runc/c2/status", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"pid\": %d, \"process-start-time\": %llu}", (int)getpid(),
+		(unsigned long long)nvb_iso_pid_start(getpid()));
+	fclose(f);
+	assert_true(nvb_iso_holder_alive(&h));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"pid\": %lld}", (long long)dead_pid());
+	fclose(f);
+	assert_false(nvb_iso_holder_alive(&h));
 	char who[512];
 	holder(&h, "c1", 0);
 	nvb_iso_holder_describe(&h, who, sizeof(who));
