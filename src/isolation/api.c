@@ -51,25 +51,53 @@ static const char *annotation(const json_t *config, const char *key)
 	return json_string_value(json_object_get(json_object_get(config, "annotations"), key));
 }
 
-/* Level and limits from the annotations over the options' */
+/* The value of NAME in the config's process.env, NULL when absent */
+static const char *process_env(const json_t *config, const char *name)
+{
+	const json_t *env = json_object_get(json_object_get(config, "process"), "env");
+	size_t len = strlen(name);
+	for (size_t i = 0; i < json_array_size(env); i++) {
+		const char *kv = json_string_value(json_array_get(env, i));
+		if (kv && !strncmp(kv, name, len) && kv[len] == '=')
+			return kv + len + 1;
+	}
+	return NULL;
+}
+
+/* An annotation, else its environment twin: engines without annotations (Bolt's `run` has no
+ * --annotation) pass the request as NVBIND_ISOLATION, NVBIND_GPU_MEMORY_LIMIT,
+ * NVBIND_GPU_COMPUTE_LIMIT in the container's environment (nvbind run does so). *from names
+ * where the value came from, for errors. */
+static const char *request(const json_t *config, const char *key, const char *env_name,
+			   char *from, size_t cap)
+{
+	const char *v = annotation(config, key);
+	snprintf(from, cap, "annotation %s", key);
+	if (!v && (v = process_env(config, env_name)))
+		snprintf(from, cap, "environment variable %s", env_name);
+	return v;
+}
+
+/* Level and limits from the annotations (or their environment twins) over the options' */
 static int read_annotations(const json_t *config, struct nvb_isolation_options *o,
 			    struct nvb_error *err)
 {
-	const char *level = annotation(config, ANN_LEVEL);
-	const char *mem = annotation(config, ANN_MEMORY);
-	const char *pct = annotation(config, ANN_COMPUTE);
+	char from[3][96];
+	const char *level = request(config, ANN_LEVEL, "NVBIND_ISOLATION", from[0], sizeof(from[0]));
+	const char *mem = request(config, ANN_MEMORY, "NVBIND_GPU_MEMORY_LIMIT", from[1], sizeof(from[1]));
+	const char *pct = request(config, ANN_COMPUTE, "NVBIND_GPU_COMPUTE_LIMIT", from[2], sizeof(from[2]));
 	if (level && nvb_isolation_parse(level, &o->level) < 0)
 		return nvb_error_set(err, NVB_ERR_INVALID, 0, "use shared, exclusive or virtual",
-				     "annotation %s: unknown level \"%s\"", ANN_LEVEL, level);
+				     "%s: unknown level \"%s\"", from[0], level);
 	if (mem && nvb_iso_parse_size(mem, &o->memory_limit) < 0)
 		return nvb_error_set(err, NVB_ERR_INVALID, 0, "a size such as 16G or 512M",
-				     "annotation %s: \"%s\" is not a size", ANN_MEMORY, mem);
+				     "%s: \"%s\" is not a size", from[1], mem);
 	if (pct) {
 		char *end;
 		long v = strtol(pct, &end, 10);
 		if (end == pct || *end || v < 1 || v > 100)
 			return nvb_error_set(err, NVB_ERR_INVALID, 0, "a percentage from 1 to 100",
-					     "annotation %s: \"%s\"", ANN_COMPUTE, pct);
+					     "%s: \"%s\"", from[2], pct);
 		o->compute_percent = (unsigned)v;
 	}
 	return 0;

@@ -265,3 +265,23 @@ init_pid() { runc --root "$STATE" state "$1" | jq -r .pid; }
 	[[ "$output" == *'nvbind.io/gpu-memory-limit: "lots" is not a size'* ]]
 	[ ! -e "$NVBIND_STATE_DIR/isolation/claims" ] || [ -z "$(ls "$NVBIND_STATE_DIR/isolation/claims")" ]
 }
+
+@test "NVBIND_ISOLATION in the container's environment (bolt's way) claims like the annotation; the annotation wins; a bad word names the variable" {
+	new_bundle ev1 0
+	bundle_edit "$BATS_TEST_TMPDIR/ev1" '.process.env += ["NVBIND_ISOLATION=exclusive"]'
+	create ev1
+	[ "$status" -eq 0 ]
+	u0=$(uuid_of 0)
+	jq -e '.container == "ev1"' "$NVBIND_STATE_DIR/isolation/claims/$u0.json"
+	# the annotation says shared: the variable is not used, so nothing of GPU 1 is claimed
+	new_bundle ev2 1 shared
+	bundle_edit "$BATS_TEST_TMPDIR/ev2" '.process.env += ["NVBIND_ISOLATION=exclusive"]'
+	create ev2
+	[ "$status" -eq 0 ]
+	[ ! -e "$NVBIND_STATE_DIR/isolation/claims/$(uuid_of 1).json" ]
+	new_bundle ev3 2
+	bundle_edit "$BATS_TEST_TMPDIR/ev3" '.process.env += ["NVBIND_ISOLATION=private"]'
+	create ev3
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'environment variable NVBIND_ISOLATION: unknown level "private"'* ]]
+}
