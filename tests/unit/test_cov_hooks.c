@@ -17,18 +17,9 @@
 #include <unistd.h>
 
 #include "hooks/hooks.h"
+#include "testroot.h"
 
 static char rootfs[64];
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
 
 static int setup(void **state)
 {

@@ -10,20 +10,11 @@
 #include <sys/stat.h>
 
 #include "hooks/hooks.h"
+#include "testroot.h"
 
 static char base[256];   /* temp dir holding rootfs/ and outside/ */
 static char rootfs[300];
 static char outside[300];
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
 
 static int setup(void **state)
 {

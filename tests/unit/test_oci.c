@@ -13,18 +13,9 @@
 
 #include "cdi/cdi.h"
 #include "oci/oci.h"
+#include "testroot.h"
 
 static char bundle[256];
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
 
 static int setup(void **state)
 {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "oci/prepare.h"
+#include "testroot.h"
 
 static char base[256];
 static char spec_dir[300];
@@ -19,16 +20,6 @@ static char bundle[300];
 
 #define LIBDIR "/usr/lib/x86_64-linux-gnu"
 #define N_GPUS 300
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
 
 /* A spec with N_GPUS devices, two driver libraries (compute and graphics) and the library
  * hook, plus a foreign hook without env (as older NVIDIA toolkits wrote). */

@@ -12,18 +12,9 @@
 #include <time.h>
 
 #include "oci/records.h"
+#include "testroot.h"
 
 static char dir[256];
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
 
 static int setup(void **state)
 {
@@ -104,11 +95,11 @@ static void test_records_list_and_stale(void **state)
 	assert_int_equal(n, 0);
 	int64_t old = (int64_t)time(NULL) - 3600;
 	sh("mkdir -p %s/runc/alive", dir);
-	char root[300];
-	snprintf(root, sizeof(root), "%s/runc", dir);
-	write_one(dir, "zz", root, (int64_t)time(NULL)); /* young: never stale */
-	write_one(dir, "alive", root, old);
-	write_one(dir, "gone", root, old);
+	char runc_root[300];
+	snprintf(runc_root, sizeof(runc_root), "%s/runc", dir);
+	write_one(dir, "zz", runc_root, (int64_t)time(NULL)); /* young: never stale */
+	write_one(dir, "alive", runc_root, old);
+	write_one(dir, "gone", runc_root, old);
 	sh("echo 'not json' > %s/containers/broken.json; touch %s/containers/.tmp-x", dir, dir);
 	assert_int_equal(nvb_records_list(dir, &recs, &n, &err), 0);
 	assert_int_equal(n, 3); /* broken skipped */

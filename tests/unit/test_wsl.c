@@ -15,80 +15,8 @@
 #include <unistd.h>
 
 #include "inventory/inventory.h"
+#include "testroot.h"
 #include "probe/nvidia/nvidia.h"
-
-static char root[256];
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
-
-static void put(const char *rel, const char *content)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s%s", root, rel);
-	sh("mkdir -p \"$(dirname '%s')\"", path);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
-}
-
-static void link_to(const char *rel, const char *target)
-{
-	sh("mkdir -p \"$(dirname '%s%s')\" && ln -sfn '%s' '%s%s'", root, rel, target, root, rel);
-}
-
-static void node(const char *rel, unsigned major, unsigned minor)
-{
-	sh("mkdir -p \"$(dirname '%s%s')\" && mknod -m 666 '%s%s' c %u %u", root, rel, root, rel,
-	   major, minor);
-}
-
-static int root_setup(void **state)
-{
-	snprintf(root, sizeof(root), "/tmp/nvb-wsl-XXXXXX");
-	assert_non_null(mkdtemp(root));
-	(void)state;
-	return 0;
-}
-
-static int root_teardown(void **state)
-{
-	if (getenv("NVB_TEST_KEEP_ROOTS")) /* to look at a failing tree */
-		print_message("kept %s\n", root);
-	else
-		sh("rm -rf '%s'", root);
-	(void)state;
-	return 0;
-}
-
-static struct nvb_inventory *probe_root(const char *dir, unsigned flags)
-{
-	struct nvb_error err;
-	struct nvb_host *host = nvb_host_open(dir, &err);
-	assert_non_null(host);
-	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML | flags, &err);
-	assert_non_null(inv);
-	nvb_host_free(host);
-	return inv;
-}
-
-static const struct nvb_problem *find_problem(const struct nvb_inventory *inv, const char *code,
-					      const char *in_message)
-{
-	for (size_t i = 0; i < inv->n_problems; i++)
-		if (!strcmp(inv->problems[i].code, code) &&
-		    (!in_message || strstr(inv->problems[i].message, in_message)))
-			return &inv->problems[i];
-	return NULL;
-}
 
 /* An ELF file at rel: this test program (a PIE, no SONAME) or the C library (SONAME libc.so.6) */
 static void put_elf(const char *rel, bool with_soname)
