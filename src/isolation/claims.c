@@ -154,7 +154,7 @@ int nvb_iso_claim(const char *state_dir, const struct nvb_iso_gpu *gpus, size_t 
 	_cleanup_free_ char *dir = nvb_asprintf("%s/isolation/claims", state_dir);
 	if (!dir)
 		return nvb_error_nomem(err);
-	if (nvb_iso_check_unclaimed(state_dir, gpus, n, h->id, err) < 0 || nvb_iso_mkdir_p(dir, err) < 0)
+	if (nvb_iso_check_unclaimed(state_dir, gpus, n, h->id, err) < 0 || nvb_state_mkdir_p(dir, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (used_by_record(state_dir, &gpus[i], h->id, err))

@@ -110,33 +110,13 @@ void nvb_iso_holder_describe(const struct nvb_iso_holder *h, char *out, size_t c
 		 h->engine[0] ? h->engine : "unknown", ts);
 }
 
-int nvb_iso_mkdir_p(const char *path, struct nvb_error *err)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return nvb_error_set(err, NVB_ERR_INVALID, ENAMETOOLONG, "set a shorter NVBIND_STATE_DIR",
-				     "state directory %s: path too long", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return nvb_error_errno(err, errno, "set NVBIND_STATE_DIR to a writable directory",
-					       "cannot create state directory %s", buf);
-		if (!c)
-			return 0;
-		*p = c;
-	}
-}
-
 int nvb_iso_lock(const char *state_dir, struct nvb_error *err)
 {
 	_cleanup_free_ char *dir = nvb_asprintf("%s/isolation", state_dir);
 	_cleanup_free_ char *path = nvb_asprintf("%s/isolation/lock", state_dir);
 	if (!dir || !path)
 		return nvb_error_nomem(err);
-	if (nvb_iso_mkdir_p(dir, err) < 0)
+	if (nvb_state_mkdir_p(dir, err) < 0)
 		return -1;
 	/* O_CLOEXEC: an MPS daemon started under the lock must not inherit (and keep) it */
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);

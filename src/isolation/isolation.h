@@ -59,7 +59,6 @@ NVB_INTERNAL void nvb_iso_holder_from_json(const json_t *obj, struct nvb_iso_hol
 NVB_INTERNAL void nvb_iso_holder_describe(const struct nvb_iso_holder *h, char *out, size_t cap);
 /* mkdir -p of a state path; <state>/isolation/lock taken (exclusive flock). Returns the
  * descriptor (close it to unlock), or -1 with err set. */
-NVB_INTERNAL int nvb_iso_mkdir_p(const char *path, struct nvb_error *err);
 NVB_INTERNAL int nvb_iso_lock(const char *state_dir, struct nvb_error *err);
 /* Read a small JSON file: NULL with err NVB_ERR_NOT_FOUND when absent. */
 NVB_INTERNAL json_t *nvb_iso_read_json(const char *path, struct nvb_error *err);

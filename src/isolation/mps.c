@@ -114,8 +114,8 @@ static int start_daemon(const char *dir, const char *bin, const struct daemon_en
 		return nvb_error_set(err, NVB_ERR_INVALID, ENAMETOOLONG,
 				     "set a shorter NVBIND_STATE_DIR (a Unix socket path has 108 bytes)",
 				     "MPS pipe directory %s: path too long for its control socket", de->pipe);
-	if (nvb_iso_mkdir_p(de->pipe, err) < 0 || nvb_iso_mkdir_p(de->log, err) < 0 ||
-	    nvb_iso_mkdir_p(de->shm, err) < 0)
+	if (nvb_state_mkdir_p(de->pipe, err) < 0 || nvb_state_mkdir_p(de->log, err) < 0 ||
+	    nvb_state_mkdir_p(de->shm, err) < 0)
 		return -1;
 	int st = run_control(bin, "-d", de, NULL, err);
 	if (st < 0)
@@ -255,7 +255,7 @@ int nvb_iso_mps_join(const char *state_dir, const struct nvb_iso_gpu *gpus, size
 	snprintf(de.log, sizeof(de.log), "%s/log", dir);
 	snprintf(de.shm, sizeof(de.shm), "%s/shm", dir);
 	prune_clients(dir, h->id);
-	if (nvb_iso_mkdir_p(clients, err) < 0 || ensure_daemon(dir, control_bin, &de, err) < 0)
+	if (nvb_state_mkdir_p(clients, err) < 0 || ensure_daemon(dir, control_bin, &de, err) < 0)
 		return -1;
 	json_t *c = json_object();
 	int r = !c || nvb_iso_holder_to_json(h, c) < 0 ? nvb_error_nomem(err)

@@ -29,8 +29,7 @@ bool nvb_record_id_valid(const char *id)
 	return true;
 }
 
-/* mkdir -p of a host path (the state directory is the host's, not a container's) */
-static int mkdir_p(const char *path, struct nvb_error *err)
+int nvb_state_mkdir_p(const char *path, struct nvb_error *err)
 {
 	char buf[PATH_MAX];
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -66,7 +65,7 @@ int nvb_record_write(const char *state_dir, const struct nvb_container_record *r
 				     "container id '%s' cannot name a record file", rec->id ? rec->id : "");
 	char dir[PATH_MAX], path[PATH_MAX + 300], ts[40];
 	snprintf(dir, sizeof(dir), "%s/containers", state_dir);
-	if (mkdir_p(dir, err) < 0)
+	if (nvb_state_mkdir_p(dir, err) < 0)
 		return -1;
 	time_t t = (time_t)rec->created_unix;
 	struct tm tm;
@@ -404,7 +403,7 @@ int nvb_stats_add(const char *state_dir, enum nvb_errc code, double latency_s,
 	 * replaced inode would let a waiter update a stale copy */
 	_cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 && errno == ENOENT) {
-		if (mkdir_p(state_dir, err) < 0)
+		if (nvb_state_mkdir_p(state_dir, err) < 0)
 			return -1;
 		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	}

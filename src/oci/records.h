@@ -80,6 +80,8 @@ struct nvb_container_record {
 NVB_INTERNAL const char *nvb_state_dir(void);
 /* true when id may name a record file (see above). */
 NVB_INTERNAL bool nvb_record_id_valid(const char *id);
+/* mkdir -p of a folder of the state directory, mode 0755 (a host path, not a container's) */
+NVB_INTERNAL int nvb_state_mkdir_p(const char *path, struct nvb_error *err);
 
 /* Write <state_dir>/containers/<rec->id>.json (creating the folders, mode 0755, files 0644);
  * age_s and stale are ignored. */

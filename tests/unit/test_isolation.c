@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "isolation/isolation.h"
+#include "oci/records.h"
 
 static char dir[256];
 
@@ -162,7 +163,7 @@ static void test_holders(void **state)
 	char path[512];
 	snprintf(path, sizeof(path), "%s/runc/c1", dir);
 	struct nvb_error err;
-	assert_int_equal(nvb_iso_mkdir_p(path, &err), 0);
+	assert_int_equal(nvb_state_mkdir_p(path, &err), 0);
 	snprintf(path, sizeof(path), "%s/runc/c1/state.json", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -175,7 +176,7 @@ static void test_holders(void **state)
 	assert_false(nvb_iso_holder_alive(&h));
 	/* crun's status file; a dead init process */
 	snprintf(path, sizeof(path), "%s/runc/c2", dir);
-	assert_int_equal(nvb_iso_mkdir_p(path, &err), 0);
+	assert_int_equal(nvb_state_mkdir_p(path, &err), 0);
 	snprintf(path, sizeof(path), "%s/runc/c2/status", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
