@@ -35,6 +35,13 @@ NVB_INTERNAL bool nvb_doctor_default_output_is_found(const struct nvb_config *cf
 NVB_INTERNAL char *nvb_doctor_generate_cmd(struct nvb_doctor_ctx *ctx);
 /* Whether a path exists inside the host root (following links inside it). */
 NVB_INTERNAL bool nvb_doctor_host_exists(struct nvb_doctor_ctx *ctx, const char *path);
+/* Field number field (0-based) of a ':'-separated line (/etc/passwd, /etc/group) into out;
+ * false when absent or longer than cap. */
+NVB_INTERNAL bool nvb_doctor_colon_field(const char *line, int field, char *out, size_t cap);
+/* Group gid of the host root's /etc/group: its name into name (the number when there is no
+ * such group) and whether user (NULL: nobody) is listed in it; false when there is none. */
+NVB_INTERNAL bool nvb_doctor_group(struct nvb_doctor_ctx *ctx, unsigned long gid,
+				   const char *user, char *name, size_t cap, bool *member);
 /* stat of a path named by a CDI spec or an engine's configuration (see helpers.c). */
 NVB_INTERNAL bool nvb_doctor_named_path_stat(struct nvb_doctor_ctx *ctx, const char *path,
 					     bool real_fallback, struct stat *st);

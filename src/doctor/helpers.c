@@ -102,3 +102,45 @@ bool nvb_doctor_named_path_stat(struct nvb_doctor_ctx *ctx, const char *path, bo
 		return true;
 	return real_fallback && stat(path, st) == 0;
 }
+
+bool nvb_doctor_colon_field(const char *line, int field, char *out, size_t cap)
+{
+	for (int i = 0; i < field; i++) {
+		line = strchr(line, ':');
+		if (!line)
+			return false;
+		line++;
+	}
+	size_t len = strcspn(line, ":\n");
+	if (len >= cap)
+		return false;
+	memcpy(out, line, len);
+	out[len] = '\0';
+	return true;
+}
+
+bool nvb_doctor_group(struct nvb_doctor_ctx *ctx, unsigned long gid, const char *user, char *name,
+		      size_t cap, bool *member)
+{
+	_cleanup_free_ char *text = NULL;
+	struct nvb_error ignored;
+	snprintf(name, cap, "%lu", gid);
+	*member = false;
+	if (nvb_host_read(ctx->host, "/etc/group", NVB_DOCTOR_SMALL_MAX, &text, NULL, &ignored) < 0)
+		return false;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char num[24], found[64], members[2048];
+		if (line[0] == '#' || !nvb_doctor_colon_field(line, 2, num, sizeof(num)) ||
+		    strtoul(num, NULL, 10) != gid || !nvb_doctor_colon_field(line, 0, found, sizeof(found)))
+			continue;
+		snprintf(name, cap, "%s", found);
+		if (user && nvb_doctor_colon_field(line, 3, members, sizeof(members))) {
+			char *msave = NULL;
+			for (char *m = strtok_r(members, ",", &msave); m; m = strtok_r(NULL, ",", &msave))
+				*member = *member || !strcmp(nvb_strstrip(m), user);
+		}
+		return true;
+	}
+	return false;
+}

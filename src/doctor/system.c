@@ -137,23 +137,6 @@ struct rootless_user {
 	bool known; /* found in the host root's /etc/passwd */
 };
 
-/* Field number 'field' (0-based) of a ':'-separated line, copied into out; false if absent. */
-static bool colon_field(const char *line, int field, char *out, size_t cap)
-{
-	for (int i = 0; i < field; i++) {
-		line = strchr(line, ':');
-		if (!line)
-			return false;
-		line++;
-	}
-	size_t len = strcspn(line, ":\n");
-	if (len >= cap)
-		return false;
-	memcpy(out, line, len);
-	out[len] = '\0';
-	return true;
-}
-
 /* Each line of a small file of the host root in turn; false when fn stops the walk. */
 static int each_line(struct nvb_doctor_ctx *ctx, const char *path,
 		     bool (*fn)(const char *line, void *data), void *data)
@@ -173,8 +156,8 @@ static bool passwd_match(const char *line, void *data)
 {
 	struct rootless_user *u = data;
 	char name[64], uid[24], gid[24];
-	if (!colon_field(line, 0, name, sizeof(name)) || !colon_field(line, 2, uid, sizeof(uid)) ||
-	    !colon_field(line, 3, gid, sizeof(gid)))
+	if (!nvb_doctor_colon_field(line, 0, name, sizeof(name)) || !nvb_doctor_colon_field(line, 2, uid, sizeof(uid)) ||
+	    !nvb_doctor_colon_field(line, 3, gid, sizeof(gid)))
 		return true;
 	bool hit = u->name[0] ? strcmp(name, u->name) == 0 : strtoul(uid, NULL, 10) == u->uid;
 	if (!hit)
@@ -211,7 +194,7 @@ static bool subid_match(const char *line, void *data)
 {
 	struct subid_search *s = data;
 	char who[64], count[24];
-	if (!colon_field(line, 0, who, sizeof(who)) || !colon_field(line, 2, count, sizeof(count)))
+	if (!nvb_doctor_colon_field(line, 0, who, sizeof(who)) || !nvb_doctor_colon_field(line, 2, count, sizeof(count)))
 		return true;
 	char uid[24];
 	snprintf(uid, sizeof(uid), "%lu", s->u->uid);
@@ -248,29 +231,6 @@ static int check_user_subids(struct nvb_doctor_ctx *ctx, const struct rootless_u
 		   "user %s has subordinate user and group IDs", u->name);
 }
 
-struct group_search {
-	unsigned long gid;
-	const char *user;
-	char name[64];
-	bool member;
-};
-
-static bool group_match(const char *line, void *data)
-{
-	struct group_search *g = data;
-	char gid[24], members[1024];
-	if (!colon_field(line, 2, gid, sizeof(gid)) || strtoul(gid, NULL, 10) != g->gid)
-		return true;
-	colon_field(line, 0, g->name, sizeof(g->name));
-	if (colon_field(line, 3, members, sizeof(members))) {
-		char *save = NULL;
-		for (char *m = strtok_r(members, ",", &save); m; m = strtok_r(NULL, ",", &save))
-			if (strcmp(nvb_strstrip(m), g->user) == 0)
-				g->member = true;
-	}
-	return false;
-}
-
 /* Whether u can open node (read, and write unless read_only) and how: 'o' others, 'u' owner,
  * 'g' group, 0 not at all. *group gets the node's group name (or number). */
 static char node_access(struct nvb_doctor_ctx *ctx, const struct rootless_user *u,
@@ -278,17 +238,13 @@ static char node_access(struct nvb_doctor_ctx *ctx, const struct rootless_user *
 			size_t cap)
 {
 	unsigned need = read_only ? 4 : 6;
-	struct group_search g = {.gid = node->gid, .user = u->name};
-	each_line(ctx, "/etc/group", group_match, &g);
-	if (g.name[0])
-		snprintf(group, cap, "%s", g.name);
-	else
-		snprintf(group, cap, "%u", node->gid);
+	bool member;
+	nvb_doctor_group(ctx, node->gid, u->name, group, cap, &member);
 	if ((node->mode & need) == need)
 		return 'o';
 	if (u->known && node->uid == u->uid && ((node->mode >> 6) & need) == need)
 		return 'u';
-	bool in_group = g.member || (u->known && u->gid == node->gid);
+	bool in_group = member || (u->known && u->gid == node->gid);
 	if (in_group && ((node->mode >> 3) & need) == need)
 		return 'g';
 	return 0;

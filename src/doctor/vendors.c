@@ -14,58 +14,6 @@ static const char *vendor_title(enum nvb_vendor v)
 	return v == NVB_VENDOR_AMD ? "AMD" : "Intel";
 }
 
-/* ------------------------------------------------------------- /etc/group */
-
-struct group_line {
-	unsigned long gid;
-	const char *user; /* whose membership to look for, NULL for none */
-	char name[64];
-	bool member;
-	bool found;
-};
-
-/* Field i (0-based) of a ':'-separated line into out; false when absent or too long. */
-static bool field(const char *line, int i, char *out, size_t cap)
-{
-	for (; i > 0; i--) {
-		line = strchr(line, ':');
-		if (!line)
-			return false;
-		line++;
-	}
-	size_t len = strcspn(line, ":\n");
-	if (len >= cap)
-		return false;
-	memcpy(out, line, len);
-	out[len] = '\0';
-	return true;
-}
-
-/* The name of group gid in the host root's /etc/group and whether g->user is listed in it. */
-static void group_lookup(struct nvb_doctor_ctx *ctx, struct group_line *g)
-{
-	_cleanup_free_ char *text = NULL;
-	struct nvb_error ignored;
-	snprintf(g->name, sizeof(g->name), "%lu", g->gid);
-	if (nvb_host_read(ctx->host, "/etc/group", NVB_DOCTOR_SMALL_MAX, &text, NULL, &ignored) < 0)
-		return;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char gid[24], name[64], members[2048];
-		if (!field(line, 2, gid, sizeof(gid)) || strtoul(gid, NULL, 10) != g->gid ||
-		    !field(line, 0, name, sizeof(name)))
-			continue;
-		snprintf(g->name, sizeof(g->name), "%s", name);
-		g->found = true;
-		if (g->user && field(line, 3, members, sizeof(members))) {
-			char *msave = NULL;
-			for (char *m = strtok_r(members, ",", &msave); m; m = strtok_r(NULL, ",", &msave))
-				g->member = g->member || !strcmp(nvb_strstrip(m), g->user);
-		}
-		return;
-	}
-}
-
 /* The user whose containers run rootless: SUDO_USER under sudo, else the caller; NULL for
  * root without SUDO_USER (no user to check). */
 static const char *container_user(char *buf, size_t cap)
@@ -210,11 +158,12 @@ static void tally_groups(struct nvb_doctor_ctx *ctx, const struct nvb_inventory 
 			}
 			if (((n->mode >> 3) & 6) != 6)
 				continue;
-			struct group_line gl = {.gid = n->gid, .user = user};
-			group_lookup(ctx, &gl);
-			add_word(t->needed, sizeof(t->needed), gl.name);
-			if (user && !gl.member)
-				add_word(t->missing, sizeof(t->missing), gl.name);
+			char name[64];
+			bool member;
+			nvb_doctor_group(ctx, n->gid, user, name, sizeof(name), &member);
+			add_word(t->needed, sizeof(t->needed), name);
+			if (user && !member)
+				add_word(t->missing, sizeof(t->missing), name);
 		}
 	}
 }

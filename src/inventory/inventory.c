@@ -61,10 +61,13 @@ int nvb_inventory_add_skipped(struct nvb_inventory *inv, enum nvb_file_kind kind
 	return (s->path && s->reason && (!chosen || s->chosen)) ? 0 : -1;
 }
 
-int nvb_device_node_stat(struct nvb_host *host, const char *path, struct nvb_device_node *node,
-			 struct nvb_error *err)
+/* stat a device node inside the host root; follow: a final symbolic link too (udev's
+ * /dev/dri/by-path links), else the path itself must be the node */
+static int node_stat(struct nvb_host *host, const char *path, bool follow,
+		     struct nvb_device_node *node, struct nvb_error *err)
 {
-	_cleanup_close_ int fd = nvb_host_resolve(host, path, NVB_RESOLVE_NOFOLLOW_LAST, NULL, err);
+	_cleanup_close_ int fd =
+		nvb_host_resolve(host, path, follow ? 0 : NVB_RESOLVE_NOFOLLOW_LAST, NULL, err);
 	if (fd < 0)
 		return -1;
 	struct stat st;
@@ -72,8 +75,10 @@ int nvb_device_node_stat(struct nvb_host *host, const char *path, struct nvb_dev
 		return nvb_error_errno(err, errno, NULL, "stat %s", path);
 	if (!S_ISCHR(st.st_mode))
 		return nvb_error_set(err, NVB_ERR_INVALID, 0,
-				     "recreate it with nvidia-modprobe or reload the driver",
-				     "%s is not a character device", path);
+				     "reload the driver or let udev recreate it (NVIDIA: nvidia-modprobe)",
+				     follow ? "%s does not lead to a character device"
+					    : "%s is not a character device",
+				     path);
 	if (!(node->path = strdup(path)))
 		return nvb_error_nomem(err);
 	node->major = major(st.st_rdev);
@@ -82,6 +87,18 @@ int nvb_device_node_stat(struct nvb_host *host, const char *path, struct nvb_dev
 	node->uid = st.st_uid;
 	node->gid = st.st_gid;
 	return 0;
+}
+
+int nvb_device_node_stat(struct nvb_host *host, const char *path, struct nvb_device_node *node,
+			 struct nvb_error *err)
+{
+	return node_stat(host, path, false, node, err);
+}
+
+int nvb_device_node_stat_follow(struct nvb_host *host, const char *path,
+				struct nvb_device_node *node, struct nvb_error *err)
+{
+	return node_stat(host, path, true, node, err);
 }
 
 void nvb_device_node_clear(struct nvb_device_node *node)

@@ -18,6 +18,9 @@ NVB_INTERNAL bool nvb_inventory_has_problem(const struct nvb_inventory *inv, con
 /* stat a device node inside the host root, without following a final symlink. */
 NVB_INTERNAL int nvb_device_node_stat(struct nvb_host *host, const char *path,
 				      struct nvb_device_node *node, struct nvb_error *err);
+/* The same through a final symbolic link (node->path stays the link's path). */
+NVB_INTERNAL int nvb_device_node_stat_follow(struct nvb_host *host, const char *path,
+					     struct nvb_device_node *node, struct nvb_error *err);
 NVB_INTERNAL void nvb_device_node_clear(struct nvb_device_node *node);
 NVB_INTERNAL void nvb_gpu_clear(struct nvb_gpu *gpu);
 

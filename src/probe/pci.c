@@ -3,8 +3,6 @@
  * /proc/devices, device nodes behind links. Everything is read inside the host root. */
 #include <ctype.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "probe/pci.h"
 
@@ -173,28 +171,6 @@ char *nvb_pci_ids_read(struct nvb_host *host)
 }
 
 /* ----------------------------------------------------------- device nodes */
-
-int nvb_device_node_stat_follow(struct nvb_host *host, const char *path,
-				struct nvb_device_node *node, struct nvb_error *err)
-{
-	_cleanup_close_ int fd = nvb_host_resolve(host, path, 0, NULL, err);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return nvb_error_errno(err, errno, NULL, "stat %s", path);
-	if (!S_ISCHR(st.st_mode))
-		return nvb_error_set(err, NVB_ERR_INVALID, 0, "let udev recreate it",
-				     "%s does not lead to a character device", path);
-	if (!(node->path = strdup(path)))
-		return nvb_error_nomem(err);
-	node->major = major(st.st_rdev);
-	node->minor = minor(st.st_rdev);
-	node->mode = st.st_mode & 07777;
-	node->uid = st.st_uid;
-	node->gid = st.st_gid;
-	return 0;
-}
 
 int nvb_nodes_push(struct nvb_device_node **nodes, size_t *n, struct nvb_device_node *node)
 {

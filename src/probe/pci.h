@@ -30,10 +30,6 @@ NVB_INTERNAL char *nvb_pci_ids_name(const char *text, unsigned vendor, unsigned 
 /* The host root's pci.ids (/usr/share/misc, /usr/share/hwdata), NULL when it has none. */
 NVB_INTERNAL char *nvb_pci_ids_read(struct nvb_host *host);
 
-/* The character device path names, following a final symbolic link inside the host root
- * (udev's /dev/dri/by-path links); node->path is path itself. -1 when absent or no device. */
-NVB_INTERNAL int nvb_device_node_stat_follow(struct nvb_host *host, const char *path,
-					     struct nvb_device_node *node, struct nvb_error *err);
 /* Append a copy of node to *nodes; -1 when out of memory (node is then cleared). */
 NVB_INTERNAL int nvb_nodes_push(struct nvb_device_node **nodes, size_t *n,
 				struct nvb_device_node *node);
