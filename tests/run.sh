@@ -189,7 +189,7 @@ if [[ cargo =~ $filter || rust =~ $filter || $filter == . ]]; then
 		# a sanitizer build's library needs the sanitizer runtimes loaded first in the tests
 		# (only in them: cargo and rustc themselves must not get them)
 		runner=
-		if readelf -d "$build/src/libnvbind.so.1" | grep -q 'NEEDED.*libasan'; then
+		if readelf -d "$build/src/libnvbind.so.1" | grep 'NEEDED.*libasan' >/dev/null; then
 			runner="env LD_PRELOAD=$(cc -print-file-name=libasan.so):$(cc -print-file-name=libubsan.so)"
 		fi
 		triple=$("$rustc_bin" -vV | sed -n 's/^host: //p' | tr 'a-z-' 'A-Z_')

@@ -41,12 +41,12 @@ prepare() {
 	dir=$(cd "$dir" && pwd)
 	echo "gpu-check: preparing $dir"
 	meson setup "$dir/build" "$REPO" --buildtype=release -Dtests=false >/dev/null || die "meson setup failed"
-	# nvbind-hook: the static createContainer hook of generated CDI specs, where the tree has it
-	local hook=
-	ninja -C "$dir/build" -t targets all 2>/dev/null | grep -q '^src/nvbind-hook:' && hook=src/nvbind-hook
-	ninja -C "$dir/build" src/nvbind src/nvbind-runtime $hook bench/measure >/dev/null || die "build failed"
-	cp "$dir/build/src/nvbind" "$dir/build/src/nvbind-runtime" "$dir/build/bench/measure" "$dir/bin/"
-	[ -z "$hook" ] || cp "$dir/build/$hook" "$dir/bin/"
+	# nvbind-hook: the static createContainer hook of generated CDI specs (the spec runs
+	# `nvbind-hook libraries`, a command only that program has: it is required)
+	ninja -C "$dir/build" src/nvbind src/nvbind-runtime src/nvbind-hook bench/measure >/dev/null ||
+		die "build failed"
+	cp "$dir/build/src/nvbind" "$dir/build/src/nvbind-runtime" "$dir/build/src/nvbind-hook" \
+		"$dir/build/bench/measure" "$dir/bin/"
 	cp "$REPO/tools/gpu-check/cdi-apply.py" "$dir/bin/"
 	ln -sf nvbind-runtime "$dir/bin/nvidia-container-runtime-hook"
 	# the libraries the binaries need beyond glibc (jansson, libyaml), beside them
@@ -399,8 +399,7 @@ run_check() {
 	section "CDI"
 	# the hook the spec names: the static nvbind-hook where prepared (engines run hooks with
 	# only the spec's environment: a dynamic nvbind would miss jansson on the GPU host)
-	local hook=$nvbind
-	[ -x "$dir/bin/nvbind-hook" ] && hook=$dir/bin/nvbind-hook
+	local hook=$dir/bin/nvbind-hook
 	check "nvbind cdi generate" "$nvbind" cdi generate --output "$out/nvidia.com-gpu.json" --hook-path "$hook"
 	check "nvbind cdi validate" "$nvbind" cdi validate "$out/nvidia.com-gpu.json"
 

@@ -48,7 +48,7 @@ cc -O2 -Wall -Werror -o "$r/usr/bin/dlopen-probe" "$here/dlopen-probe.c"
 # the image's own ldconfig (libc-bin's, statically linked) writes the image's own cache
 "$r/sbin/ldconfig" -r "$r"
 [ -s "$r/etc/ld.so.cache" ] || { echo "make-debian-image: ldconfig -r wrote no cache" >&2; exit 1; }
-ldconfig -p -C "$r/etc/ld.so.cache" | grep -q 'libz.so.1 ' ||
+ldconfig -p -C "$r/etc/ld.so.cache" | grep 'libz.so.1 ' >/dev/null ||
 	{ echo "make-debian-image: the image's cache has no libz.so.1" >&2; exit 1; }
 touch "$r/.stamp-$stamp"
 mv "$r" "$dir/rootfs"

@@ -37,7 +37,7 @@ prepare() {
 	local dir=$1 elf
 	[ -f "$dir/sbin/.ubuntu-host" ] && return 0
 	elf=$(readlink -f /usr/sbin/ldconfig)
-	head -c 4 "$elf" | grep -q ELF || { echo "ubuntu-host: $elf is not an ELF program" >&2; return 1; }
+	head -c 4 "$elf" | grep ELF >/dev/null || { echo "ubuntu-host: $elf is not an ELF program" >&2; return 1; }
 	rm -rf "$dir/sbin" && mkdir -p "$dir"
 	cp -a /usr/sbin "$dir/sbin"
 	# a new file, never a write through: the copy must not alias the host's ldconfig
