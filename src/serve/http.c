@@ -20,6 +20,7 @@ struct server {
 	struct nvb_sampler *sampler;
 	pthread_mutex_t lock;
 	struct nvb_host_state st;
+	struct nvb_sysfs_reader sysfs; /* AMD and Intel values, read on every scrape */
 	double last_scrape_s;
 };
 
@@ -64,8 +65,11 @@ static enum MHD_Result metrics(struct server *srv, struct MHD_Connection *c)
 	}
 	struct nvb_sample sample;
 	bool fresh = nvb_sampler_collect(srv->sampler, srv->opts->deadline_ms, &sample, NULL, 0);
-	char *body = nvb_metrics_render(&srv->st, &sample, fresh, srv->last_scrape_s,
-					srv->opts->state_dir);
+	size_t n_sysfs = 0;
+	struct nvb_sysfs_sample *sysfs = nvb_sysfs_collect(&srv->sysfs, srv->st.inv, &n_sysfs);
+	char *body = nvb_metrics_render(&srv->st, &sample, fresh, sysfs, n_sysfs,
+					srv->last_scrape_s, srv->opts->state_dir);
+	free(sysfs);
 	nvb_sample_clear(&sample);
 	srv->last_scrape_s = nvb_seconds_since(&start);
 	if (!body)
@@ -261,7 +265,7 @@ int nvb_serve_run(struct nvb_host *host, const struct nvb_config *cfg,
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct server srv = {.host = host, .cfg = cfg, .opts = opts};
+	struct server srv = {.host = host, .cfg = cfg, .opts = opts, .sysfs = {.host = host}};
 	pthread_mutex_init(&srv.lock, NULL);
 	if (nvb_host_state_refresh(host, cfg, &srv.st, err) < 0)
 		return -1;
@@ -270,6 +274,7 @@ int nvb_serve_run(struct nvb_host *host, const struct nvb_config *cfg,
 	int r = srv.sampler ? serve_loop(&srv, err) : -1;
 	nvb_sampler_stop(srv.sampler);
 	nvb_host_state_clear(&srv.st);
+	nvb_sysfs_reader_clear(&srv.sysfs);
 	pthread_mutex_destroy(&srv.lock);
 	return r;
 }

@@ -50,15 +50,29 @@ static void series(struct nvb_strbuf *b, const char *name, const char *labels, d
 	if (value == floor(value) && fabs(value) < 1e15)
 		nvb_strbuf_appendf(b, " %.0f\n", value);
 	else
-		nvb_strbuf_appendf(b, " %.9g\n", value);
+		nvb_strbuf_appendf(b, " %.15g\n", value);
 }
 
-/* The labels of one GPU: gpu (index), uuid, vendor, model. */
-static char *gpu_labels(const struct nvb_gpu *g)
+/* One GPU of the inventory chain as the metrics show it: its labels and the values of the
+ * vendor's source (NVML for NVIDIA, sysfs for AMD and Intel). */
+enum { V_UTIL, V_MEM_UTIL, V_USED, V_TOTAL, V_TEMP, V_POWER, V_CLOCK, V_ENERGY, V_N };
+
+struct row {
+	const struct nvb_gpu *gpu;
+	char *labels;
+	const struct nvb_gpu_sample *nvml; /* NULL: NVML did not list it, or not NVIDIA */
+	bool has[V_N];
+	double v[V_N];
+};
+
+/* The labels of one GPU: gpu (index among the GPUs of its vendor), uuid (NVIDIA's GPU-...;
+ * for AMD and Intel the id CDI names them by, when there is one), vendor, model. */
+static char *gpu_labels(const struct nvb_gpu *g, const struct nvb_gpu_extra *x)
 {
+	const char *uuid = g->uuid ? g->uuid : x ? x->cdi_id : NULL;
 	struct nvb_strbuf b = {0};
 	nvb_strbuf_appendf(&b, "gpu=\"%u\",uuid=\"", g->index);
-	label_value(&b, g->uuid);
+	label_value(&b, uuid);
 	nvb_strbuf_appendf(&b, "\",vendor=\"%s\",model=\"", vendor_name(g->vendor));
 	label_value(&b, g->name);
 	nvb_strbuf_appendc(&b, '"');
@@ -73,60 +87,68 @@ static const struct nvb_gpu_sample *sample_of(const struct nvb_sample *s, const 
 	return NULL;
 }
 
-/* The per-GPU gauges of one NVML value each. */
-struct gauge {
-	const char *name, *help;
-	bool (*get)(const struct nvb_gpu_sample *g, double *v);
-};
-
-static bool get_util(const struct nvb_gpu_sample *g, double *v)
+static void set(struct row *r, int k, bool has, double v)
 {
-	*v = g->util_gpu / 100.0;
-	return g->has_util;
-}
-static bool get_mem_util(const struct nvb_gpu_sample *g, double *v)
-{
-	*v = g->util_memory / 100.0;
-	return g->has_util;
-}
-static bool get_used(const struct nvb_gpu_sample *g, double *v)
-{
-	*v = (double)g->memory_used;
-	return g->has_memory;
-}
-static bool get_total(const struct nvb_gpu_sample *g, double *v)
-{
-	*v = (double)g->memory_total;
-	return g->has_memory;
-}
-static bool get_temp(const struct nvb_gpu_sample *g, double *v)
-{
-	*v = g->temp_c;
-	return g->has_temp;
-}
-static bool get_power(const struct nvb_gpu_sample *g, double *v)
-{
-	*v = g->power_mw / 1000.0;
-	return g->has_power;
-}
-static bool get_clock(const struct nvb_gpu_sample *g, double *v)
-{
-	*v = g->sm_clock_mhz * 1e6;
-	return g->has_clock;
+	r->has[k] = has;
+	r->v[k] = v;
 }
 
-static const struct gauge gauges[] = {
-	{"nvbind_gpu_utilization_ratio",
-	 "Fraction of the last sample period in which a kernel ran on the GPU (NVML)", get_util},
-	{"nvbind_gpu_memory_utilization_ratio",
-	 "Fraction of the last sample period in which device memory was read or written (NVML)",
-	 get_mem_util},
-	{"nvbind_gpu_memory_used_bytes", "Device memory in use (NVML)", get_used},
-	{"nvbind_gpu_memory_total_bytes", "Device memory installed (NVML)", get_total},
-	{"nvbind_gpu_temperature_celsius", "GPU core temperature (NVML)", get_temp},
-	{"nvbind_gpu_power_watts", "Power drawn by the board (NVML)", get_power},
-	{"nvbind_gpu_sm_clock_hertz", "Current SM clock (NVML)", get_clock},
+static void from_nvml(struct row *r, const struct nvb_gpu_sample *g)
+{
+	set(r, V_UTIL, g->has_util, g->util_gpu / 100.0);
+	set(r, V_MEM_UTIL, g->has_util, g->util_memory / 100.0);
+	set(r, V_USED, g->has_memory, (double)g->memory_used);
+	set(r, V_TOTAL, g->has_memory, (double)g->memory_total);
+	set(r, V_TEMP, g->has_temp, g->temp_c);
+	set(r, V_POWER, g->has_power, g->power_mw / 1000.0);
+	set(r, V_CLOCK, g->has_clock, g->sm_clock_mhz * 1e6);
+}
+
+static void from_sysfs(struct row *r, const struct nvb_sysfs_sample *s)
+{
+	set(r, V_UTIL, s->has_util, s->util / 100.0);
+	set(r, V_MEM_UTIL, s->has_mem_util, s->mem_util / 100.0);
+	set(r, V_USED, s->has_vram, (double)s->vram_used);
+	set(r, V_TOTAL, s->has_vram, (double)s->vram_total);
+	set(r, V_TEMP, s->has_temp, (double)s->temp_millic / 1000.0);
+	set(r, V_POWER, s->has_power, (double)s->power_uw / 1e6);
+	set(r, V_CLOCK, s->has_clock, (double)s->clock_hz);
+	set(r, V_ENERGY, s->has_energy, (double)s->energy_uj / 1e6);
+}
+
+/* The per-GPU families of one value each. */
+static const struct {
+	const char *name, *type, *help;
+} families[V_N] = {
+	[V_UTIL] = {"nvbind_gpu_utilization_ratio", "gauge",
+		    "Fraction of the last sample period in which the GPU was busy (NVML, amdgpu "
+		    "gpu_busy_percent)"},
+	[V_MEM_UTIL] = {"nvbind_gpu_memory_utilization_ratio", "gauge",
+			"Fraction of the last sample period in which device memory was read or "
+			"written (NVML, amdgpu mem_busy_percent)"},
+	[V_USED] = {"nvbind_gpu_memory_used_bytes", "gauge",
+		    "Device memory in use (NVML, amdgpu mem_info_vram_used)"},
+	[V_TOTAL] = {"nvbind_gpu_memory_total_bytes", "gauge",
+		     "Device memory installed (NVML, amdgpu mem_info_vram_total)"},
+	[V_TEMP] = {"nvbind_gpu_temperature_celsius", "gauge",
+		    "GPU temperature (NVML core; hwmon's first temperature channel)"},
+	[V_POWER] = {"nvbind_gpu_power_watts", "gauge",
+		     "Power drawn by the board (NVML, amdgpu hwmon power1_average or power1_input)"},
+	[V_CLOCK] = {"nvbind_gpu_sm_clock_hertz", "gauge",
+		     "Current shader clock (NVML SM clock, amdgpu sclk, Intel GT actual frequency)"},
+	[V_ENERGY] = {"nvbind_gpu_energy_joules_total", "counter",
+		      "Energy used since the driver loaded (Intel hwmon energy1_input)"},
 };
+
+static void gpu_values(struct nvb_strbuf *b, const struct row *rows, size_t n)
+{
+	for (size_t k = 0; k < V_N; k++) {
+		family(b, families[k].name, families[k].type, families[k].help);
+		for (size_t i = 0; i < n; i++)
+			if (rows[i].has[k])
+				series(b, families[k].name, rows[i].labels, rows[i].v[k]);
+	}
+}
 
 /* nvmlClocksEventReasons bits (nvml.h) */
 static const struct {
@@ -144,103 +166,128 @@ static const struct {
 	{0x100, "display_clock_setting"},
 };
 
-static void gpu_gauges(struct nvb_strbuf *b, const struct nvb_inventory *inv, char **labels,
-		       const struct nvb_sample *s)
-{
-	for (size_t k = 0; k < NVB_ARRAY_SIZE(gauges); k++) {
-		family(b, gauges[k].name, "gauge", gauges[k].help);
-		for (size_t i = 0; i < inv->n_gpus; i++) {
-			const struct nvb_gpu_sample *g = sample_of(s, inv->gpus[i].uuid);
-			double v;
-			if (g && gauges[k].get(g, &v))
-				series(b, gauges[k].name, labels[i], v);
-		}
-	}
-}
-
-/* Counters and flags with a label of their own beside the GPU's. */
-static void gpu_labelled(struct nvb_strbuf *b, const struct nvb_inventory *inv, char **labels,
+/* NVML's counters and flags with a label of their own beside the GPU's (NVIDIA only). */
+static void gpu_labelled(struct nvb_strbuf *b, const struct row *rows, size_t n,
 			 const struct nvb_sample *s)
 {
 	char l[1024];
 	family(b, "nvbind_gpu_ecc_errors_total", "counter",
 	       "ECC errors over the life of the board (aggregate counts, NVML)");
-	for (size_t i = 0; i < inv->n_gpus; i++) {
-		const struct nvb_gpu_sample *g = sample_of(s, inv->gpus[i].uuid);
+	for (size_t i = 0; i < n; i++) {
+		const struct nvb_gpu_sample *g = rows[i].nvml;
 		if (!g || !g->has_ecc)
 			continue;
-		snprintf(l, sizeof(l), "%s,type=\"corrected\"", labels[i]);
+		snprintf(l, sizeof(l), "%s,type=\"corrected\"", rows[i].labels);
 		series(b, "nvbind_gpu_ecc_errors_total", l, (double)g->ecc_corrected);
-		snprintf(l, sizeof(l), "%s,type=\"uncorrected\"", labels[i]);
+		snprintf(l, sizeof(l), "%s,type=\"uncorrected\"", rows[i].labels);
 		series(b, "nvbind_gpu_ecc_errors_total", l, (double)g->ecc_uncorrected);
 	}
 	family(b, "nvbind_gpu_retired_pages_total", "counter",
 	       "Device memory pages retired, by cause (NVML)");
-	for (size_t i = 0; i < inv->n_gpus; i++) {
-		const struct nvb_gpu_sample *g = sample_of(s, inv->gpus[i].uuid);
+	for (size_t i = 0; i < n; i++) {
+		const struct nvb_gpu_sample *g = rows[i].nvml;
 		if (!g || !g->has_retired)
 			continue;
-		snprintf(l, sizeof(l), "%s,cause=\"single_bit\"", labels[i]);
+		snprintf(l, sizeof(l), "%s,cause=\"single_bit\"", rows[i].labels);
 		series(b, "nvbind_gpu_retired_pages_total", l, g->retired_sbe);
-		snprintf(l, sizeof(l), "%s,cause=\"double_bit\"", labels[i]);
+		snprintf(l, sizeof(l), "%s,cause=\"double_bit\"", rows[i].labels);
 		series(b, "nvbind_gpu_retired_pages_total", l, g->retired_dbe);
 	}
 	family(b, "nvbind_gpu_throttle_reason", "gauge",
 	       "1 while the reason holds the clocks down, else 0 (NVML clocks event reasons)");
-	for (size_t i = 0; i < inv->n_gpus; i++) {
-		const struct nvb_gpu_sample *g = sample_of(s, inv->gpus[i].uuid);
+	for (size_t i = 0; i < n; i++) {
+		const struct nvb_gpu_sample *g = rows[i].nvml;
 		for (size_t r = 0; g && g->has_throttle && r < NVB_ARRAY_SIZE(reasons); r++) {
-			snprintf(l, sizeof(l), "%s,reason=\"%s\"", labels[i], reasons[r].name);
+			snprintf(l, sizeof(l), "%s,reason=\"%s\"", rows[i].labels, reasons[r].name);
 			series(b, "nvbind_gpu_throttle_reason", l, (g->throttle & reasons[r].bit) != 0);
 		}
 	}
 	family(b, "nvbind_gpu_sample_age_seconds", "gauge",
 	       "Age of the NVML values shown for the GPU: the last good sample when NVML missed the "
 	       "deadline");
-	for (size_t i = 0; i < inv->n_gpus; i++)
-		if (sample_of(s, inv->gpus[i].uuid))
-			series(b, "nvbind_gpu_sample_age_seconds", labels[i],
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].nvml)
+			series(b, "nvbind_gpu_sample_age_seconds", rows[i].labels,
 			       nvb_seconds_since(&s->taken));
 }
 
-static void gpus(struct nvb_strbuf *b, const struct nvb_inventory *inv, const struct nvb_sample *s)
+/* The rows of every GPU of the chain, in chain order (NVIDIA, AMD, Intel); sysfs[k] belongs
+ * to the k-th. NULL when out of memory. */
+static struct row *gpu_rows(const struct nvb_inventory *chain, const struct nvb_sample *s,
+			    const struct nvb_sysfs_sample *sysfs, size_t n_sysfs, size_t *n)
 {
-	family(b, "nvbind_gpus", "gauge", "GPUs found under the host root");
-	series(b, "nvbind_gpus", NULL, (double)inv->n_gpus);
-	char **labels = calloc(inv->n_gpus + 1, sizeof(*labels));
-	if (!labels)
-		return;
-	family(b, "nvbind_gpu_info", "gauge", "One series per GPU naming it; the value is 1");
-	for (size_t i = 0; i < inv->n_gpus; i++)
-		if ((labels[i] = gpu_labels(&inv->gpus[i])))
-			series(b, "nvbind_gpu_info", labels[i], 1);
-	bool all = true;
-	for (size_t i = 0; i < inv->n_gpus; i++)
-		all &= labels[i] != NULL;
-	if (all) {
-		gpu_gauges(b, inv, labels, s);
-		gpu_labelled(b, inv, labels, s);
+	size_t total = 0, k = 0;
+	for (const struct nvb_inventory *inv = chain; inv; inv = inv->next)
+		total += inv->n_gpus;
+	*n = total;
+	struct row *rows = calloc(total + 1, sizeof(*rows));
+	if (!rows)
+		return NULL;
+	for (const struct nvb_inventory *inv = chain; inv; inv = inv->next) {
+		for (size_t i = 0; i < inv->n_gpus; i++, k++) {
+			struct row *r = &rows[k];
+			r->gpu = &inv->gpus[i];
+			r->labels = gpu_labels(r->gpu, i < inv->n_gpu_extra ? &inv->gpu_extra[i] : NULL);
+			if (!r->labels) {
+				*n = k;
+				return rows;
+			}
+			if (r->gpu->vendor == NVB_VENDOR_NVIDIA && (r->nvml = sample_of(s, r->gpu->uuid)))
+				from_nvml(r, r->nvml);
+			else if (r->gpu->vendor != NVB_VENDOR_NVIDIA && k < n_sysfs)
+				from_sysfs(r, &sysfs[k]);
+		}
 	}
-	for (size_t i = 0; i < inv->n_gpus; i++)
-		free(labels[i]);
-	free(labels);
+	return rows;
 }
 
-static void driver_and_spec(struct nvb_strbuf *b, const struct nvb_host_state *st)
+static void gpus(struct nvb_strbuf *b, const struct nvb_inventory *chain, const struct nvb_sample *s,
+		 const struct nvb_sysfs_sample *sysfs, size_t n_sysfs)
 {
-	const struct nvb_driver *d = &st->inv->driver;
-	family(b, "nvbind_driver_info", "gauge", "The loaded driver; the value is 1");
-	if (d->version) {
+	size_t n = 0, total = 0;
+	for (const struct nvb_inventory *inv = chain; inv; inv = inv->next)
+		total += inv->n_gpus;
+	family(b, "nvbind_gpus", "gauge", "GPUs found under the host root, of every vendor");
+	series(b, "nvbind_gpus", NULL, (double)total);
+	struct row *rows = gpu_rows(chain, s, sysfs, n_sysfs, &n);
+	if (!rows)
+		return;
+	family(b, "nvbind_gpu_info", "gauge", "One series per GPU naming it; the value is 1");
+	for (size_t i = 0; i < n; i++)
+		series(b, "nvbind_gpu_info", rows[i].labels, 1);
+	if (n == total) {
+		gpu_values(b, rows, n);
+		gpu_labelled(b, rows, n, s);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].labels);
+	free(rows);
+}
+
+/* nvbind_driver_info: the loaded driver of each vendor (NVIDIA's version and kernel module
+ * flavour; amdgpu's module version; Intel's drivers have no version of their own). */
+static void drivers(struct nvb_strbuf *b, const struct nvb_inventory *chain)
+{
+	family(b, "nvbind_driver_info", "gauge", "The loaded driver of a vendor; the value is 1");
+	for (const struct nvb_inventory *inv = chain; inv; inv = inv->next) {
+		const struct nvb_driver *d = &inv->driver;
+		if (!d->version)
+			continue;
 		struct nvb_strbuf l = {0};
 		nvb_strbuf_append(&l, "version=\"");
 		label_value(&l, d->version);
 		nvb_strbuf_append(&l, "\",kernel_module=\"");
 		label_value(&l, d->kernel_module);
-		nvb_strbuf_appendc(&l, '"');
+		nvb_strbuf_appendf(&l, "\",vendor=\"%s\"", vendor_name(d->vendor));
 		_cleanup_free_ char *text = nvb_strbuf_take(&l);
 		if (text)
 			series(b, "nvbind_driver_info", text, 1);
 	}
+}
+
+static void driver_and_spec(struct nvb_strbuf *b, const struct nvb_host_state *st)
+{
+	drivers(b, st->inv);
 	family(b, "nvbind_cdi_spec_installed", "gauge",
 	       "1 when a CDI spec of the configured kind is installed");
 	series(b, "nvbind_cdi_spec_installed", NULL, st->spec_found);
@@ -262,7 +309,8 @@ static void driver_and_spec(struct nvb_strbuf *b, const struct nvb_host_state *s
 }
 
 char *nvb_metrics_render(const struct nvb_host_state *st, const struct nvb_sample *s, bool fresh,
-			 double scrape_seconds, const char *state_dir)
+			 const struct nvb_sysfs_sample *sysfs, size_t n_sysfs, double scrape_seconds,
+			 const char *state_dir)
 {
 	struct nvb_strbuf b = {0};
 	family(&b, "nvbind_up", "gauge", "1: nvbind serve answered this scrape");
@@ -270,7 +318,7 @@ char *nvb_metrics_render(const struct nvb_host_state *st, const struct nvb_sampl
 	family(&b, "nvbind_nvml_up", "gauge", "1 when NVML answered this scrape within the deadline");
 	series(&b, "nvbind_nvml_up", NULL, fresh);
 	driver_and_spec(&b, st);
-	gpus(&b, st->inv, s);
+	gpus(&b, st->inv, s, sysfs, n_sysfs);
 	nvb_metrics_containers(&b, state_dir);
 	family(&b, "nvbind_scrape_duration_seconds", "gauge",
 	       "Wall time of the previous scrape, NVML wait included");

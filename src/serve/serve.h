@@ -6,7 +6,8 @@
  * Three parts: the NVML sampler (sampler.c), a worker thread that alone calls NVML so that a
  * hung driver never holds a scrape longer than the deadline; the host state (state.c): the
  * inventory, the CDI spec's freshness and the readiness checks, read through the host root;
- * and the text they are shown as (metrics.c) behind the HTTP server (http.c).
+ * the AMD and Intel GPUs' values from sysfs (sysfs.c), read on each scrape; and the text they
+ * are shown as (metrics.c) behind the HTTP server (http.c).
  */
 #ifndef NVB_SERVE_H
 #define NVB_SERVE_H
@@ -58,6 +59,42 @@ NVB_INTERNAL void nvb_sampler_stop(struct nvb_sampler *s);
 NVB_INTERNAL void nvb_sample_clear(struct nvb_sample *sample);
 NVB_INTERNAL double nvb_seconds_since(const struct timespec *t);
 
+/* ------------------------------------------------------------------- sysfs */
+
+/* One AMD or Intel GPU's values as its driver shows them in sysfs (sysfs.c); has_* false
+ * where the file is missing (an older kernel, a GPU without the sensor) or malformed. */
+struct nvb_sysfs_sample {
+	bool has_util, has_mem_util, has_vram, has_temp, has_power, has_clock, has_energy;
+	unsigned util, mem_util;                   /* percent */
+	unsigned long long vram_used, vram_total;  /* bytes */
+	long long temp_millic;                     /* millidegrees Celsius */
+	unsigned long long power_uw;               /* microwatts */
+	unsigned long long clock_hz;
+	unsigned long long energy_uj;              /* microjoules since the driver loaded */
+};
+
+/* Reads the sysfs metrics of the host root's AMD and Intel GPUs; remembers which malformed
+ * files it has already reported so that each is logged once. */
+struct nvb_sysfs_reader {
+	struct nvb_host *host;
+	char **warned;
+	size_t n_warned;
+};
+
+/* Strict sysfs number: decimal digits (a '-' first only when min < 0), then only white space;
+ * within [min, max]. Returns 0 with *out set, -1 when the text is anything else. */
+NVB_INTERNAL int nvb_sysfs_parse(const char *text, long long min, long long max, long long *out);
+/* The values of one GPU (the inventory's vendor and driver say which files); a GPU of another
+ * vendor or driver gets none. */
+NVB_INTERNAL void nvb_sysfs_read_gpu(struct nvb_sysfs_reader *r, const struct nvb_gpu *gpu,
+				     struct nvb_sysfs_sample *out);
+/* One sample per GPU of the inventory chain, in chain order (calloc'ed, *n set; NULL with
+ * *n 0 when the chain has no GPU or memory ran out). NVIDIA GPUs and AMD partitions after
+ * the first of their PCI device get an empty sample. */
+NVB_INTERNAL struct nvb_sysfs_sample *nvb_sysfs_collect(struct nvb_sysfs_reader *r,
+							const struct nvb_inventory *chain, size_t *n);
+NVB_INTERNAL void nvb_sysfs_reader_clear(struct nvb_sysfs_reader *r);
+
 /* --------------------------------------------------------------- host state */
 
 /* One readiness check: its name, whether it passed and a message saying why. */
@@ -92,7 +129,8 @@ NVB_INTERNAL char *nvb_host_state_nvml_path(struct nvb_host *host, const struct 
 /* The Prometheus text exposition (format 0.0.4) of the host state and a sample. fresh: NVML
  * answered within the deadline of this scrape. */
 NVB_INTERNAL char *nvb_metrics_render(const struct nvb_host_state *st, const struct nvb_sample *s,
-				      bool fresh, double scrape_seconds, const char *state_dir);
+				      bool fresh, const struct nvb_sysfs_sample *sysfs, size_t n_sysfs,
+				      double scrape_seconds, const char *state_dir);
 /* The container records and wrapper counters of nvbind-runtime's state directory. */
 NVB_INTERNAL void nvb_metrics_containers(struct nvb_strbuf *b, const char *state_dir);
 /* The /readyz body: {"ready":B,"checks":[{"name":..,"ok":..,"message":..}]}; *ready set. */

@@ -198,3 +198,143 @@ get() { curl -s -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' "http://127.0.0.1:
 	run -2 "$NVBIND" --root "$BATS_TEST_TMPDIR/r" serve --listen 127.0.0.1
 	[[ $output == *"ADDRESS:PORT"* ]]
 }
+
+# gpu_values FILE: the per-GPU value series of a scrape (utilization, memory, temperature,
+# power, clock, energy), in the order served
+gpu_values() {
+	grep -E '^nvbind_gpu_(utilization_ratio|memory_utilization_ratio|memory_used_bytes|memory_total_bytes|temperature_celsius|power_watts|sm_clock_hertz|energy_joules_total)\{' "$1" || true
+}
+
+@test "serve: AMD GPUs from amdgpu sysfs (amd-host): exact series, partitions once per device" {
+	start_serve "$ROOTS/amd-host"
+	[ "$(get /metrics)" = 200 ]
+	m=$BATS_TEST_TMPDIR/body
+	promtool check metrics <"$m"
+	grep -qx 'nvbind_gpus 10' "$m"
+	[ "$(grep -c '^nvbind_gpu_info{gpu="[0-9]",uuid="[^"]*",vendor="amd",model="AMD Instinct MI[23]' "$m")" = 10 ]
+	grep -qx 'nvbind_driver_info{version="6.7.0",kernel_module="amdgpu",vendor="amd"} 1' "$m"
+	a='gpu="0",uuid="0x25bc3339d0ea0007",vendor="amd",model="AMD Instinct MI210"'
+	b='gpu="1",uuid="0x8838290a7af1b009",vendor="amd",model="AMD Instinct MI210"'
+	c='gpu="2",uuid="",vendor="amd",model="AMD Instinct MI300X (partition 0)"'
+	# MI210 #2 has no mem_busy_percent, power or sclk file; MI300X partitions 1..7 share
+	# partition 0's PCI device and get no series of their own
+	diff -u - <(gpu_values "$m") <<-EOX
+	nvbind_gpu_utilization_ratio{$a} 0.37
+	nvbind_gpu_utilization_ratio{$b} 0
+	nvbind_gpu_utilization_ratio{$c} 0.91
+	nvbind_gpu_memory_utilization_ratio{$a} 0.12
+	nvbind_gpu_memory_utilization_ratio{$c} 0.54
+	nvbind_gpu_memory_used_bytes{$a} 12884901888
+	nvbind_gpu_memory_used_bytes{$b} 0
+	nvbind_gpu_memory_used_bytes{$c} 103079215104
+	nvbind_gpu_memory_total_bytes{$a} 68702699520
+	nvbind_gpu_memory_total_bytes{$b} 68702699520
+	nvbind_gpu_memory_total_bytes{$c} 206158430208
+	nvbind_gpu_temperature_celsius{$a} 45
+	nvbind_gpu_temperature_celsius{$b} 38.5
+	nvbind_gpu_temperature_celsius{$c} 62
+	nvbind_gpu_power_watts{$a} 87
+	nvbind_gpu_power_watts{$c} 612
+	nvbind_gpu_sm_clock_hertz{$a} 1700000000
+	nvbind_gpu_sm_clock_hertz{$c} 2100000000
+	EOX
+	# NVML's families exist but have no AMD series
+	! grep -q '^nvbind_gpu_\(ecc_errors_total\|throttle_reason\|sample_age_seconds\){.*vendor="amd"' "$m"
+	! grep -q 'warn' "$BATS_TEST_TMPDIR/serve.err"
+}
+
+@test "serve: Intel GPUs from i915/xe sysfs (intel-host): GT clock, energy counter, xe temperature" {
+	start_serve "$ROOTS/intel-host"
+	[ "$(get /metrics)" = 200 ]
+	m=$BATS_TEST_TMPDIR/body
+	promtool check metrics <"$m"
+	grep -qx 'nvbind_gpus 4' "$m"
+	grep -q '^nvbind_gpu_info{gpu="3",uuid="",vendor="intel",model="ATS-M \[Data Center GPU Flex 170\]"} 1$' "$m"
+	grep -q '^# TYPE nvbind_gpu_energy_joules_total counter$' "$m"
+	u='gpu="0",uuid="0000-00-02-0-0xa780",vendor="intel",model="Raptor Lake-S GT1 [UHD Graphics 770]"'
+	a='gpu="1",uuid="0000-03-00-0-0x56a0",vendor="intel",model="DG2 [Arc A770]"'
+	x='gpu="2",uuid="0000-06-00-0-0xe20b",vendor="intel",model="Battlemage G21 [Arc B580]"'
+	# no utilization, memory or power for Intel; the vfio-pci Flex 170 has nothing
+	diff -u - <(gpu_values "$m") <<-EOX
+	nvbind_gpu_temperature_celsius{$x} 51
+	nvbind_gpu_sm_clock_hertz{$u} 1450000000
+	nvbind_gpu_sm_clock_hertz{$a} 2400000000
+	nvbind_gpu_sm_clock_hertz{$x} 2850000000
+	nvbind_gpu_energy_joules_total{$a} 123456.789012
+	nvbind_gpu_energy_joules_total{$x} 98765.4321
+	EOX
+}
+
+@test "serve: NVIDIA and AMD side by side (mixed-nvidia-amd): NVML series keep their labels" {
+	start_serve "$ROOTS/mixed-nvidia-amd"
+	[ "$(get /metrics)" = 200 ]
+	m=$BATS_TEST_TMPDIR/body
+	promtool check metrics <"$m"
+	grep -qx 'nvbind_gpus 2' "$m"
+	grep -qx 'nvbind_driver_info{version="570.124.06",kernel_module="open",vendor="nvidia"} 1' "$m"
+	n='gpu="0",uuid="GPU-3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d",vendor="nvidia",model="NVIDIA L4"'
+	a='gpu="0",uuid="0x25bc3339d0ea0007",vendor="amd",model="AMD Instinct MI210"'
+	grep -qx "nvbind_gpu_info{$n} 1" "$m"
+	grep -qx "nvbind_gpu_info{$a} 1" "$m"
+	grep -qx "nvbind_gpu_memory_total_bytes{$n} 24152899584" "$m"
+	grep -q "^nvbind_gpu_sample_age_seconds{$n} " "$m"
+	diff -u - <(gpu_values "$m" | grep 'vendor="amd"') <<-EOX
+	nvbind_gpu_utilization_ratio{$a} 0.05
+	nvbind_gpu_memory_utilization_ratio{$a} 0.01
+	nvbind_gpu_memory_used_bytes{$a} 1073741824
+	nvbind_gpu_memory_total_bytes{$a} 68702699520
+	nvbind_gpu_temperature_celsius{$a} 33
+	nvbind_gpu_power_watts{$a} 41
+	nvbind_gpu_sm_clock_hertz{$a} 500000000
+	EOX
+}
+
+@test "serve: missing and malformed sysfs files export nothing for them, logged once, never read outside the root" {
+	r=$BATS_TEST_TMPDIR/r
+	cp -a "$ROOTS/amd-host" "$r"
+	m0=$r/sys/bus/pci/devices/0000:03:00.0
+	m1=$r/sys/bus/pci/devices/0000:43:00.0
+	echo abc >"$m0/gpu_busy_percent"
+	echo 101 >"$m0/mem_busy_percent"
+	echo 68702699520x >"$m0/mem_info_vram_total"
+	: >"$m0/hwmon/hwmon2/temp1_input"
+	echo 99999999999999999999999 >"$m0/hwmon/hwmon2/power1_average"
+	rm "$m0/hwmon/hwmon2/freq1_input"
+	mkfifo "$m0/hwmon/hwmon2/freq1_input"
+	printf '4\0002\n' >"$m1/gpu_busy_percent"
+	head -c 100000 /dev/zero | tr '\0' 7 >"$m1/mem_busy_percent"
+	# a link out of the root: resolved inside it, where /proc/sys does not exist (the real
+	# pid_max, beside the valid mem_info_vram_total, would make a memory series)
+	cat /proc/sys/kernel/pid_max
+	rm "$m1/mem_info_vram_used"
+	ln -s /proc/sys/kernel/pid_max "$m1/mem_info_vram_used"
+	rm -r "$m1/hwmon"
+	start_serve "$r"
+	for i in 1 2 3; do [ "$(get /metrics)" = 200 ]; done
+	m=$BATS_TEST_TMPDIR/body
+	promtool check metrics <"$m"
+	# only the untouched MI300X is left
+	c='gpu="2",uuid="",vendor="amd",model="AMD Instinct MI300X (partition 0)"'
+	diff -u - <(gpu_values "$m") <<-EOX
+	nvbind_gpu_utilization_ratio{$c} 0.91
+	nvbind_gpu_memory_utilization_ratio{$c} 0.54
+	nvbind_gpu_memory_used_bytes{$c} 103079215104
+	nvbind_gpu_memory_total_bytes{$c} 206158430208
+	nvbind_gpu_temperature_celsius{$c} 62
+	nvbind_gpu_power_watts{$c} 612
+	nvbind_gpu_sm_clock_hertz{$c} 2100000000
+	EOX
+	e=$BATS_TEST_TMPDIR/serve.err
+	cat "$e"
+	for f in 0000:03:00.0/gpu_busy_percent 0000:03:00.0/mem_busy_percent \
+		0000:03:00.0/mem_info_vram_total 0000:03:00.0/hwmon/hwmon2/temp1_input \
+		0000:03:00.0/hwmon/hwmon2/power1_average 0000:03:00.0/hwmon/hwmon2/freq1_input \
+		0000:43:00.0/gpu_busy_percent 0000:43:00.0/mem_busy_percent; do
+		[ "$(grep -c "/sys/bus/pci/devices/$f " "$e")" = 1 ]
+	done
+	grep -q 'freq1_input is not a regular file' "$e"
+	grep -q '0000:43:00.0/gpu_busy_percent holds a NUL byte' "$e"
+	grep -q '0000:43:00.0/mem_busy_percent is longer than 64 bytes' "$e"
+	grep -q '0000:03:00.0/gpu_busy_percent is not a number from 0 to 100' "$e"
+	! grep -q 'mem_info_vram_used' "$e"
+}
