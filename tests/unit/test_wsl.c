@@ -240,8 +240,9 @@ static void test_mig_cap_missing(void **state)
 	mig_host("Character devices:\n195 nvidia\n195 nvidiactl\n241 nvidia-caps\n");
 	struct nvb_inventory *inv = probe_root(root, NVB_PROBE_NVIDIA);
 	assert_int_equal(inv->n_gpus, 1);
-	assert_int_equal(inv->gpus[0].n_migs, 1);
-	assert_int_equal(inv->gpus[0].migs[0].n_nodes, 1); /* only the gi node exists */
+	/* only the gi node exists: the MIG device is left out, never offered half */
+	assert_int_equal(inv->gpus[0].n_migs, 0);
+	assert_non_null(find_problem(inv, "mig-device-incomplete", "gi1/ci0"));
 	const struct nvb_problem *p = find_problem(inv, "device-node-missing", "nvidia-cap13");
 	assert_non_null(p);
 	assert_non_null(strstr(p->hint, "nvidia-modprobe -f "

@@ -407,6 +407,25 @@ static int add_cap_node(struct probe *pr, struct nvb_device_node **nodes, size_t
 	return r < 0 ? -1 : 0;
 }
 
+/* The last MIG device of gpu lacks a capability node (add_cap_node said which): a container
+ * given it could not use the instance, so no spec may offer it. It is left out, and said. */
+static int drop_mig(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error *err)
+{
+	struct nvb_mig_device *mig = &gpu->migs[--gpu->n_migs];
+	for (size_t k = 0; k < mig->n_nodes; k++)
+		nvb_device_node_clear(&mig->nodes[k]);
+	free(mig->nodes);
+	free(mig->uuid);
+	int r = nvb_inventory_add_problem(
+		pr->inv, NVB_PROBLEM_WARNING, "mig-device-incomplete",
+		"create the missing node (see device-node-missing), then run 'nvbind cdi generate'",
+		"MIG device gi%u/ci%u of GPU %s is left out of the inventory and the CDI spec: a "
+		"container needs both of its capability nodes",
+		mig->gi, mig->ci, gpu->pci_bus_id ? gpu->pci_bus_id : "?");
+	memset(mig, 0, sizeof(*mig));
+	return r < 0 ? nvb_error_nomem(err) : 0;
+}
+
 /* Walk /proc/driver/nvidia/capabilities/gpu<minor>/mig/gi<G>/ci<C>/access: only instances whose
  * access files exist are real (mig-minors lists every possible one). */
 static int gpu_migs(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error *err)
@@ -449,6 +468,8 @@ static int gpu_migs(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error *err
 			if (r == 0)
 				r = add_cap_node(pr, &mig->nodes, &mig->n_nodes, ci_minor, ci_access,
 						 err);
+			if (r == 0 && mig->n_nodes < 2)
+				r = drop_mig(pr, gpu, err);
 		}
 	}
 	closedir(d);
