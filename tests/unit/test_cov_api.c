@@ -232,8 +232,11 @@ static void test_accessors_mig_fixture(void **state)
 	const struct nvb_gpu *g = nvb_inventory_gpu(inv, 0);
 	assert_string_equal(nvb_gpu_pci_bus_id(g), "0000:19:00.0");
 	assert_string_equal(nvb_gpu_uuid(g), "GPU-8c2f4b1a-7d3e-4f56-9a0b-1c2d3e4f5a6b");
-	assert_int_equal(nvb_gpu_mig_count(g), 2);
+	/* gi2/ci0 lacks its capability node: only gi1/ci0 is offered (mig-device-incomplete) */
+	assert_int_equal(nvb_gpu_mig_count(g), 1);
 	assert_true(nvb_gpu_mig_count(g) == inv->gpus[0].n_migs);
+	assert_int_equal(nvb_mig_gi(nvb_gpu_mig(g, 0)), 1);
+	assert_null(nvb_gpu_mig(g, 1));
 	for (size_t i = 0; i < nvb_gpu_mig_count(g); i++) {
 		assert_int_equal(nvb_mig_gi(nvb_gpu_mig(g, i)), inv->gpus[0].migs[i].gi);
 		assert_int_equal(nvb_mig_ci(nvb_gpu_mig(g, i)), inv->gpus[0].migs[i].ci);
