@@ -680,6 +680,33 @@ static void test_apply_cdi_devices_errors(void **state)
 	nvb_host_free(host);
 }
 
+/* Without spec_dirs, the specs of /etc/cdi inside the host root are used (a root of our own:
+ * /var/run/cdi absent there is left out). */
+static void test_apply_default_spec_dirs(void **state)
+{
+	(void)state;
+	char dir[160], cmd[512];
+	snprintf(dir, sizeof(dir), "%s/root/etc/cdi", tmp);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/thing.json", dir);
+	write_text(cmd, "{\"cdiVersion\":\"0.6.0\",\"kind\":\"example.com/thing\",\"devices\":"
+			"[{\"name\":\"x\",\"containerEdits\":{\"env\":[\"THING=x\"]}}]}");
+	snprintf(dir, sizeof(dir), "%s/root", tmp);
+	struct nvb_error err;
+	struct nvb_host *host = nvb_host_open(dir, &err);
+	assert_non_null(host);
+	const char *names[] = {"example.com/thing=x"};
+	char *out = nvb_apply_cdi_devices(host, CONFIG, names, 1, NULL, 0, &err);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"THING=x\""));
+	nvb_free(out);
+	const char *other[] = {"example.com/thing=y"};
+	assert_null(nvb_apply_cdi_devices(host, CONFIG, other, 1, NULL, 0, &err));
+	assert_int_equal(err.code, NVB_ERR_NOT_FOUND);
+	nvb_host_free(host);
+}
+
 /* ------------------------------------------------------- small API calls */
 
 static void test_small_calls(void **state)
@@ -735,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_capsule_errors),
 		cmocka_unit_test(test_capsule_env_order),
 		cmocka_unit_test(test_apply_cdi_devices_errors),
+		cmocka_unit_test(test_apply_default_spec_dirs),
 		cmocka_unit_test(test_small_calls),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
