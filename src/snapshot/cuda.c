@@ -104,9 +104,11 @@ int nvb_cuda_ckpt_open(struct nvb_host *host, struct nvb_cuda_ckpt *api, struct 
 	}
 	int (*init)(unsigned) = NULL;
 	*(void **)&init = dlsym(api->handle, "cuInit");
-	if (load_symbols(api, err) < 0 || !init) {
-		if (!init)
-			nvb_error_set(err, NVB_ERR_DRIVER, 0, NULL, "%s has no cuInit", api->path);
+	/* no cuInit: not a CUDA driver at all, which says more than "too old for checkpoint" */
+	if (!init)
+		nvb_error_set(err, NVB_ERR_DRIVER, 0, "check the driver installation ('nvbind doctor')",
+			      "%s has no cuInit: not the CUDA driver library", api->path);
+	if (!init || load_symbols(api, err) < 0) {
 		nvb_cuda_ckpt_close(api);
 		return -1;
 	}
