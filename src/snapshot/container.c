@@ -17,8 +17,7 @@ extern char **environ;
 
 #define STATE_MAX (1u << 20)
 
-/* The "pid" of an OCI state document. */
-static int state_pid(const char *text, const char *origin, int *pid, struct nvb_error *err)
+int nvb_oci_state_pid(const char *text, const char *origin, int *pid, struct nvb_error *err)
 {
 	json_error_t jerr;
 	json_t *root = json_loads(text, 0, &jerr);
@@ -82,7 +81,7 @@ int nvb_container_init_pid(const char *container, const char *runtime, const cha
 			   int *pid, struct nvb_error *err)
 {
 	if (container[0] == '{')
-		return state_pid(container, "the OCI state", pid, err);
+		return nvb_oci_state_pid(container, "the OCI state", pid, err);
 	if (!container[0] || container[0] == '-')
 		return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL, "'%s' is not a container id",
 				     container);
@@ -108,34 +107,41 @@ int nvb_container_init_pid(const char *container, const char *runtime, const cha
 				     "'%s state %s' failed (exit status %d): no such container?", rt,
 				     container, rc);
 	_cleanup_free_ char *origin = nvb_asprintf("'%s state %s'", rt, container);
-	return state_pid(text, origin ? origin : "runtime state", pid, err);
+	return nvb_oci_state_pid(text, origin ? origin : "runtime state", pid, err);
 }
 
-/* The cgroup of pid, as a directory of this machine: the first of a few v1 hierarchies that
- * every container runtime joins, mounted at cgroupfs/CONTROLLERS, else (pure v2) the "0::"
- * path under cgroupfs. *is_root: the process is in the hierarchy's root cgroup. */
-static char *cgroup_dir(const char *procfs, const char *cgroupfs, int pid, bool *is_root,
-			struct nvb_error *err)
+/* A cgroup path of /proc/PID/cgroup as the kernel writes it: absolute, no "." or ".."
+ * component (anything else is refused rather than joined to the cgroup mount) */
+static bool cgroup_path_ok(const char *cg)
 {
-	char path[64 + NVB_PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%d/cgroup", procfs, pid);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f) {
-		nvb_error_errno(err, errno, "is the process still running?", "cannot read %s", path);
-		return NULL;
+	if (cg[0] != '/')
+		return false;
+	for (const char *p = cg; (p = strchr(p, '/'));) {
+		p++;
+		size_t len = strcspn(p, "/");
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
 	}
+	return true;
+}
+
+char *nvb_cgroup_parse(const char *text, const char *cgroupfs, bool *is_root)
+{
 	static const char *const v1[] = {"pids", "freezer", "memory", "devices", "cpuacct"};
+	_cleanup_free_ char *copy = strdup(text);
 	_cleanup_free_ char *v2 = NULL;
 	bool v2_root = false;
-	char *best = NULL, *line = NULL;
-	size_t best_rank = NVB_ARRAY_SIZE(v1), cap = 0;
-	while (getline(&line, &cap, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
+	char *best = NULL, *save = NULL;
+	size_t best_rank = NVB_ARRAY_SIZE(v1);
+	for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2)
 			continue;
 		*c2 = '\0';
 		const char *ctrls = c1 + 1, *cg = c2 + 1;
+		if (!cgroup_path_ok(cg) || strchr(ctrls, '/') || !strcmp(ctrls, "..") || !strcmp(ctrls, "."))
+			continue;
 		if (!strncmp(line, "0:", 2) && !ctrls[0]) {
 			free(v2);
 			v2 = nvb_asprintf("%s%s", cgroupfs, cg);
@@ -155,11 +161,30 @@ static char *cgroup_dir(const char *procfs, const char *cgroupfs, int pid, bool 
 			break;
 		}
 	}
-	free(line);
 	if (!best && v2) {
 		best = NVB_TAKE_PTR(v2);
 		*is_root = v2_root;
 	}
+	return best;
+}
+
+/* The cgroup of pid, as a directory of this machine: the first of a few v1 hierarchies that
+ * every container runtime joins, mounted at cgroupfs/CONTROLLERS, else (pure v2) the "0::"
+ * path under cgroupfs. *is_root: the process is in the hierarchy's root cgroup. */
+static char *cgroup_dir(const char *procfs, const char *cgroupfs, int pid, bool *is_root,
+			struct nvb_error *err)
+{
+	char path[64 + NVB_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%d/cgroup", procfs, pid);
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		nvb_error_errno(err, errno, "is the process still running?", "cannot read %s", path);
+		return NULL;
+	}
+	if (nvb_read_fd(fd, path, 1u << 20, &text, NULL, err) < 0)
+		return NULL;
+	char *best = nvb_cgroup_parse(text, cgroupfs, is_root);
 	if (!best)
 		nvb_error_set(err, NVB_ERR_UNSUPPORTED, 0, NULL,
 			      "%s names no cgroup v2 path nor a pids/freezer/memory/devices v1 one",

@@ -79,6 +79,14 @@ NVB_INTERNAL int nvb_container_init_pid(const char *container, const char *runti
 					const char *runtime_root, int *pid, struct nvb_error *err);
 /* Every pid of the cgroup (and its descendants) that pid belongs to, ascending. procfs and
  * cgroupfs are "/proc" and "/sys/fs/cgroup" but for tests. The root cgroup is refused. */
+/* The "pid" of an OCI state document (runc state); origin names it in errors. A stopped or
+ * creating container is an error. */
+NVB_INTERNAL int nvb_oci_state_pid(const char *text, const char *origin, int *pid,
+				   struct nvb_error *err);
+/* The cgroup folder (under cgroupfs) of the /proc/PID/cgroup text: the first v1 hierarchy of
+ * pids, freezer, memory, devices, cpuacct, else the v2 "0::" path; lines whose path is not
+ * absolute or holds "." or ".." are ignored. NULL when none (or no memory). */
+NVB_INTERNAL char *nvb_cgroup_parse(const char *text, const char *cgroupfs, bool *is_root);
 NVB_INTERNAL int nvb_cgroup_pids(const char *procfs, const char *cgroupfs, int pid, int **pids,
 				 size_t *n, struct nvb_error *err);
 

@@ -366,6 +366,37 @@ static void test_oci_state_json(void **state)
 	assert_non_null(strstr(err.message, "exit status 1"));
 }
 
+/* /proc/PID/cgroup text as the kernel writes it, and as it never does: paths that are not
+ * absolute or climb with ".." are ignored, never joined to the cgroup mount */
+static void test_cgroup_parse_hostile(void **state)
+{
+	bool is_root = false;
+	char *cg = nvb_cgroup_parse("0::/system.slice/runc-abc.scope\n", "/sys/fs/cgroup", &is_root);
+	assert_string_equal(cg, "/sys/fs/cgroup/system.slice/runc-abc.scope");
+	assert_false(is_root);
+	free(cg);
+	/* v1 wins over the hybrid's v2 line; "cpu,cpuacct" matches cpuacct as a whole word only */
+	cg = nvb_cgroup_parse("12:cpu,cpuacct:/a\n0::/\n", "/cg", &is_root);
+	assert_string_equal(cg, "/cg/cpu,cpuacct/a");
+	free(cg);
+	cg = nvb_cgroup_parse("5:notpids:/x\n", "/cg", &is_root);
+	assert_null(cg);
+	static const char *const hostile[] = {
+		"0::/../../etc\n", "0::/a/../../..\n", "0::relative\n", "0::/a/./b\n",
+		"3:pids:/..\n", "3:../..:/x\n", "3:pids/../..:/x\n", "0::\n", "::\n", "\n", "",
+	};
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		cg = nvb_cgroup_parse(hostile[i], "/cg", &is_root);
+		if (cg)
+			fail_msg("'%s' gave %s", hostile[i], cg);
+	}
+	/* a hostile line beside a good one: the good one is used */
+	cg = nvb_cgroup_parse("0::/../x\n0::/ok\n", "/cg", &is_root);
+	assert_string_equal(cg, "/cg/ok");
+	free(cg);
+	(void)state;
+}
+
 static void test_strerror_and_hints(void **state)
 {
 	(void)state;
@@ -390,6 +421,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cgroup_v2_with_children, mkdir_tmp, rm_tmp),
 		cmocka_unit_test_setup_teardown(test_cgroup_v1_and_root, mkdir_tmp, rm_tmp),
 		cmocka_unit_test(test_oci_state_json),
+		cmocka_unit_test(test_cgroup_parse_hostile),
 		cmocka_unit_test(test_strerror_and_hints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
