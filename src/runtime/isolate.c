@@ -33,12 +33,26 @@ int nvb_runtime_isolate(const struct nvb_runtime_config *cfg, const struct nvb_r
 	return r;
 }
 
-void nvb_runtime_release_isolation(const struct nvb_runtime_args *args)
+bool nvb_runtime_isolation_used(void)
 {
+	_cleanup_free_ char *dir = nvb_asprintf("%s/isolation", nvb_state_dir());
+	return dir && access(dir, F_OK) == 0;
+}
+
+int nvb_runtime_delete_isolated(const struct nvb_runtime_args *args, const char *low_level,
+				char **argv)
+{
+	argv[0] = (char *)low_level;
+	int rc = nvb_runtime_run_wait(argv, false);
+	if (rc != 0) {
+		nvb_info("runtime", "delete %s: %s exited %d: GPU isolation kept", args->container_id,
+			 low_level, rc);
+		return rc;
+	}
 	struct nvb_error err;
-	if (!args->container_id || !nvb_record_id_valid(args->container_id))
-		return;
-	if (nvb_release_gpu_isolation(nvb_state_dir(), args->container_id, &err) < 0)
+	if (nvb_record_id_valid(args->container_id) &&
+	    nvb_release_gpu_isolation(nvb_state_dir(), args->container_id, &err) < 0)
 		nvb_warn("runtime", "delete %s: GPU isolation not released: %s", args->container_id,
 			 err.message);
+	return 0;
 }

@@ -13,7 +13,12 @@
 NVB_INTERNAL int nvb_runtime_isolate(const struct nvb_runtime_config *cfg,
 				     const struct nvb_runtime_args *args, json_t *config,
 				     bool *modified, struct nvb_error *err);
-/* delete: release what the container held; reads only the state dir, never fails (logged). */
-NVB_INTERNAL void nvb_runtime_release_isolation(const struct nvb_runtime_args *args);
+/* Whether this host's state dir has isolation state at all (a claim or an MPS client ever). */
+NVB_INTERNAL bool nvb_runtime_isolation_used(void);
+/* delete where isolation is used: the low-level runtime's delete first (argv, argv[0] replaced
+ * by low_level), then the release, only when that delete succeeded: a delete runc refuses (a
+ * running container without --force) keeps the container's claims. Its exit status. */
+NVB_INTERNAL int nvb_runtime_delete_isolated(const struct nvb_runtime_args *args,
+					     const char *low_level, char **argv);
 
 #endif

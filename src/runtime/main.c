@@ -48,13 +48,15 @@ int main(int argc, char **argv)
 		return nvb_runtime_snapshot(&args, argc, argv);
 	if (!args.edits_bundle) {
 		/* pass-through: never depends on the configuration (runtime.h); delete drops the
-		 * container's record by name (oci/records.h), a single unlink, and releases its GPU
-		 * isolation (runtime/isolate.h: the state dir only) */
+		 * container's record by name (oci/records.h), a single unlink, and where GPU
+		 * isolation is used, releases the container's share once the low-level delete
+		 * succeeded (runtime/isolate.h: the state dir only) */
+		nvb_runtime_passthrough_low_level(&args, cfg.low_level, sizeof(cfg.low_level));
 		if (args.command && !strcmp(args.command, "delete") && args.container_id) {
 			nvb_record_remove(nvb_state_dir(), args.container_id, &(struct nvb_error){0});
-			nvb_runtime_release_isolation(&args);
+			if (nvb_runtime_isolation_used())
+				return nvb_runtime_delete_isolated(&args, cfg.low_level, argv);
 		}
-		nvb_runtime_passthrough_low_level(&args, cfg.low_level, sizeof(cfg.low_level));
 		nvb_runtime_exec(&cfg, argc, argv);
 		return 127;
 	}

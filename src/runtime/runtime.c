@@ -506,7 +506,7 @@ void nvb_runtime_report(const struct nvb_runtime_args *args, const struct nvb_er
 /* Run argv as a child and wait: its exit status, 128+signal, or 127 when it cannot start.
  * stdout_to_stderr: the child's output goes where the runtime's errors go, never into the
  * engine's reading of our stdout. */
-static int run_wait(char *const argv[], bool stdout_to_stderr)
+int nvb_runtime_run_wait(char *const argv[], bool stdout_to_stderr)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -537,7 +537,7 @@ static int gpu_step(const char *op, const struct nvb_runtime_args *args, const c
 			      "--runtime", (char *)low_level, "--runtime-root", (char *)root, NULL};
 	nvb_info("runtime", "%s: nvbind gpu %s --container %s", args->command, op,
 		 args->container_id);
-	return run_wait(argv, true);
+	return nvb_runtime_run_wait(argv, true);
 }
 
 static int gpu_failed(const struct nvb_runtime_args *args, const char *op, int rc,
@@ -600,7 +600,7 @@ int nvb_runtime_snapshot(const struct nvb_runtime_args *args, int argc, char **a
 			return 127;
 		}
 		argv[0] = low_level;
-		int rc = run_wait(argv, false);
+		int rc = nvb_runtime_run_wait(argv, false);
 		if (rc != 0)
 			return rc;
 		int g = gpu_step("restore", args, low_level);
@@ -618,7 +618,7 @@ int nvb_runtime_snapshot(const struct nvb_runtime_args *args, int argc, char **a
 					   "was not checkpointed"
 					 : ": the container was not checkpointed and keeps running");
 	argv[0] = low_level;
-	int rc = run_wait(argv, false);
+	int rc = nvb_runtime_run_wait(argv, false);
 	/* the container runs on when the checkpoint failed or was asked to leave it running: its
 	 * GPU state must come back */
 	if (rc != 0 || args->leave_running) {

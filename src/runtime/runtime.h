@@ -44,6 +44,9 @@ int nvb_runtime_config_load(struct nvb_runtime_config *cfg, const struct nvb_run
  * the configuration file when it names a usable one, else runc or crun on PATH. Reads nothing
  * else and never fails: configuration problems are logged (runtime log, else stderr). */
 void nvb_runtime_passthrough_low_level(const struct nvb_runtime_args *args, char *out, size_t cap);
+/* Run argv[0] with argv and wait (stdout to stderr when asked): its exit status, 128+signal,
+ * or 127 when it could not run. */
+int nvb_runtime_run_wait(char *const argv[], bool stdout_to_stderr);
 /* Edit the bundle for create/run; out (may be NULL) says what was applied. */
 int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 			    const struct nvb_runtime_args *args, struct nvb_runtime_applied *out,

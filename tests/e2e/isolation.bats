@@ -285,3 +285,23 @@ init_pid() { runc --root "$STATE" state "$1" | jq -r .pid; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *'environment variable NVBIND_ISOLATION: unknown level "private"'* ]]
 }
+
+@test "exclusive: a delete runc refuses (running, no --force) keeps the claim; the forced delete releases it" {
+	new_bundle kd1 0 exclusive
+	create kd1
+	[ "$status" -eq 0 ]
+	u0=$(uuid_of 0)
+	runc --root "$STATE" start kd1
+	wrapper delete kd1
+	[ "$status" -ne 0 ] # runc: cannot delete a running container without --force
+	jq -e '.container == "kd1"' "$NVBIND_STATE_DIR/isolation/claims/$u0.json"
+	new_bundle kd2 0 exclusive
+	create kd2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"held exclusively by container kd1"* ]]
+	wrapper delete --force kd1
+	[ "$status" -eq 0 ]
+	[ ! -e "$NVBIND_STATE_DIR/isolation/claims/$u0.json" ]
+	create kd2
+	[ "$status" -eq 0 ]
+}
