@@ -401,18 +401,6 @@ static void test_probe_no_amd(void **state)
 
 /* ---- the fixture roots tests/run.sh builds (NVB_FIXTURE_ROOTS) ---- */
 
-static bool fixture_root(const char *name, char *out, size_t cap)
-{
-	const char *base = getenv("NVB_FIXTURE_ROOTS");
-	struct stat st;
-	snprintf(out, cap, "%s/%s", base ? base : "", name);
-	if (!base || stat(out, &st) < 0) {
-		print_message("fixture root %s not built (NVB_FIXTURE_ROOTS): skipped\n", name);
-		return false;
-	}
-	return true;
-}
-
 /* What holds for every AMD inventory: extras in step, indices in order, a render node and
  * /dev/kfd for each GPU, partitions named so. */
 static void check_amd_inventory(const struct nvb_inventory *inv)

@@ -19,6 +19,7 @@
 #include "format/json.h"
 #include "inventory/inventory.h"
 #include "oci/oci.h"
+#include "testroot.h"
 
 static char tmp[64];
 
@@ -37,19 +38,6 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	assert_int_equal(system(cmd), 0);
 	return 0;
-}
-
-/* The fixture root name built by tests/run.sh (NVB_FIXTURE_ROOTS), or false (test skipped). */
-static bool fixture_root(const char *name, char *out, size_t cap)
-{
-	const char *base = getenv("NVB_FIXTURE_ROOTS");
-	struct stat st;
-	snprintf(out, cap, "%s/%s", base ? base : "", name);
-	if (!base || stat(out, &st) < 0) {
-		print_message("fixture root %s not built (NVB_FIXTURE_ROOTS): skipped\n", name);
-		return false;
-	}
-	return true;
 }
 
 static void write_text(const char *path, const char *text)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "testroot.h"
 
 static char tmp[64];
 static char cuda_state[128];
@@ -40,18 +41,6 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	assert_int_equal(system(cmd), 0);
 	return 0;
-}
-
-static bool fixture_root(const char *name, char *out, size_t cap)
-{
-	const char *base = getenv("NVB_FIXTURE_ROOTS");
-	struct stat st;
-	snprintf(out, cap, "%s/%s", base ? base : "", name);
-	if (!base || stat(out, &st) < 0) {
-		print_message("fixture root %s not built (NVB_FIXTURE_ROOTS): skipped\n", name);
-		return false;
-	}
-	return true;
 }
 
 static struct nvb_host *open_fixture(const char *name)

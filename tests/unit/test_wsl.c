@@ -322,18 +322,6 @@ static void test_mig_cap_cannot_create(void **state)
 
 /* ---- the fixture roots ---- */
 
-static bool fixture_root(const char *name, char *out, size_t cap)
-{
-	const char *base = getenv("NVB_FIXTURE_ROOTS");
-	struct stat st;
-	snprintf(out, cap, "%s/%s", base ? base : "", name);
-	if (!base || stat(out, &st) < 0) {
-		print_message("fixture root %s not built (NVB_FIXTURE_ROOTS): skipped\n", name);
-		return false;
-	}
-	return true;
-}
-
 static void test_fixture_wsl2(void **state)
 {
 	char dir[1024];

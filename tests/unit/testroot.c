@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,4 +85,16 @@ const struct nvb_problem *find_problem(const struct nvb_inventory *inv, const ch
 		    (!in_message || strstr(inv->problems[i].message, in_message)))
 			return &inv->problems[i];
 	return NULL;
+}
+
+bool fixture_root(const char *name, char *out, size_t cap)
+{
+	const char *base = getenv("NVB_FIXTURE_ROOTS");
+	struct stat st;
+	snprintf(out, cap, "%s/%s", base ? base : "", name);
+	if (!base || stat(out, &st) < 0) {
+		print_message("fixture root %s not built (NVB_FIXTURE_ROOTS): skipped\n", name);
+		return false;
+	}
+	return true;
 }

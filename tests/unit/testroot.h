@@ -4,6 +4,7 @@
 #ifndef NVB_TEST_TESTROOT_H
 #define NVB_TEST_TESTROOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "inventory/inventory.h"
@@ -28,5 +29,8 @@ struct nvb_inventory *probe_root(const char *dir, unsigned flags);
 /* The problem of inv with code whose message holds in_message (NULL: any), or NULL. */
 const struct nvb_problem *find_problem(const struct nvb_inventory *inv, const char *code,
 				       const char *in_message);
+/* The fixture root name that tests/run.sh built (under NVB_FIXTURE_ROOTS) into out; false,
+ * with a message, when it was not built (the test then skips its fixture part). */
+bool fixture_root(const char *name, char *out, size_t cap);
 
 #endif
