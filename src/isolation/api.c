@@ -205,8 +205,8 @@ static int isolate(struct nvb_host *host, const struct nvb_inventory *inv, json_
 	return 0;
 }
 
-int nvb_iso_configure(struct nvb_host *host, json_t *config, const struct nvb_isolation_options *opts,
-		      bool *modified, struct nvb_error *err)
+int nvb_iso_configure(struct nvb_host *host, const char *host_root, json_t *config,
+		      const struct nvb_isolation_options *opts, bool *modified, struct nvb_error *err)
 {
 	struct nvb_isolation_options o;
 	*modified = false;
@@ -219,11 +219,16 @@ int nvb_iso_configure(struct nvb_host *host, json_t *config, const struct nvb_is
 	const char *state_dir = o.state_dir ? o.state_dir : nvb_state_dir();
 	if (!has_gpu_node(config) || (o.level == NVB_ISOLATION_SHARED && !any_claim(state_dir)))
 		return 0;
-	if (!host)
+	if (!host && !host_root)
 		return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL, "no host: open one with nvb_host_open");
-	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML | NVB_PROBE_NVIDIA, err);
-	if (!inv)
+	struct nvb_host *own = NULL;
+	if (!host && !(host = own = nvb_host_open(host_root, err)))
 		return -1;
+	struct nvb_inventory *inv = nvb_inventory_probe(host, NVB_PROBE_NO_NVML | NVB_PROBE_NVIDIA, err);
+	if (!inv) {
+		nvb_host_free(own);
+		return -1;
+	}
 	struct nvb_iso_gpu gpus[NVB_ISO_MAX_GPUS];
 	size_t n = 0;
 	int r = nvb_iso_config_gpus(config, inv, gpus, &n, err);
@@ -235,6 +240,7 @@ int nvb_iso_configure(struct nvb_host *host, json_t *config, const struct nvb_is
 		r = -1;
 	}
 	nvb_inventory_free(inv);
+	nvb_host_free(own);
 	return r;
 }
 
@@ -256,7 +262,7 @@ char *nvb_configure_gpu_isolation(struct nvb_host *host, const char *config_json
 	}
 	bool modified;
 	char *out = NULL;
-	if (nvb_iso_configure(host, config, opts, &modified, err) == 0 &&
+	if (nvb_iso_configure(host, NULL, config, opts, &modified, err) == 0 &&
 	    !(out = nvb_json_dumps_exact(config, JSON_INDENT(2))))
 		nvb_error_nomem(err);
 	json_decref(config);

@@ -113,8 +113,10 @@ NVB_INTERNAL int nvb_iso_config_mps(json_t *config, const char *pipe_dir,
 
 /* ---- the entry points (api.c) ---- */
 /* nvb_configure_gpu_isolation on a parsed config (edited in place; *modified set when it
- * changed): what nvbind-runtime calls between its GPU edits and saving config.json. */
-NVB_INTERNAL int nvb_iso_configure(struct nvb_host *host, json_t *config,
+ * changed): what nvbind-runtime calls between its GPU edits and saving config.json. host, or
+ * when it is NULL, host_root opened only when there is work (a shared container on a host
+ * without claims, the common case, opens nothing: this is on every create's path). */
+NVB_INTERNAL int nvb_iso_configure(struct nvb_host *host, const char *host_root, json_t *config,
 				   const struct nvb_isolation_options *opts, bool *modified,
 				   struct nvb_error *err);
 

@@ -23,12 +23,8 @@ int nvb_runtime_isolate(const struct nvb_runtime_config *cfg, const struct nvb_r
 	};
 	if (nvb_isolation_parse(c->isolation_default, &o.level) < 0)
 		o.level = NVB_ISOLATION_SHARED; /* the configuration check refused it already */
-	struct nvb_host *host = nvb_host_open(c->root, err);
-	if (!host)
-		return -1;
 	bool changed = false;
-	int r = nvb_iso_configure(host, config, &o, &changed, err);
-	nvb_host_free(host);
+	int r = nvb_iso_configure(NULL, c->root, config, &o, &changed, err);
 	*modified = *modified || changed;
 	return r;
 }
