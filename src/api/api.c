@@ -312,11 +312,9 @@ char *nvb_oci_apply_file(struct nvb_host *host, const char *config_path,
 	nvb_error_clear(err);
 	if (!config_path)
 		return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL, "nvb_oci_apply_file: no path"), NULL;
-	/* as the wrapper reads config.json: a symbolic link or a FIFO is refused */
-	_cleanup_close_ int fd = nvb_open_regular(AT_FDCWD, config_path, O_NOFOLLOW, "OCI config", err);
-	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	if (fd < 0 || nvb_read_fd(fd, config_path, NVB_OCI_CONFIG_MAX, &data, &len, err) < 0)
+	_cleanup_free_ char *data = nvb_oci_config_read(config_path, &len, err);
+	if (!data)
 		return NULL;
 	json_t *config = config_parse(data, len, config_path, err);
 	return config ? apply(host, config, opts, err) : NULL;

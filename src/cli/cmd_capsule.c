@@ -101,27 +101,7 @@ static int parse(int argc, char **argv, struct capsule_args *a)
  * --spec-dir was given. */
 static int spec_dirs(const struct nvb_config *cfg, struct capsule_args *a, struct nvb_error *err)
 {
-	if (a->spec_dirs.n)
-		return 0;
-	for (size_t i = 0; i < cfg->n_spec_dirs; i++) {
-		_cleanup_free_ char *dir = nvb_config_host_path(cfg, cfg->spec_dirs[i], err);
-		if (!dir)
-			return -1;
-		if (nvb_strv_push(&a->spec_dirs, dir) < 0)
-			return nvb_error_nomem(err);
-	}
-	return 0;
-}
-
-/* The OCI config named on the command line, read as the wrapper reads config.json. */
-static char *read_config(const char *path, struct nvb_error *err)
-{
-	_cleanup_close_ int fd = nvb_open_regular(AT_FDCWD, path, O_NOFOLLOW, "OCI config", err);
-	char *data = NULL;
-	size_t len = 0;
-	if (fd < 0 || nvb_read_fd(fd, path, NVB_OCI_CONFIG_MAX, &data, &len, err) < 0)
-		return NULL;
-	return data;
+	return a->spec_dirs.n ? 0 : nvb_config_spec_dirs(cfg, &a->spec_dirs, err);
 }
 
 static int emit(const char *output, const char *text, struct nvb_error *err)
@@ -185,7 +165,7 @@ static int cmd_setup(struct nvb_cli *cli, struct capsule_args *a, const char *co
 	int rc = profile_options(cfg, a, &o, &env);
 	if (rc)
 		return rc;
-	_cleanup_free_ char *config = config_path ? read_config(config_path, &err) : NULL;
+	_cleanup_free_ char *config = config_path ? nvb_oci_config_read(config_path, NULL, &err) : NULL;
 	if (config_path && !config)
 		return nvb_cli_fail(&err);
 	struct nvb_host *host = nvb_cli_host(cli, &err);
@@ -210,7 +190,7 @@ static int cmd_apply(struct nvb_cli *cli, struct capsule_args *a, const char *co
 	struct nvb_config *cfg = nvb_cli_config(cli, &err);
 	if (!cfg || spec_dirs(cfg, a, &err) < 0)
 		return nvb_cli_fail(&err);
-	_cleanup_free_ char *config = read_config(config_path, &err);
+	_cleanup_free_ char *config = nvb_oci_config_read(config_path, NULL, &err);
 	if (!config)
 		return nvb_cli_fail(&err);
 	struct nvb_host *host = nvb_cli_host(cli, &err);

@@ -435,16 +435,7 @@ out:
 static int configured_dirs(struct nvb_cli *cli, struct nvb_strv *dirs, struct nvb_error *err)
 {
 	const struct nvb_config *cfg = nvb_cli_config(cli, err);
-	if (!cfg)
-		return -1;
-	for (size_t i = 0; i < cfg->n_spec_dirs; i++) {
-		_cleanup_free_ char *dir = nvb_config_host_path(cfg, cfg->spec_dirs[i], err);
-		if (!dir)
-			return -1;
-		if (nvb_strv_push(dirs, dir) < 0)
-			return nvb_error_nomem(err);
-	}
-	return 0;
+	return cfg ? nvb_config_spec_dirs(cfg, dirs, err) : -1;
 }
 
 static void print_problem(void *ctx, const char *msg)

@@ -7,6 +7,7 @@
 #include "cdi/cdi.h"
 #include "capsule/profiles.h"
 #include "config/config.h"
+#include "core/strv.h"
 #include "format/toml.h"
 
 enum ktype {
@@ -929,6 +930,18 @@ char *nvb_root_path(const char *root, const char *path, struct nvb_error *err)
 char *nvb_config_host_path(const struct nvb_config *cfg, const char *path, struct nvb_error *err)
 {
 	return nvb_root_path(cfg->root, path, err);
+}
+
+int nvb_config_spec_dirs(const struct nvb_config *cfg, struct nvb_strv *dirs, struct nvb_error *err)
+{
+	for (size_t i = 0; i < cfg->n_spec_dirs; i++) {
+		_cleanup_free_ char *dir = nvb_config_host_path(cfg, cfg->spec_dirs[i], err);
+		if (!dir)
+			return -1;
+		if (nvb_strv_push(dirs, dir) < 0)
+			return nvb_error_nomem(err);
+	}
+	return 0;
 }
 
 const char *nvb_config_cli_root(const char *cli_root)

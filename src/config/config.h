@@ -136,6 +136,11 @@ NVB_INTERNAL char *nvb_root_path(const char *root, const char *path, struct nvb_
 /* nvb_root_path with the configuration's root (host.root after --root and NVBIND_ROOT). */
 NVB_INTERNAL char *nvb_config_host_path(const struct nvb_config *cfg, const char *path,
 					struct nvb_error *err);
+struct nvb_strv;
+/* host.spec_dirs, each through nvb_config_host_path, appended to dirs (the CDI spec
+ * directories a command reads when no --spec-dir is given). */
+NVB_INTERNAL int nvb_config_spec_dirs(const struct nvb_config *cfg, struct nvb_strv *dirs,
+				      struct nvb_error *err);
 /* The root given by the command line or the environment, for what runs without the
  * configuration (config init): cli_root, else $NVBIND_ROOT, else "/". */
 NVB_INTERNAL const char *nvb_config_cli_root(const char *cli_root);

@@ -151,3 +151,12 @@ int nvb_oci_hook_rootfs_open(int fd, struct nvb_error *err)
 	nvb_oci_state_clear(&state);
 	return rootfd;
 }
+
+char *nvb_oci_config_read(const char *path, size_t *len, struct nvb_error *err)
+{
+	_cleanup_close_ int fd = nvb_open_regular(AT_FDCWD, path, O_NOFOLLOW, "OCI config", err);
+	char *data = NULL;
+	if (fd < 0 || nvb_read_fd(fd, path, NVB_OCI_CONFIG_MAX, &data, len, err) < 0)
+		return NULL;
+	return data;
+}

@@ -23,6 +23,9 @@ NVB_INTERNAL int nvb_oci_state_parse(const char *data, size_t len, struct nvb_oc
 NVB_INTERNAL void nvb_oci_state_clear(struct nvb_oci_state *state);
 /* Read <bundle>/config.json: a regular file (not a symlink), at most NVB_OCI_CONFIG_MAX. */
 NVB_INTERNAL json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err);
+/* The text of an OCI config named by path, read as the wrapper reads config.json: a regular
+ * file (a symbolic link or a FIFO is refused), at most NVB_OCI_CONFIG_MAX; *len its length. */
+NVB_INTERNAL char *nvb_oci_config_read(const char *path, size_t *len, struct nvb_error *err);
 /* A hook's container root: the state a runtime passes a hook on fd (stdin), its bundle's
  * config.json, root.path opened. */
 NVB_INTERNAL int nvb_oci_hook_rootfs_open(int fd, struct nvb_error *err);
