@@ -21,25 +21,6 @@
 #include "oci/oci.h"
 #include "testroot.h"
 
-static char tmp[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/nvb-covapi-XXXXXX");
-	assert_non_null(mkdtemp(tmp));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
 static void write_text(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "we");
@@ -371,15 +352,15 @@ static void test_generate_errors(void **state)
 	assert_int_equal(nvb_cdi_generate_file(host, NULL, &o, NULL, &err), -1);
 	assert_int_equal(err.code, NVB_ERR_USAGE);
 	char path[256];
-	snprintf(path, sizeof(path), "%s/spec.txt", tmp);
+	snprintf(path, sizeof(path), "%s/spec.txt", root);
 	assert_int_equal(nvb_cdi_generate_file(host, NULL, &o, path, &err), -1);
 	assert_int_equal(err.code, NVB_ERR_USAGE);
 	assert_non_null(strstr(err.message, ".json or .yaml"));
 	assert_int_equal(access(path, F_OK), -1);
-	snprintf(path, sizeof(path), "%s/none/spec.json", tmp);
+	snprintf(path, sizeof(path), "%s/none/spec.json", root);
 	assert_int_equal(nvb_cdi_generate_file(host, NULL, &o, path, &err), -1);
 	struct nvb_cdi_options bad = {.size = 1};
-	snprintf(path, sizeof(path), "%s/spec.yaml", tmp);
+	snprintf(path, sizeof(path), "%s/spec.yaml", root);
 	assert_int_equal(nvb_cdi_generate_file(host, NULL, &bad, path, &err), -1);
 	assert_int_equal(err.code, NVB_ERR_USAGE);
 	o.kind = "bad kind";
@@ -472,9 +453,9 @@ static void test_apply_errors(void **state)
 	assert_null(nvb_oci_apply_file(host, NULL, &o, &err));
 	assert_int_equal(err.code, NVB_ERR_USAGE);
 	char path[256], link[256], fifo[256];
-	snprintf(path, sizeof(path), "%s/config.json", tmp);
-	snprintf(link, sizeof(link), "%s/link.json", tmp);
-	snprintf(fifo, sizeof(fifo), "%s/fifo.json", tmp);
+	snprintf(path, sizeof(path), "%s/config.json", root);
+	snprintf(link, sizeof(link), "%s/link.json", root);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.json", root);
 	assert_null(nvb_oci_apply_file(host, path, &o, &err));
 	assert_int_equal(err.code, NVB_ERR_NOT_FOUND);
 	write_text(path, CONFIG);
@@ -660,7 +641,7 @@ static void test_apply_cdi_devices_errors(void **state)
 	/* a name of a kind no spec in an empty spec dir defines */
 	const char *other[] = {"example.com/thing=x"};
 	char specs[128];
-	snprintf(specs, sizeof(specs), "%s/specs", tmp);
+	snprintf(specs, sizeof(specs), "%s/specs", root);
 	assert_int_equal(mkdir(specs, 0755), 0);
 	const char *dirs[] = {specs};
 	assert_null(nvb_apply_cdi_devices(host, CONFIG, other, 1, dirs, 1, &err));
@@ -674,13 +655,13 @@ static void test_apply_default_spec_dirs(void **state)
 {
 	(void)state;
 	char dir[160], cmd[512];
-	snprintf(dir, sizeof(dir), "%s/root/etc/cdi", tmp);
+	snprintf(dir, sizeof(dir), "%s/root/etc/cdi", root);
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/thing.json", dir);
 	write_text(cmd, "{\"cdiVersion\":\"0.6.0\",\"kind\":\"example.com/thing\",\"devices\":"
 			"[{\"name\":\"x\",\"containerEdits\":{\"env\":[\"THING=x\"]}}]}");
-	snprintf(dir, sizeof(dir), "%s/root", tmp);
+	snprintf(dir, sizeof(dir), "%s/root", root);
 	struct nvb_error err;
 	struct nvb_host *host = nvb_host_open(dir, &err);
 	assert_non_null(host);
@@ -719,13 +700,13 @@ static void test_small_calls(void **state)
 	assert_int_equal(nvb_isolation_parse(NULL, &level), -1);
 	assert_int_equal(level, NVB_ISOLATION_EXCLUSIVE);
 
-	assert_int_equal(nvb_release_gpu_isolation(tmp, "../x", &err), -1);
+	assert_int_equal(nvb_release_gpu_isolation(root, "../x", &err), -1);
 	assert_int_equal(err.code, NVB_ERR_USAGE);
-	assert_int_equal(nvb_release_gpu_isolation(tmp, NULL, NULL), -1);
+	assert_int_equal(nvb_release_gpu_isolation(root, NULL, NULL), -1);
 	/* isolation never used in this state dir: nothing to release, nothing created */
-	assert_int_equal(nvb_release_gpu_isolation(tmp, "c1", &err), 0);
+	assert_int_equal(nvb_release_gpu_isolation(root, "c1", &err), 0);
 	char iso[128];
-	snprintf(iso, sizeof(iso), "%s/isolation", tmp);
+	snprintf(iso, sizeof(iso), "%s/isolation", root);
 	assert_int_equal(access(iso, F_OK), -1);
 
 	assert_null(nvb_configure_gpu_isolation(NULL, NULL, NULL, &err));
@@ -753,5 +734,5 @@ int main(void)
 		cmocka_unit_test(test_apply_default_spec_dirs),
 		cmocka_unit_test(test_small_calls),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, root_setup, root_teardown);
 }

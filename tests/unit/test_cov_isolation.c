@@ -16,44 +16,17 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "testroot.h"
 
-static char tmp[64];
 static char state_dir[128];
 
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/nvb-coviso-XXXXXX");
-	assert_non_null(mkdtemp(tmp));
-	snprintf(state_dir, sizeof(state_dir), "%s/state", tmp);
+	root_setup(state);
+	snprintf(state_dir, sizeof(state_dir), "%s/state", root);
 	/* NVML's stand-in refuses to set a compute mode without its state directory */
 	assert_int_equal(unsetenv("NVB_STANDIN_COMPUTE_MODE_DIR"), 0);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static struct nvb_host *open_fixture(const char *name)
-{
-	const char *base = getenv("NVB_FIXTURE_ROOTS");
-	char dir[1024];
-	struct stat st;
-	snprintf(dir, sizeof(dir), "%s/%s", base ? base : "", name);
-	if (!base || stat(dir, &st) < 0) {
-		print_message("fixture root %s not built (NVB_FIXTURE_ROOTS): skipped\n", name);
-		return NULL;
-	}
-	struct nvb_error err;
-	struct nvb_host *host = nvb_host_open(dir, &err);
-	assert_non_null(host);
-	return host;
 }
 
 /* debian-4gpu: /dev/nvidia2 is GPU 0 (GPU-4b0d1a5e-...), /dev/nvidia0 the MIG-mode GPU. */
@@ -132,7 +105,7 @@ static void test_requests(void **state)
 static void test_claim_against_shared(void **state)
 {
 	(void)state;
-	struct nvb_host *host = open_fixture("debian-4gpu");
+	struct nvb_host *host = fixture_host("debian-4gpu");
 	if (!host)
 		return;
 	struct nvb_error err;
@@ -168,7 +141,7 @@ static void test_claim_against_shared(void **state)
 static void test_compute_mode_refused(void **state)
 {
 	(void)state;
-	struct nvb_host *host = open_fixture("debian-4gpu");
+	struct nvb_host *host = fixture_host("debian-4gpu");
 	if (!host)
 		return;
 	struct nvb_error err;
@@ -192,7 +165,7 @@ static void test_compute_mode_refused(void **state)
 static void test_virtual_without_mps(void **state)
 {
 	(void)state;
-	struct nvb_host *host = open_fixture("mig-h100");
+	struct nvb_host *host = fixture_host("mig-h100");
 	if (!host)
 		return;
 	struct nvb_error err;
@@ -219,7 +192,7 @@ static void test_virtual_without_mps(void **state)
 static void test_state_dir_unusable(void **state)
 {
 	(void)state;
-	struct nvb_host *host = open_fixture("debian-4gpu");
+	struct nvb_host *host = fixture_host("debian-4gpu");
 	if (!host)
 		return;
 	struct nvb_error err;
@@ -253,12 +226,12 @@ static void test_state_dir_unusable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_option_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_against_shared, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compute_mode_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_virtual_without_mps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_dir_unusable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_option_values, setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_requests, setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_against_shared, setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_compute_mode_refused, setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_virtual_without_mps, setup, root_teardown),
+		cmocka_unit_test_setup_teardown(test_state_dir_unusable, setup, root_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,39 +19,16 @@
 #include "core/core.h"
 #include "testroot.h"
 
-static char tmp[64];
 static char cuda_state[128];
 
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/nvb-covsnap-XXXXXX");
-	assert_non_null(mkdtemp(tmp));
+	root_setup(state);
 	/* the stand-in libcuda keeps its per-process checkpoint states here */
-	snprintf(cuda_state, sizeof(cuda_state), "%s/cuda", tmp);
+	snprintf(cuda_state, sizeof(cuda_state), "%s/cuda", root);
 	assert_int_equal(mkdir(cuda_state, 0755), 0);
 	assert_int_equal(setenv("NVB_STANDIN_CUDA_STATE", cuda_state, 1), 0);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static struct nvb_host *open_fixture(const char *name)
-{
-	char dir[1024];
-	if (!fixture_root(name, dir, sizeof(dir)))
-		return NULL;
-	struct nvb_error err;
-	struct nvb_host *host = nvb_host_open(dir, &err);
-	assert_non_null(host);
-	return host;
 }
 
 static void write_text(const char *path, const char *text)
@@ -74,7 +51,7 @@ static void test_arguments(void **state)
 	assert_int_equal(nvb_gpu_checkpoint(NULL, pids, 1, NULL, &r, &err), -1);
 	assert_int_equal(err.code, NVB_ERR_USAGE);
 	assert_null(r);
-	struct nvb_host *host = nvb_host_open(tmp, &err);
+	struct nvb_host *host = nvb_host_open(root, &err);
 	assert_non_null(host);
 	/* a count without pids, a pid that is no process id */
 	assert_int_equal(nvb_gpu_restore(host, NULL, 2, NULL, &r, &err), -1);
@@ -125,7 +102,7 @@ static void test_option_sizes(void **state)
 {
 	(void)state;
 	struct nvb_error err;
-	struct nvb_host *host = nvb_host_open(tmp, &err);
+	struct nvb_host *host = nvb_host_open(root, &err);
 	assert_non_null(host);
 	int pid = getpid();
 	struct nvb_snapshot_options small = {.size = 4};
@@ -152,7 +129,7 @@ static void test_option_sizes(void **state)
 static void test_no_libcuda(void **state)
 {
 	(void)state;
-	struct nvb_host *host = open_fixture("no-libs");
+	struct nvb_host *host = fixture_host("no-libs");
 	if (!host)
 		return;
 	struct nvb_error err;
@@ -172,9 +149,9 @@ static struct nvb_host *root_with_libcuda(const char *name, const char *lib)
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p '%s/%s/usr/lib/x86_64-linux-gnu' && "
 		 "cp '%s' '%s/%s/usr/lib/x86_64-linux-gnu/libcuda.so.1'",
-		 tmp, name, lib, tmp, name);
+		 root, name, lib, root, name);
 	assert_int_equal(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "%s/%s", tmp, name);
+	snprintf(cmd, sizeof(cmd), "%s/%s", root, name);
 	struct nvb_error err;
 	struct nvb_host *host = nvb_host_open(cmd, &err);
 	assert_non_null(host);
@@ -188,8 +165,8 @@ static void test_old_driver(void **state)
 {
 	(void)state;
 	char src[128], lib[128], cmd[512];
-	snprintf(src, sizeof(src), "%s/old.c", tmp);
-	snprintf(lib, sizeof(lib), "%s/old.so", tmp);
+	snprintf(src, sizeof(src), "%s/old.c", root);
+	snprintf(lib, sizeof(lib), "%s/old.so", root);
 	write_text(src, "int cuInit(unsigned f) { return (int)f; }\n"
 			"int cuDriverGetVersion(int *v) { *v = 12040; return 0; }\n");
 	snprintf(cmd, sizeof(cmd), "cc -shared -fPIC -o '%s' '%s' 2>/dev/null", lib, src);
@@ -226,7 +203,7 @@ static void test_not_libcuda(void **state)
 	assert_non_null(strstr(err.message, "has no cuInit"));
 	nvb_host_free(host);
 	char text[128];
-	snprintf(text, sizeof(text), "%s/text.so", tmp);
+	snprintf(text, sizeof(text), "%s/text.so", root);
 	write_text(text, "not an ELF file\n");
 	host = root_with_libcuda("text", text);
 	assert_int_equal(nvb_gpu_checkpoint(host, &pid, 1, NULL, NULL, &err), -1);
@@ -239,7 +216,7 @@ static void test_not_libcuda(void **state)
 static void test_cuinit_fails(void **state)
 {
 	(void)state;
-	struct nvb_host *host = open_fixture("mismatch");
+	struct nvb_host *host = fixture_host("mismatch");
 	if (!host)
 		return;
 	struct nvb_error err;
@@ -256,7 +233,7 @@ static void test_cuinit_fails(void **state)
 static void test_standin_failures(void **state)
 {
 	(void)state;
-	struct nvb_host *host = open_fixture("debian-4gpu");
+	struct nvb_host *host = fixture_host("debian-4gpu");
 	if (!host)
 		return;
 	struct nvb_error err;
@@ -323,7 +300,7 @@ static void test_container_pids_errors(void **state)
 {
 	(void)state;
 	struct nvb_error err;
-	struct nvb_host *host = nvb_host_open(tmp, &err);
+	struct nvb_host *host = nvb_host_open(root, &err);
 	assert_non_null(host);
 	int *pids = NULL;
 	size_t n = 7;
@@ -362,5 +339,5 @@ int main(void)
 		cmocka_unit_test(test_standin_failures),
 		cmocka_unit_test(test_container_pids_errors),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, root_teardown);
 }

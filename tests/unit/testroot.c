@@ -98,3 +98,14 @@ bool fixture_root(const char *name, char *out, size_t cap)
 	}
 	return true;
 }
+
+struct nvb_host *fixture_host(const char *name)
+{
+	char dir[1024];
+	if (!fixture_root(name, dir, sizeof(dir)))
+		return NULL;
+	struct nvb_error err;
+	struct nvb_host *host = nvb_host_open(dir, &err);
+	assert_non_null(host);
+	return host;
+}

@@ -32,5 +32,7 @@ const struct nvb_problem *find_problem(const struct nvb_inventory *inv, const ch
 /* The fixture root name that tests/run.sh built (under NVB_FIXTURE_ROOTS) into out; false,
  * with a message, when it was not built (the test then skips its fixture part). */
 bool fixture_root(const char *name, char *out, size_t cap);
+/* That fixture root opened as a host; NULL (and skipped, as above) when it was not built. */
+struct nvb_host *fixture_host(const char *name);
 
 #endif
