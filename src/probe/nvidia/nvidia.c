@@ -125,30 +125,6 @@ static char *read_small(struct probe *pr, const char *path, struct nvb_error *er
 	return data;
 }
 
-static unsigned read_hex_attr(struct probe *pr, const char *busid, const char *attr)
-{
-	char path[256];
-	struct nvb_error ignored;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", busid, attr);
-	_cleanup_free_ char *data = read_small(pr, path, &ignored);
-	return data ? (unsigned)strtoul(nvb_strstrip(data), NULL, 0) : 0;
-}
-
-static char *sysfs_driver(struct probe *pr, const char *busid)
-{
-	char path[256];
-	struct nvb_error ignored;
-	char *resolved = NULL;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", busid);
-	_cleanup_close_ int fd = nvb_host_resolve(pr->host, path, 0, &resolved, &ignored);
-	if (fd < 0)
-		return NULL;
-	char *slash = strrchr(resolved, '/');
-	char *name = strdup(slash ? slash + 1 : resolved);
-	free(resolved);
-	return name;
-}
-
 static int add_node(struct probe *pr, struct nvb_device_node **nodes, size_t *n, const char *path,
 		    struct nvb_error *err, struct nvb_error *stat_err)
 {
@@ -286,17 +262,9 @@ static int gpu_drm_nodes(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error
 static int gpu_details(struct probe *pr, struct nvb_gpu *gpu, struct nvb_error *err)
 {
 	const char *bus = gpu->pci_bus_id;
-	gpu->pci_vendor = (uint16_t)read_hex_attr(pr, bus, "vendor");
-	gpu->pci_device = (uint16_t)read_hex_attr(pr, bus, "device");
-	gpu->pci_subsystem_vendor = (uint16_t)read_hex_attr(pr, bus, "subsystem_vendor");
-	gpu->pci_subsystem_device = (uint16_t)read_hex_attr(pr, bus, "subsystem_device");
-	gpu->pci_class = read_hex_attr(pr, bus, "class");
-	char path[256];
-	struct nvb_error ignored;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/numa_node", bus);
-	_cleanup_free_ char *numa = read_small(pr, path, &ignored);
-	gpu->numa_node = numa ? atoi(numa) : -1;
-	gpu->kernel_driver = sysfs_driver(pr, bus);
+	char dir[256];
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", bus);
+	nvb_pci_fill_gpu(pr->host, dir, gpu);
 	if (!gpu->pci_vendor)
 		nvb_inventory_add_problem(pr->inv, NVB_PROBLEM_INFO, "sysfs-missing",
 					  "mount sysfs on /sys",
@@ -614,11 +582,13 @@ static int no_driver(struct probe *pr, struct nvb_error *err)
 		while (d && (de = nvb_readdir(d))) {
 			if (de->d_name[0] == '.') /* hidden entries are no devices */
 				continue;
-			if (read_hex_attr(pr, de->d_name, "vendor") != 0x10de ||
-			    (read_hex_attr(pr, de->d_name, "class") >> 16) != 0x03)
+			char dir[300];
+			snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", de->d_name);
+			if (nvb_sysfs_number(pr->host, dir, "vendor") != 0x10de ||
+			    (nvb_sysfs_number(pr->host, dir, "class") >> 16) != 0x03)
 				continue;
 			nvidia_gpus++;
-			_cleanup_free_ char *drv = sysfs_driver(pr, de->d_name);
+			_cleanup_free_ char *drv = nvb_sysfs_driver(pr->host, dir);
 			if (!strstr(drivers, drv ? drv : "none") && strlen(drivers) < 80)
 				snprintf(drivers + strlen(drivers), sizeof(drivers) - strlen(drivers),
 					 "%s%s", drivers[0] ? ", " : "", drv ? drv : "none");
