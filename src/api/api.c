@@ -110,7 +110,10 @@ static struct nvb_cdi_spec *generate(struct nvb_host *host, const struct nvb_inv
 	for (int v = NVB_VENDOR_AMD; o->kind && v <= NVB_VENDOR_INTEL; v++)
 		if (!strcmp(o->kind, nvb_vendor_cdi_kind((enum nvb_vendor)v)))
 			mine = nvb_inventory_of_vendor(inv, (enum nvb_vendor)v);
+	struct nvb_driver_folder *folder = mine ? nvb_driver_folder_for_spec(g.host_root, mine) : NULL;
+	g.folder = folder;
 	struct nvb_cdi_spec *spec = mine ? nvb_cdi_generate(mine, &g, err) : NULL;
+	nvb_driver_folder_free(folder);
 	if (!mine)
 		nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "run 'nvbind info' to see what was found",
 			      "no GPU of kind %s found: there is nothing to put in a CDI spec", o->kind);

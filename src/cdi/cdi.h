@@ -134,12 +134,32 @@ NVB_INTERNAL int nvb_cdi_parse_qualified(const char *qualified, char *buf, size_
 
 
 /* ---- generation from an inventory (pure: no I/O) ---- */
+/* ---- the driver folder (folder.c) ---- */
+/* The driver's files gathered by hard links into one host folder, mounted once. */
+struct nvb_driver_folder {
+	char *host_dir; /* inside the host root: /var/lib/nvbind/driver/VERSION-HASH */
+	char **rel;     /* per inventory file (inv->files[i]): its name in the folder, NULL if not in */
+	size_t n;
+};
+
+/* Make (or find, and check) the folder of inv's files under host_root's
+ * /var/lib/nvbind/driver, and remove older folders no process mounts. 1 and *out set; 0 and
+ * *out NULL when no file can go in it (all on another file system); -1 on error (err). */
+NVB_INTERNAL int nvb_driver_folder_ensure(const char *host_root, const struct nvb_inventory *inv,
+					  struct nvb_driver_folder **out, struct nvb_error *err);
+NVB_INTERNAL void nvb_driver_folder_free(struct nvb_driver_folder *f);
+/* The folder for a spec of inv (NVIDIA's only), or NULL: when it cannot be made the reason is
+ * logged and the spec mounts every file on its own, never a failure. */
+NVB_INTERNAL struct nvb_driver_folder *nvb_driver_folder_for_spec(const char *host_root,
+								   const struct nvb_inventory *inv);
+
 struct nvb_cdi_gen_opts {
 	const char *kind;      /* default "nvidia.com/gpu" */
 	unsigned caps;         /* enum nvb_cap bits; 0 = every capability found */
 	unsigned naming;       /* enum nvb_cdi_naming bits; 0 = index | uuid */
 	const char *hook_path; /* absolute path of the nvbind executable the hooks run */
 	const char *host_root; /* "/" or the host root: hostPath values are prefixed with it */
+	const struct nvb_driver_folder *folder; /* NULL: every driver file is a mount of its own */
 };
 
 NVB_INTERNAL int nvb_cdi_naming_parse(const char *list, unsigned *out, struct nvb_error *err);

@@ -155,15 +155,16 @@ static uint32_t library_flags(const struct nvb_driver_file *f)
 /* The libraries' plan: each library under its SONAME (the hook makes the SONAME link), plus
  * libcuda.so for build tools and libGLX_indirect.so.0 for indirect GLX where the image lacks
  * them. */
-static int library_plan(struct gen *g, const struct nvb_driver_file *f, struct nvb_libplan *plan)
+static int library_plan(struct gen *g, const struct nvb_driver_file *f, const char *cpath,
+			struct nvb_libplan *plan)
 {
-	_cleanup_free_ char *dir = strdup(f->path);
+	_cleanup_free_ char *dir = strdup(cpath);
 	if (!dir)
 		return nvb_error_nomem(g->err);
 	*strrchr(dir, '/') = '\0';
-	const char *base = nvb_basename(f->path);
+	const char *base = nvb_basename(cpath);
 	const char *soname = f->soname && *f->soname ? f->soname : base;
-	if (nvb_libplan_add_lib(plan, f->path, soname, library_flags(f), g->err) < 0)
+	if (nvb_libplan_add_lib(plan, cpath, soname, library_flags(f), g->err) < 0)
 		return -1;
 	_cleanup_free_ char *dev = nvb_asprintf("%s/libcuda.so", dir);
 	_cleanup_free_ char *glx = nvb_asprintf("%s/libGLX_indirect.so.0", dir);
@@ -200,6 +201,40 @@ static int libraries_hook(struct gen *g, const struct nvb_libplan *plan)
 	return r;
 }
 
+/* The driver folder, mounted once (docs/cdi.md, "The driver folder"). */
+static int folder_mount(struct gen *g)
+{
+	struct nvb_cdi_mount *m = nvb_cdi_edits_add_mount(&g->spec->edits);
+	if (!m || !(m->container_path = strdup(NVB_FOLDER_CONTAINER_DIR)) ||
+	    !(m->type = strdup("bind")))
+		return nvb_error_nomem(g->err);
+	m->host_path = host_path(g, g->o->folder->host_dir);
+	if (!m->host_path && !(m->host_path = strdup(g->o->folder->host_dir)))
+		return nvb_error_nomem(g->err);
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(mount_options); i++)
+		if (nvb_strv_append(&m->options, &m->n_options, mount_options[i]) < 0)
+			return nvb_error_nomem(g->err);
+	return 0;
+}
+
+/* A file in the folder: a library is registered at its place there (its SONAME links are in
+ * the folder already); a program, configuration file or firmware gets a link at the path it
+ * would have been mounted at, made only where the image has nothing of that name. */
+static int folder_file(struct gen *g, const struct nvb_driver_file *f, const char *rel,
+		       struct nvb_libplan *plan)
+{
+	_cleanup_free_ char *inside = nvb_asprintf(NVB_FOLDER_CONTAINER_DIR "/%s", rel);
+	_cleanup_free_ char *cpath = container_path(g, f);
+	if (!inside || !cpath)
+		return nvb_error_nomem(g->err);
+	if (f->kind == NVB_FILE_LIBRARY)
+		return library_plan(g, f, inside, plan);
+	for (size_t i = 0; i < plan->n_links; i++)
+		if (!strcmp(plan->links[i].link, cpath))
+			return 0; /* two files for one path: the first one found wins */
+	return nvb_libplan_add_link(plan, inside, cpath, g->err);
+}
+
 static int common_edits(struct gen *g)
 {
 	struct nvb_cdi_edits *e = &g->spec->edits;
@@ -215,15 +250,24 @@ static int common_edits(struct gen *g)
 	}
 	struct nvb_libplan plan = {0};
 	int r = 0;
+	bool in_folder = false;
 	for (size_t i = 0; i < g->inv->n_files && r == 0; i++) {
 		const struct nvb_driver_file *f = &g->inv->files[i];
 		if (!nvb_file_wanted(f, g->caps))
 			continue;
+		const struct nvb_driver_folder *folder = g->o->folder;
+		if (folder && i < folder->n && folder->rel[i]) {
+			in_folder = true;
+			r = folder_file(g, f, folder->rel[i], &plan);
+			continue;
+		}
 		r = add_mount(g, f);
 		if (r == 0 && f->kind == NVB_FILE_LIBRARY)
-			r = library_plan(g, f, &plan);
+			r = library_plan(g, f, f->path, &plan);
 	}
-	if (r == 0 && plan.n_libs > 0)
+	if (r == 0 && in_folder)
+		r = folder_mount(g);
+	if (r == 0 && (plan.n_libs > 0 || plan.n_links > 0))
 		r = libraries_hook(g, &plan);
 	nvb_libplan_clear(&plan);
 	return r;

@@ -7,6 +7,8 @@
  * no I/O here.
  */
 #include "cdi/libplan.h"
+#include "inventory/inventory.h"
+#include "probe/nvidia/catalog.h"
 #include "host/ldcache_write.h"
 
 void nvb_libplan_clear(struct nvb_libplan *plan)
@@ -155,18 +157,38 @@ int nvb_libplan_args(const struct nvb_libplan *plan, char ***args, size_t *n, st
 
 /* ------------------------------------------------------------------ filtering */
 
+bool nvb_libplan_in_folder(const char *path)
+{
+	return nvb_str_has_prefix(path, NVB_FOLDER_CONTAINER_DIR "/");
+}
+
 size_t nvb_libplan_dir_len(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	return slash ? (size_t)(slash - path) : 0;
 }
 
+/* Reachable through a mount: mounted at that very path, or inside a mounted folder (the
+ * driver folder). */
 static bool is_mounted(const char *path, char *const *mounted, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(mounted[i], path))
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(mounted[i]);
+		if (!strncmp(mounted[i], path, len) && (path[len] == '\0' || path[len] == '/'))
 			return true;
+	}
 	return false;
+}
+
+/* Wanted by the container's capabilities (caps 0: everything; a path the catalogue does not
+ * know: kept, as the mounts' filter keeps it). */
+static bool caps_wanted(const char *path, unsigned caps)
+{
+	if (!caps)
+		return true;
+	unsigned c = nvb_catalog_caps_for_path(path);
+	return !c || ((c & caps & ~(unsigned)NVB_CAP_COMPAT32) &&
+		      (!(c & NVB_CAP_COMPAT32) || (caps & NVB_CAP_COMPAT32)));
 }
 
 /* Does the link point at a kept library: its file or its SONAME link? */
@@ -189,11 +211,14 @@ static bool link_target_kept(const struct nvb_libplan *plan, const struct nvb_li
 	return false;
 }
 
-void nvb_libplan_keep_mounted(struct nvb_libplan *plan, char *const *mounted, size_t n_mounted)
+void nvb_libplan_keep_mounted(struct nvb_libplan *plan, char *const *mounted, size_t n_mounted,
+			      unsigned caps)
 {
+	caps = caps ? nvb_caps_expand(caps) : 0;
 	size_t w = 0;
 	for (size_t i = 0; i < plan->n_libs; i++) {
-		if (is_mounted(plan->libs[i].path, mounted, n_mounted)) {
+		if (is_mounted(plan->libs[i].path, mounted, n_mounted) &&
+		    caps_wanted(plan->libs[i].path, caps)) {
 			plan->libs[w++] = plan->libs[i];
 		} else {
 			free(plan->libs[i].path);
@@ -203,7 +228,13 @@ void nvb_libplan_keep_mounted(struct nvb_libplan *plan, char *const *mounted, si
 	plan->n_libs = w;
 	w = 0;
 	for (size_t i = 0; i < plan->n_links; i++) {
-		if (link_target_kept(plan, &plan->links[i])) {
+		const struct nvb_lib_link *k = &plan->links[i];
+		/* a link to a kept library, or a link at a program's (a file's) place pointing into
+		 * a mounted folder */
+		bool keep = link_target_kept(plan, k) ||
+			    (k->target[0] == '/' && is_mounted(k->target, mounted, n_mounted) &&
+			     caps_wanted(k->link, caps));
+		if (keep) {
 			plan->links[w++] = plan->links[i];
 		} else {
 			free(plan->links[i].target);

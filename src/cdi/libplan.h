@@ -11,6 +11,9 @@
 #define NVB_HOOK_PROGRAM "nvbind-hook"
 #define NVB_HOOK_LIBRARIES "libraries"
 #define NVB_LDCONF_NAME "00-nvbind.conf"
+/* Where a spec mounts the driver folder (cdi/folder.c) in a container. Libraries there have
+ * their SONAME links already, made once in the host folder. */
+#define NVB_FOLDER_CONTAINER_DIR "/usr/lib/nvbind"
 
 /* A driver library mounted at path, registered under its SONAME with ld.so.cache flags. */
 struct nvb_lib {
@@ -45,15 +48,18 @@ NVB_INTERNAL int nvb_libplan_add_lib(struct nvb_libplan *plan, const char *path,
 				     uint32_t flags, struct nvb_error *err);
 NVB_INTERNAL int nvb_libplan_add_link(struct nvb_libplan *plan, const char *target,
 				      const char *link, struct nvb_error *err);
-/* Keep only the libraries mounted at one of the given container paths, and the links whose
- * target is one of those libraries or their SONAME links: links and loader-cache folders
- * follow exactly the files that are mounted. */
+/* Keep only the libraries reachable through one of the given container paths (mounted there,
+ * or inside a mounted folder), the links whose target is one of those libraries or their
+ * SONAME links, and the links into a mounted folder: links and loader-cache folders follow
+ * exactly the files that are mounted. caps (enum nvb_cap bits, 0: all) also drops what the
+ * container's capabilities do not ask for, by the catalogue, as the mounts are filtered. */
 NVB_INTERNAL void nvb_libplan_keep_mounted(struct nvb_libplan *plan, char *const *mounted,
-					   size_t n_mounted);
+					   size_t n_mounted, unsigned caps);
 
 /* Checks shared with the code that carries the plan out. */
 NVB_INTERNAL bool nvb_libplan_path_ok(const char *path); /* absolute, no "..", not huge */
 NVB_INTERNAL bool nvb_libplan_name_ok(const char *name); /* one path component */
 NVB_INTERNAL size_t nvb_libplan_dir_len(const char *path); /* length of its directory part */
+NVB_INTERNAL bool nvb_libplan_in_folder(const char *path); /* under NVB_FOLDER_CONTAINER_DIR */
 
 #endif

@@ -42,6 +42,8 @@ static void cdi_usage(FILE *out)
 		"  --kind VENDOR/CLASS          default nvidia.com/gpu (AMD: amd.com/gpu, Intel:\n"
 		"                               intel.com/gpu)\n"
 		"  --if-changed                 write only when the driver version or GPU set changed\n"
+		"  --no-driver-folder           mount every driver file on its own instead of the driver\n"
+		"                               folder (/var/lib/nvbind/driver, mounted once; cdi.driver_folder)\n"
 		"                               since the last write, or the installed spec is not\n"
 		"                               byte for byte what would be written (exit 4 when\n"
 		"                               nothing changed)\n"
@@ -63,6 +65,7 @@ struct gen_args {
 	const char *kind;
 	const char *vendor;
 	bool if_changed;
+	bool no_driver_folder;
 };
 
 static char *default_hook_path(void)
@@ -263,7 +266,12 @@ static int generate_one(const struct gen_args *a, const struct nvb_inventory *in
 	struct nvb_error err;
 	nvb_error_clear(&err);
 	int rc = NVB_EXIT_FAILURE;
-	struct nvb_cdi_spec *spec = nvb_cdi_generate(inv, opts, &err);
+	struct nvb_cdi_gen_opts o = *opts;
+	struct nvb_driver_folder *folder =
+		a->no_driver_folder ? NULL : nvb_driver_folder_for_spec(opts->host_root, inv);
+	o.folder = folder;
+	struct nvb_cdi_spec *spec = nvb_cdi_generate(inv, &o, &err);
+	nvb_driver_folder_free(folder);
 	char *text = NULL, *fp = NULL, *side = NULL;
 	const char *version = inv->driver.version ? inv->driver.version : "unknown";
 	if (!spec || nvb_cdi_validate(spec, NULL, NULL, &err) > 0 ||
@@ -372,6 +380,8 @@ static int generate(struct nvb_cli *cli, struct gen_args *a)
 		a->naming = cfg->cdi_naming;
 	if (!a->hook_path && cfg->cdi_hook_path[0])
 		a->hook_path = cfg->cdi_hook_path;
+	if (!cfg->cdi_driver_folder)
+		a->no_driver_folder = true;
 	struct nvb_cdi_gen_opts opts = {0};
 	if (a->kind && !nvb_cdi_valid_kind(a->kind, true))
 		return nvb_cli_usage_error("--kind '%s' is not vendor/class", a->kind);
@@ -558,7 +568,7 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 	struct gen_args ga = {0};
 	_cleanup_strv_ struct nvb_strv dirs = {0};
 	bool json = false;
-	enum { O_OUT = 1, O_FMT, O_NAME, O_CAPS, O_HOOK, O_KIND, O_VEND, O_IFCH, O_DIR, O_JSON };
+	enum { O_OUT = 1, O_FMT, O_NAME, O_CAPS, O_HOOK, O_KIND, O_VEND, O_IFCH, O_NOFOLD, O_DIR, O_JSON };
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, O_OUT},
 		{"format", required_argument, NULL, O_FMT},
@@ -568,6 +578,7 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		{"kind", required_argument, NULL, O_KIND},
 		{"vendor", required_argument, NULL, O_VEND},
 		{"if-changed", no_argument, NULL, O_IFCH},
+		{"no-driver-folder", no_argument, NULL, O_NOFOLD},
 		{"spec-dir", required_argument, NULL, O_DIR},
 		{"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, 'h'},
@@ -577,7 +588,7 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 	int c;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-		if (!is_gen && c >= O_OUT && c <= O_IFCH)
+		if (!is_gen && c >= O_OUT && c <= O_NOFOLD)
 			return nvb_cli_usage_error("cdi %s: option not valid here", sub);
 		if (is_gen && (c == O_DIR || c == O_JSON))
 			return nvb_cli_usage_error("cdi generate: option not valid here");
@@ -591,6 +602,7 @@ int nvb_cmd_cdi(struct nvb_cli *cli, int argc, char **argv)
 		case O_KIND: ga.kind = optarg; break;
 		case O_VEND: ga.vendor = optarg; break;
 		case O_IFCH: ga.if_changed = true; break;
+		case O_NOFOLD: ga.no_driver_folder = true; break;
 		case O_DIR:
 			if (nvb_strv_push(&dirs, optarg) < 0) {
 				struct nvb_error err;

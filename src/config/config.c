@@ -151,6 +151,9 @@ static const struct key keys[] = {
 	{"cdi.hook_path", K_STRING, F(cdi_hook_path), 0, "", check_abs_or_empty,
 	 "nvbind executable the spec's hooks run (empty: the nvbind that generates)"},
 	{"cdi.kind", K_STRING, F(cdi_kind), 0, "nvidia.com/gpu", check_kind, "CDI kind (vendor/class)"},
+	{"cdi.driver_folder", K_BOOL, F(cdi_driver_folder), 0, "true", NULL,
+	 "gather the driver's files by hard links into /var/lib/nvbind/driver and mount that "
+	 "folder once (false: every file is a mount of its own; docs/cdi.md)"},
 	{"security.env_requests_unprivileged", K_BOOL, F(env_when_unprivileged), 0, "true", NULL,
 	 "honour NVIDIA_VISIBLE_DEVICES from unprivileged containers (docs/runtime.md)"},
 	{"security.allowed_devices", K_LIST, F(allowed_devices), F(n_allowed_devices), "", NULL,

@@ -66,6 +66,7 @@ struct nvb_config {
 	char *cdi_naming;                         /* "index,uuid" */
 	char *cdi_hook_path;                      /* "" = the nvbind that generates */
 	char *cdi_kind;                           /* nvidia.com/gpu */
+	bool cdi_driver_folder;                   /* true: the driver folder (docs/cdi.md) */
 
 	/* [security] */
 	bool env_when_unprivileged;               /* true */

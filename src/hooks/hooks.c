@@ -143,12 +143,12 @@ static int write_ldconf(int rootfd, char *const *folders, size_t n, struct nvb_e
 
 int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_error *err)
 {
-	if (plan->n_libs == 0)
+	if (plan->n_libs == 0 && plan->n_links == 0)
 		return 0;
 	struct dirs d = {0};
-	struct nvb_ldcache_add *adds = calloc(plan->n_libs, sizeof(*adds));
-	char **paths = calloc(plan->n_libs, sizeof(*paths));
-	char **folders = calloc(plan->n_libs, sizeof(*folders));
+	struct nvb_ldcache_add *adds = calloc(plan->n_libs + 1, sizeof(*adds));
+	char **paths = calloc(plan->n_libs + 1, sizeof(*paths));
+	char **folders = calloc(plan->n_libs + 1, sizeof(*folders));
 	size_t n_folders = 0;
 	int r = -1;
 	if (!adds || !paths || !folders) {
@@ -157,18 +157,22 @@ int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_err
 	}
 	for (size_t i = 0; i < plan->n_libs; i++) {
 		const struct nvb_lib *l = &plan->libs[i];
-		int dfd = dir_fd(&d, rootfd, l->path, err);
-		if (dfd < 0)
-			goto out;
 		size_t dl = nvb_libplan_dir_len(l->path);
 		const char *base = l->path + dl + 1;
-		_cleanup_free_ char *dir = strndup(l->path, dl); /* names it in messages */
-		if (!dir) {
-			nvb_error_nomem(err);
-			goto out;
+		/* in the driver folder the SONAME link is made already; the wrapper runs before the
+		 * folder is even mounted, so nothing is looked at there */
+		if (strcmp(base, l->soname) != 0 && !nvb_libplan_in_folder(l->path)) {
+			int dfd = dir_fd(&d, rootfd, l->path, err);
+			_cleanup_free_ char *dir = strndup(l->path, dl); /* names it in messages */
+			if (dfd < 0)
+				goto out;
+			if (!dir) {
+				nvb_error_nomem(err);
+				goto out;
+			}
+			if (replace_link(dfd, dir, l->soname, base, err) < 0)
+				goto out;
 		}
-		if (strcmp(base, l->soname) != 0 && replace_link(dfd, dir, l->soname, base, err) < 0)
-			goto out;
 		if (!(paths[i] = nvb_asprintf("%.*s/%s", (int)dl, l->path, l->soname))) {
 			nvb_error_nomem(err);
 			goto out;
@@ -176,9 +180,27 @@ int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_err
 		adds[i] = (struct nvb_ldcache_add){.name = l->soname, .path = paths[i], .flags = l->flags};
 	}
 	for (size_t i = 0; i < plan->n_links; i++) {
-		int dfd = dir_fd(&d, rootfd, plan->links[i].link, err);
-		if (dfd < 0 || add_link_if_absent(dfd, &plan->links[i], err) < 0)
+		if (nvb_libplan_in_folder(plan->links[i].link))
+			continue; /* libcuda.so and the like: made in the folder */
+		const struct nvb_lib_link *k = &plan->links[i];
+		int dfd = dir_fd(&d, rootfd, k->link, err);
+		if (dfd < 0)
 			goto out;
+		/* A program's, a configuration file's or firmware's place: it stands for the mount
+		 * the file would otherwise have had, which hides what the image has there (a stale
+		 * nvidia-smi of another driver, an empty mount point left by `docker commit`). */
+		if (nvb_libplan_in_folder(k->target)) {
+			size_t dl = nvb_libplan_dir_len(k->link);
+			_cleanup_free_ char *dir = strndup(k->link, dl ? dl : 1);
+			if (!dir) {
+				nvb_error_nomem(err);
+				goto out;
+			}
+			if (replace_link(dfd, dir, k->link + dl + 1, k->target, err) < 0)
+				goto out;
+		} else if (add_link_if_absent(dfd, k, err) < 0) {
+			goto out;
+		}
 	}
 	/* only the libraries' folders go in the loader configuration */
 	for (size_t i = 0; i < plan->n_libs; i++) {
@@ -191,8 +213,8 @@ int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_err
 			goto out;
 		}
 	}
-	if (write_ldconf(rootfd, folders, n_folders, err) < 0 ||
-	    nvb_ldcache_update_in_root(rootfd, adds, plan->n_libs, err) < 0)
+	if (plan->n_libs > 0 && (write_ldconf(rootfd, folders, n_folders, err) < 0 ||
+				 nvb_ldcache_update_in_root(rootfd, adds, plan->n_libs, err) < 0))
 		goto out;
 	r = 0;
 out:

@@ -467,7 +467,7 @@ static int take_library_hooks(struct resolved *rs, struct nvb_error *err)
 }
 
 /* Links and loader-cache entries only for what is really mounted. */
-static int keep_mounted_libraries(struct resolved *rs, struct nvb_error *err)
+static int keep_mounted_libraries(struct resolved *rs, unsigned caps, struct nvb_error *err)
 {
 	char **mounted = NULL;
 	size_t n = 0;
@@ -480,7 +480,7 @@ static int keep_mounted_libraries(struct resolved *rs, struct nvb_error *err)
 			}
 			*slot = rs->edits[k]->mounts[i].container_path;
 		}
-	nvb_libplan_keep_mounted(&rs->plan, mounted, n);
+	nvb_libplan_keep_mounted(&rs->plan, mounted, n, caps);
 	free(mounted);
 	return 0;
 }
@@ -549,7 +549,11 @@ static struct nvb_cdi_spec *spec_in_memory(const struct nvb_runtime_opts *o, enu
 		.hook_path = o->hook_path,
 		.host_root = nvb_host_root(host),
 	};
+	struct nvb_driver_folder *folder =
+		mine && !o->no_driver_folder ? nvb_driver_folder_for_spec(g.host_root, mine) : NULL;
+	g.folder = folder;
 	struct nvb_cdi_spec *spec = mine ? nvb_cdi_generate(mine, &g, err) : NULL;
+	nvb_driver_folder_free(folder);
 	if (inv && !mine)
 		nvb_error_set(err, NVB_ERR_NOT_FOUND, 0, "run 'nvbind info' to see what was found",
 			      "no %s GPU found on this host", nvb_vendor_word(vendor));
@@ -784,10 +788,12 @@ int nvb_runtime_prepare(json_t *config, const struct nvb_runtime_opts *o,
 	for (size_t i = 0; i < reg->n_errors; i++)
 		nvb_warn("runtime", "%s", reg->errors[i]);
 	if (resolve(o, &req, caps, reg, generated, rs, res, err) < 0 ||
-	    take_library_hooks(rs, err) < 0 || keep_mounted_libraries(rs, err) < 0)
+	    take_library_hooks(rs, err) < 0 ||
+	    keep_mounted_libraries(rs, req.from_env ? caps : 0, err) < 0)
 		goto out;
-	bool libs_here = o->bundle && rs->plan.n_libs > 0;
-	if (!o->bundle && rs->plan.n_libs > 0 && plan_as_hook(rs, err) < 0)
+	bool plan = rs->plan.n_libs > 0 || rs->plan.n_links > 0;
+	bool libs_here = o->bundle && plan;
+	if (!o->bundle && plan && plan_as_hook(rs, err) < 0)
 		goto out;
 	if (nvb_oci_apply_edits(config, rs->edits, rs->n, err) < 0 ||
 	    (libs_here && plan_in_bundle(rs, o->bundle, config, err) < 0))

@@ -28,6 +28,7 @@ struct nvb_runtime_opts {
 	const char *visible_devices;  /* an NVIDIA_VISIBLE_DEVICES value: capabilities apply */
 	const char *capabilities;     /* NVIDIA_DRIVER_CAPABILITIES words; NULL: the config's */
 	bool no_config_requests;      /* ignore the config's annotations and *_VISIBLE_DEVICES */
+	bool no_driver_folder;        /* in-memory specs mount every driver file on its own */
 };
 
 struct nvb_runtime_result {

@@ -326,6 +326,7 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 		.hook_path = hook,
 		.bundle = args->bundle,
 		.env_when_unprivileged = c->env_when_unprivileged,
+		.no_driver_folder = !c->cdi_driver_folder,
 		.allowed = c->n_allowed_devices ? (const char *const *)c->allowed_devices : NULL,
 		.n_allowed = c->n_allowed_devices,
 	};

@@ -259,7 +259,7 @@ static void test_libplan_keep_mounted(void **state)
 	struct nvb_libplan plan = {0};
 	plan_from(&plan, driver_args, 12);
 	char *mounted[] = {"/usr/lib/x86_64-linux-gnu/libcuda.so.580.1", "/usr/bin/nvidia-smi"};
-	nvb_libplan_keep_mounted(&plan, mounted, 2);
+	nvb_libplan_keep_mounted(&plan, mounted, 2, 0);
 	assert_int_equal(plan.n_libs, 1);
 	assert_string_equal(plan.libs[0].soname, "libcuda.so.1");
 	assert_int_equal(plan.n_links, 1);

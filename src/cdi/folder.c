@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The driver folder (docs/cdi.md, "The driver folder"): the driver's libraries, programs,
+ * configuration files and firmware gathered by hard links into one host folder,
+ * /var/lib/nvbind/driver/VERSION-HASH, with the SONAME links made once. A spec then mounts that
+ * folder once at /usr/lib/nvbind instead of mounting every file on its own: the low-level
+ * runtime's per-mount work (a mount point in the container's root, a bind, a read-only remount)
+ * and the SONAME links in every new container are what a GPU cost a container's start.
+ *
+ * Hard links, not copies: no disk space, and a package upgrade (which renames new files over
+ * the old names) leaves the folder's files as they were, a consistent set. A file on another
+ * file system than /var/lib/nvbind cannot be linked: it keeps its own mount. The folder's name
+ * carries a hash of what it holds (each file's device, inode, size and time), so the same driver
+ * gives the same folder and spec, and a changed one a new folder; folders no process mounts are
+ * removed when a new one is made.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "cdi/cdi.h"
+#include "cdi/libplan.h"
+
+#define FOLDER_PARENT "/var/lib/nvbind/driver"
+
+void nvb_driver_folder_free(struct nvb_driver_folder *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		free(f->rel[i]);
+	free(f->rel);
+	free(f->host_dir);
+	free(f);
+}
+
+/* Where a driver file goes in the folder, or NULL (not one of the kinds the folder holds). */
+static char *relative_name(const struct nvb_driver_file *f)
+{
+	switch (f->kind) {
+	case NVB_FILE_LIBRARY:
+		return nvb_asprintf("%s/%s", f->elf_class == 32 ? "lib32" : "lib", nvb_basename(f->path));
+	case NVB_FILE_BINARY:
+		return nvb_asprintf("bin/%s", nvb_basename(f->link_path));
+	case NVB_FILE_FIRMWARE:
+		return nvb_asprintf("firmware/%s", nvb_basename(f->path));
+	case NVB_FILE_CONFIG:
+		return f->link_path[0] == '/' ? nvb_asprintf("files%s", f->link_path) : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+struct entry {
+	char *host;    /* the file as this process sees it (host root prefix + path) */
+	struct stat st;
+};
+
+struct build {
+	const struct nvb_inventory *inv;
+	struct nvb_driver_folder *f;
+	struct entry *e; /* per file, for those with f->rel[i] */
+	int parent_fd;   /* FOLDER_PARENT in the host root */
+	struct nvb_error *err;
+};
+
+/* Every file the folder can hold: a regular file on the same file system as the folder. */
+static int plan_entries(struct build *b, const char *root, dev_t folder_dev, uint64_t *hash)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t held = 0;
+	for (size_t i = 0; i < b->inv->n_files; i++) {
+		const struct nvb_driver_file *file = &b->inv->files[i];
+		if (file->kind != NVB_FILE_LIBRARY && file->kind != NVB_FILE_BINARY &&
+		    file->kind != NVB_FILE_FIRMWARE && file->kind != NVB_FILE_CONFIG)
+			continue; /* sockets and the like keep their own mounts */
+		if (file->kind == NVB_FILE_CONFIG && file->link_path[0] != '/')
+			continue;
+		char *rel = relative_name(file);
+		if (!rel)
+			return nvb_error_nomem(b->err);
+		bool taken = false; /* two files of one name: the first one found wins, as in a spec */
+		for (size_t k = 0; k < i && !taken; k++)
+			taken = b->f->rel[k] && !strcmp(b->f->rel[k], rel);
+		struct entry *e = &b->e[i];
+		if (taken || !nvb_libplan_path_ok(file->path) ||
+		    !(e->host = nvb_asprintf("%s%s", strcmp(root, "/") ? root : "", file->path)) ||
+		    stat(e->host, &e->st) < 0 || !S_ISREG(e->st.st_mode) || e->st.st_dev != folder_dev) {
+			if (e->host && !taken)
+				nvb_debug("cdi", "%s stays a mount of its own (not a regular file on the "
+					  "file system of " FOLDER_PARENT ")", file->path);
+			free(rel);
+			continue;
+		}
+		b->f->rel[i] = rel;
+		held++;
+		uint64_t id[4] = {(uint64_t)e->st.st_dev, (uint64_t)e->st.st_ino, (uint64_t)e->st.st_size,
+				  (uint64_t)e->st.st_mtime};
+		h = fnv(fnv(h, rel, strlen(rel) + 1), id, sizeof(id));
+		if (file->soname)
+			h = fnv(h, file->soname, strlen(file->soname) + 1);
+	}
+	*hash = h;
+	return (int)(held > 0);
+}
+
+/* The directory of rel inside dfd, created (mode 0755) where missing: an fd to close. */
+static int subdir_fd(int dfd, const char *rel, struct nvb_error *err)
+{
+	const char *slash = strrchr(rel, '/');
+	_cleanup_free_ char *dir = strndup(rel, slash ? (size_t)(slash - rel) : 0);
+	if (!dir)
+		return nvb_error_nomem(err);
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	for (char *save = NULL, *c = strtok_r(dir, "/", &save); fd >= 0 && c; c = strtok_r(NULL, "/", &save)) {
+		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
+			close(fd);
+			return nvb_error_errno(err, errno, NULL, "cannot create %s in the driver folder", rel);
+		}
+		int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+	}
+	if (fd < 0)
+		return nvb_error_errno(err, errno, NULL, "cannot open the folder of %s", rel);
+	return fd;
+}
+
+/* The SONAME link beside a library, and libcuda.so / libGLX_indirect.so.0 as the hook would
+ * make them in a container: made once here. */
+static int library_links(int dfd, const struct nvb_driver_file *file, const char *rel,
+			 struct nvb_error *err)
+{
+	const char *base = nvb_basename(rel);
+	const char *so = file->soname && *file->soname ? file->soname : base;
+	_cleanup_close_ int sub = subdir_fd(dfd, rel, err);
+	if (sub < 0)
+		return -1;
+	struct {
+		const char *name, *target;
+	} links[3] = {{so, base}, {NULL, NULL}, {NULL, NULL}};
+	if (!strcmp(so, "libcuda.so.1"))
+		links[1].name = "libcuda.so", links[1].target = so;
+	if (nvb_str_has_prefix(base, "libGLX_nvidia.so."))
+		links[2].name = "libGLX_indirect.so.0", links[2].target = so;
+	for (size_t i = 0; i < 3; i++) {
+		if (!links[i].name || !strcmp(links[i].name, links[i].target) ||
+		    !nvb_libplan_name_ok(links[i].name))
+			continue;
+		if (symlinkat(links[i].target, sub, links[i].name) < 0 && errno != EEXIST)
+			return nvb_error_errno(err, errno, NULL, "cannot create the link %s in the driver folder",
+					       links[i].name);
+	}
+	return 0;
+}
+
+/* Remove what dfd/name holds (a folder of ours: files, links, folders). */
+static void remove_tree(int dfd, const char *name, int depth)
+{
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT || depth > 16)
+		return;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_closedir_ DIR *d = fd >= 0 ? nvb_fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = nvb_readdir(d)))
+		remove_tree(dirfd(d), de->d_name, depth + 1);
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/* Does the folder still hold, under each name, the very file the host has? */
+static bool folder_intact(struct build *b, int fd)
+{
+	for (size_t i = 0; i < b->inv->n_files; i++) {
+		struct stat st;
+		if (b->f->rel[i] && (fstatat(fd, b->f->rel[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+				     st.st_ino != b->e[i].st.st_ino || st.st_dev != b->e[i].st.st_dev))
+			return false;
+	}
+	return true;
+}
+
+static int fill(struct build *b, int dfd)
+{
+	for (size_t i = 0; i < b->inv->n_files; i++) {
+		const char *rel = b->f->rel[i];
+		if (!rel)
+			continue;
+		_cleanup_close_ int sub = subdir_fd(dfd, rel, b->err);
+		if (sub < 0)
+			return -1;
+		if (linkat(AT_FDCWD, b->e[i].host, sub, nvb_basename(rel), 0) < 0)
+			return nvb_error_errno(b->err, errno, NULL, "cannot link %s into the driver folder",
+					       b->inv->files[i].path);
+		if (b->inv->files[i].kind == NVB_FILE_LIBRARY &&
+		    library_links(dfd, &b->inv->files[i], rel, b->err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Is name mounted by any process (a container started from a spec that names it)? */
+static bool mounted_anywhere(const char *name)
+{
+	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	if (!proc)
+		return true; /* cannot tell: keep it */
+	_cleanup_free_ char *needle = nvb_asprintf("/driver/%s ", name);
+	struct dirent *de;
+	while (needle && (de = readdir(proc))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char path[64], line[4096];
+		snprintf(path, sizeof(path), "/proc/%s/mountinfo", de->d_name);
+		_cleanup_fclose_ FILE *mi = fopen(path, "re");
+		while (mi && fgets(line, sizeof(line), mi))
+			if (strstr(line, needle))
+				return true;
+	}
+	return !needle;
+}
+
+/* Old folders (another driver, or files that changed) that no process mounts, and builds left
+ * by a process that died. */
+static void prune(int parent_fd, const char *keep)
+{
+	_cleanup_closedir_ DIR *d = nvb_opendirat(parent_fd, ".", 0);
+	struct dirent *de;
+	while (d && (de = nvb_readdir(d))) {
+		const char *n = de->d_name;
+		if (!strcmp(n, keep))
+			continue;
+		if (nvb_str_has_prefix(n, ".build-")) {
+			long pid = strtol(n + 7, NULL, 10);
+			if (pid > 0 && kill((pid_t)pid, 0) == 0)
+				continue; /* another generate is building it now */
+		} else if (mounted_anywhere(n)) {
+			nvb_info("cdi", "driver folder %s/%s is in use by a container: kept", FOLDER_PARENT, n);
+			continue;
+		}
+		remove_tree(dirfd(d), n, 0);
+		nvb_info("cdi", "removed the old driver folder %s/%s", FOLDER_PARENT, n);
+	}
+}
+
+/* Build the folder under a temporary name and rename it into place: a folder of the final
+ * name is always complete. */
+static int build(struct build *b, const char *name)
+{
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), ".build-%ld-", (long)getpid());
+	char tmpname[96];
+	nvb_temp_name(tmpname, sizeof(tmpname), tmp);
+	if (mkdirat(b->parent_fd, tmpname, 0755) < 0)
+		return nvb_error_errno(b->err, errno, NULL, "cannot create %s/%s", FOLDER_PARENT, tmpname);
+	_cleanup_close_ int fd = openat(b->parent_fd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = fd < 0 ? nvb_error_errno(b->err, errno, NULL, "cannot open %s/%s", FOLDER_PARENT, tmpname)
+		       : fill(b, fd);
+	if (r == 0 && renameat(b->parent_fd, tmpname, b->parent_fd, name) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			r = nvb_error_errno(b->err, errno, NULL, "cannot rename %s/%s to %s", FOLDER_PARENT,
+					    tmpname, name);
+		/* else another generate made the same folder first: its is as good as ours */
+	}
+	remove_tree(b->parent_fd, tmpname, 0); /* nothing left after a successful rename */
+	return r;
+}
+
+static void version_word(const struct nvb_inventory *inv, char *out, size_t cap)
+{
+	const char *v = inv->driver.version && *inv->driver.version ? inv->driver.version : "unknown";
+	size_t i = 0;
+	for (; v[i] && i + 1 < cap && i < 32; i++)
+		out[i] = isalnum((unsigned char)v[i]) || v[i] == '.' || v[i] == '-' ? v[i] : '_';
+	out[i] = '\0';
+}
+
+static int ensure(struct build *b, const char *root)
+{
+	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return nvb_error_errno(b->err, errno, NULL, "cannot open the host root %s", root);
+	b->parent_fd = nvb_mkdir_in_root(rootfd, "host", FOLDER_PARENT, 0755, b->err);
+	if (b->parent_fd < 0)
+		return -1;
+	struct stat pst;
+	if (fstat(b->parent_fd, &pst) < 0)
+		return nvb_error_errno(b->err, errno, NULL, "cannot stat %s", FOLDER_PARENT);
+	uint64_t hash;
+	int held = plan_entries(b, root, pst.st_dev, &hash);
+	if (held <= 0)
+		return held; /* 0: nothing could go in it (every file on another file system) */
+	char version[40], name[80];
+	version_word(b->inv, version, sizeof(version));
+	snprintf(name, sizeof(name), "%s-%016llx", version, (unsigned long long)hash);
+	bool made = false;
+	int fd = openat(b->parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && !folder_intact(b, fd)) {
+		nvb_warn("cdi", "driver folder %s/%s lost files: made again", FOLDER_PARENT, name);
+		close(fd);
+		fd = -1;
+		remove_tree(b->parent_fd, name, 0);
+	}
+	if (fd < 0) {
+		if (build(b, name) < 0)
+			return -1;
+		made = true;
+		fd = openat(b->parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || !folder_intact(b, fd)) {
+			if (fd >= 0)
+				close(fd);
+			return nvb_error_set(b->err, NVB_ERR_IO, 0, NULL,
+					     "the driver folder %s/%s changed while it was made", FOLDER_PARENT, name);
+		}
+	}
+	close(fd);
+	if (made)
+		prune(b->parent_fd, name);
+	if (!(b->f->host_dir = nvb_asprintf(FOLDER_PARENT "/%s", name)))
+		return nvb_error_nomem(b->err);
+	return 1;
+}
+
+int nvb_driver_folder_ensure(const char *host_root, const struct nvb_inventory *inv,
+			     struct nvb_driver_folder **out, struct nvb_error *err)
+{
+	*out = NULL;
+	if (!inv->n_files)
+		return 0;
+	struct nvb_driver_folder *f = calloc(1, sizeof(*f));
+	struct build b = {.inv = inv, .f = f, .parent_fd = -1, .err = err,
+			  .e = calloc(inv->n_files, sizeof(struct entry))};
+	if (f)
+		f->rel = calloc(inv->n_files, sizeof(char *));
+	if (!f || !f->rel || !b.e) {
+		free(b.e);
+		nvb_driver_folder_free(f);
+		return nvb_error_nomem(err);
+	}
+	f->n = inv->n_files;
+	int r = ensure(&b, host_root && *host_root ? host_root : "/");
+	if (b.parent_fd >= 0)
+		close(b.parent_fd);
+	for (size_t i = 0; i < inv->n_files; i++)
+		free(b.e[i].host);
+	free(b.e);
+	if (r <= 0) {
+		nvb_driver_folder_free(f);
+		return r;
+	}
+	*out = f;
+	return 1;
+}
+
+struct nvb_driver_folder *nvb_driver_folder_for_spec(const char *host_root,
+						     const struct nvb_inventory *inv)
+{
+	if (inv->driver.vendor != NVB_VENDOR_NVIDIA)
+		return NULL; /* AMD and Intel specs mount no files */
+	struct nvb_driver_folder *f = NULL;
+	struct nvb_error err;
+	nvb_error_clear(&err);
+	if (nvb_driver_folder_ensure(host_root, inv, &f, &err) < 0) {
+		/* not root (a user's generate), a read-only /var: the files are mounted one by one,
+		 * which works everywhere; only root's specs for the engines need the folder */
+		enum nvb_log_level level = err.sys_errno == EACCES || err.sys_errno == EPERM ||
+						   err.sys_errno == EROFS
+					       ? NVB_LOG_INFO
+					       : NVB_LOG_WARN;
+		nvb_log_write(level, "cdi", "no driver folder (%s): every driver file is a mount of its own",
+			      err.message);
+		return NULL;
+	}
+	return f;
+}
