@@ -148,6 +148,12 @@ struct nvb_driver_folder {
 NVB_INTERNAL int nvb_driver_folder_ensure(const char *host_root, const struct nvb_inventory *inv,
 					  struct nvb_driver_folder **out, struct nvb_error *err);
 NVB_INTERNAL void nvb_driver_folder_free(struct nvb_driver_folder *f);
+/* The name (VERSION-HASH) the folder of inv's files has or would have, without writing:
+ * true and name set, or false when no file could go in one. For doctor's staleness check. */
+NVB_INTERNAL int nvb_driver_folder_name(const char *host_root, const struct nvb_inventory *inv,
+					char *name, size_t cap);
+/* A hostPath that is a driver folder (…/var/lib/nvbind/driver/NAME): NAME, else NULL. */
+NVB_INTERNAL const char *nvb_driver_folder_of(const char *host_path);
 /* The folder for a spec of inv (NVIDIA's only), or NULL: when it cannot be made the reason is
  * logged and the spec mounts every file on its own, never a failure. */
 NVB_INTERNAL struct nvb_driver_folder *nvb_driver_folder_for_spec(const char *host_root,

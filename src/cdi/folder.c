@@ -289,6 +289,19 @@ static void version_word(const struct nvb_inventory *inv, char *out, size_t cap)
 	out[i] = '\0';
 }
 
+/* VERSION-HASH of the folder the files would make (1), or 0 when none can go in it. */
+static int folder_name(struct build *b, const char *root, dev_t dev, char *name, size_t cap)
+{
+	uint64_t hash;
+	int held = plan_entries(b, root, dev, &hash);
+	if (held <= 0)
+		return held;
+	char version[40];
+	version_word(b->inv, version, sizeof(version));
+	snprintf(name, cap, "%s-%016llx", version, (unsigned long long)hash);
+	return 1;
+}
+
 static int ensure(struct build *b, const char *root)
 {
 	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -300,13 +313,10 @@ static int ensure(struct build *b, const char *root)
 	struct stat pst;
 	if (fstat(b->parent_fd, &pst) < 0)
 		return nvb_error_errno(b->err, errno, NULL, "cannot stat %s", FOLDER_PARENT);
-	uint64_t hash;
-	int held = plan_entries(b, root, pst.st_dev, &hash);
+	char name[80];
+	int held = folder_name(b, root, pst.st_dev, name, sizeof(name));
 	if (held <= 0)
 		return held; /* 0: nothing could go in it (every file on another file system) */
-	char version[40], name[80];
-	version_word(b->inv, version, sizeof(version));
-	snprintf(name, sizeof(name), "%s-%016llx", version, (unsigned long long)hash);
 	bool made = false;
 	int fd = openat(b->parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && !folder_intact(b, fd)) {
@@ -335,35 +345,68 @@ static int ensure(struct build *b, const char *root)
 	return 1;
 }
 
+static int build_init(struct build *b, const struct nvb_inventory *inv, struct nvb_error *err)
+{
+	*b = (struct build){.inv = inv, .parent_fd = -1, .err = err,
+			    .f = calloc(1, sizeof(struct nvb_driver_folder)),
+			    .e = calloc(inv->n_files + 1, sizeof(struct entry))};
+	if (b->f && (b->f->rel = calloc(inv->n_files + 1, sizeof(char *))))
+		b->f->n = inv->n_files;
+	return b->f && b->f->rel && b->e ? 0 : nvb_error_nomem(err);
+}
+
+static void build_clear(struct build *b)
+{
+	if (b->parent_fd >= 0)
+		close(b->parent_fd);
+	for (size_t i = 0; b->e && i < b->inv->n_files; i++)
+		free(b->e[i].host);
+	free(b->e);
+	nvb_driver_folder_free(b->f);
+}
+
 int nvb_driver_folder_ensure(const char *host_root, const struct nvb_inventory *inv,
 			     struct nvb_driver_folder **out, struct nvb_error *err)
 {
 	*out = NULL;
+	struct build b;
 	if (!inv->n_files)
 		return 0;
-	struct nvb_driver_folder *f = calloc(1, sizeof(*f));
-	struct build b = {.inv = inv, .f = f, .parent_fd = -1, .err = err,
-			  .e = calloc(inv->n_files, sizeof(struct entry))};
-	if (f)
-		f->rel = calloc(inv->n_files, sizeof(char *));
-	if (!f || !f->rel || !b.e) {
-		free(b.e);
-		nvb_driver_folder_free(f);
-		return nvb_error_nomem(err);
+	int r = build_init(&b, inv, err);
+	if (r == 0)
+		r = ensure(&b, host_root && *host_root ? host_root : "/");
+	if (r > 0) {
+		*out = b.f;
+		b.f = NULL;
 	}
-	f->n = inv->n_files;
-	int r = ensure(&b, host_root && *host_root ? host_root : "/");
-	if (b.parent_fd >= 0)
-		close(b.parent_fd);
-	for (size_t i = 0; i < inv->n_files; i++)
-		free(b.e[i].host);
-	free(b.e);
-	if (r <= 0) {
-		nvb_driver_folder_free(f);
-		return r;
+	build_clear(&b);
+	return r;
+}
+
+int nvb_driver_folder_name(const char *host_root, const struct nvb_inventory *inv, char *name,
+			   size_t cap)
+{
+	struct nvb_error err;
+	struct build b;
+	const char *root = host_root && *host_root ? host_root : "/";
+	name[0] = '\0';
+	if (!inv->n_files || build_init(&b, inv, &err) < 0)
+		return 0;
+	/* the file system the folder would be on: FOLDER_PARENT's, or its nearest existing parent's */
+	_cleanup_free_ char *p = nvb_asprintf("%s" FOLDER_PARENT, strcmp(root, "/") ? root : "");
+	struct stat st;
+	int r = 0;
+	while (p && stat(p, &st) < 0 && strlen(p) > 1) {
+		char *slash = strrchr(p, '/');
+		if (slash == p)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
 	}
-	*out = f;
-	return 1;
+	if (p && stat(p, &st) == 0)
+		r = folder_name(&b, root, st.st_dev, name, cap);
+	build_clear(&b);
+	return r > 0;
 }
 
 struct nvb_driver_folder *nvb_driver_folder_for_spec(const char *host_root,
@@ -386,4 +429,13 @@ struct nvb_driver_folder *nvb_driver_folder_for_spec(const char *host_root,
 		return NULL;
 	}
 	return f;
+}
+
+const char *nvb_driver_folder_of(const char *host_path)
+{
+	const char *at = strstr(host_path, FOLDER_PARENT "/");
+	if (!at)
+		return NULL;
+	const char *name = at + strlen(FOLDER_PARENT) + 1;
+	return *name && !strchr(name, '/') ? name : NULL;
 }

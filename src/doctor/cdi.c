@@ -106,9 +106,34 @@ static void example(struct examples *e, const char *path)
 static const char *more(const struct examples *e) { return e->n > 3 ? ", ..." : ""; }
 
 struct spec_scan {
-	struct examples missing_files, missing_nodes, missing_hooks, wrong_version;
+	struct examples missing_files, missing_nodes, missing_hooks, wrong_version, old_folder;
 	char other_version[64];
+	int folder_known;      /* 0: not computed yet, 1: folder_now holds it, -1: none */
+	char folder_now[128];  /* the driver folder the host's files make now */
 };
+
+/* A driver folder mount (docs/cdi.md): its version is in its name, and its hash must be that of
+ * the files the host has now (a reinstalled or changed driver makes another folder). */
+static void scan_folder(struct nvb_doctor_ctx *ctx, const char *hp, const char *name,
+			struct spec_scan *s)
+{
+	const char *running = ctx->inv->driver.version;
+	const char *dash = strrchr(name, '-');
+	size_t vl = dash ? (size_t)(dash - name) : 0;
+	if (vl && running && (strlen(running) != vl || strncmp(name, running, vl) != 0)) {
+		example(&s->wrong_version, hp);
+		if (!s->other_version[0])
+			snprintf(s->other_version, sizeof(s->other_version), "%.*s", (int)vl, name);
+		return;
+	}
+	if (!s->folder_known)
+		s->folder_known = nvb_driver_folder_name(nvb_host_root(ctx->host), ctx->inv,
+							 s->folder_now, sizeof(s->folder_now))
+					  ? 1
+					  : -1;
+	if (s->folder_known < 0 || strcmp(s->folder_now, name) != 0)
+		example(&s->old_folder, hp);
+}
 
 static void scan_edits(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_edits *e,
 		       struct spec_scan *s)
@@ -121,6 +146,11 @@ static void scan_edits(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_edits *e
 			continue;
 		if (!nvb_doctor_named_path_stat(ctx, hp, false, &st))
 			example(&s->missing_files, hp);
+		const char *folder = nvb_driver_folder_of(hp);
+		if (folder) {
+			scan_folder(ctx, hp, folder, s);
+			continue;
+		}
 		const char *ver = NULL;
 		size_t vl = path_driver_version(inside_part(ctx, hp), &ver);
 		if (vl && running && (strlen(running) != vl || strncmp(ver, running, vl) != 0)) {
@@ -300,6 +330,11 @@ static int check_spec(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_spec *spe
 	if (s.missing_files.n)
 		reason(&r, "%zu mount(s) point at files that no longer exist (%s%s)",
 		       s.missing_files.n, s.missing_files.text, more(&s.missing_files));
+	if (s.old_folder.n)
+		reason(&r, "the driver folder %s does not hold the driver files the host has now "
+		       "(%s; a file was removed, added or replaced since the spec was written)",
+		       s.old_folder.text,
+		       s.folder_known > 0 ? s.folder_now : "no file can go in a folder now");
 	if (s.missing_nodes.n)
 		reason(&r, "%zu device node(s) are missing or not character devices (%s%s)",
 		       s.missing_nodes.n, s.missing_nodes.text, more(&s.missing_nodes));
@@ -311,6 +346,7 @@ static int check_spec(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_spec *spe
 	free(s.missing_nodes.seen);
 	free(s.missing_hooks.seen);
 	free(s.wrong_version.seen);
+	free(s.old_folder.seen);
 	_cleanup_free_ char *text = nvb_strbuf_take(&r.text);
 	if (!text)
 		return nvb_error_nomem(err);

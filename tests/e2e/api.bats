@@ -95,10 +95,12 @@ last() { tail -n 1 <<<"$output"; }
 	[ "$(jq -r '.linux.devices[] | select(.path == "/dev/nvidia0") | "\(.type) \(.major) \(.minor)"' <<<"$cfg")" = "c 195 0" ]
 	jq -e '.linux.resources.devices[] | select(.allow and .major == 195 and .minor == 0)' <<<"$cfg" >/dev/null
 	jq -e '.linux.devices[] | select(.path == "/dev/nvidiactl")' <<<"$cfg" >/dev/null
-	# the driver files, bind-mounted read-only from inside the host root
-	src=$(jq -r '.mounts[] | select(.destination | endswith("/libcuda.so.580.159.04")) | .source' <<<"$cfg")
-	[ "$src" = "$H100/usr/local/nvidia/lib64/libcuda.so.580.159.04" ]
-	jq -e '.mounts[] | select(.destination == "/usr/bin/nvidia-smi") | .options | index("ro")' <<<"$cfg" >/dev/null
+	# the driver folder, bind-mounted read-only from inside the host root: its libcuda is the
+	# host's very file (a hard link)
+	src=$(jq -r '.mounts[] | select(.destination == "/usr/lib/nvbind") | .source' <<<"$cfg")
+	[[ "$src" == "$H100/var/lib/nvbind/driver/580.159.04-"* ]]
+	[ "$(stat -c %d:%i "$src/lib/libcuda.so.580.159.04")" = "$(stat -c %d:%i "$H100/usr/local/nvidia/lib64/libcuda.so.580.159.04")" ]
+	jq -e '.mounts[] | select(.destination == "/usr/lib/nvbind") | .options | index("ro")' <<<"$cfg" >/dev/null
 	# no bundle given: the library links are left to one nvbind-hook createContainer hook
 	[ "$(jq '[.hooks.createContainer[] | select(.path | endswith("/nvbind-hook"))] | length' <<<"$cfg")" -eq 1 ]
 	[ "$(jq -r '.hooks.createContainer[0].args[1]' <<<"$cfg")" = libraries ]
@@ -150,11 +152,11 @@ last() { tail -n 1 <<<"$output"; }
 	cfg=$(last)
 	jq -e '.linux.devices[] | select(.path == "/dev/nvidia0")' <<<"$cfg" >/dev/null
 	[ "$(jq '[.hooks.createContainer[]? | select(.path | endswith("nvbind-hook"))] | length' <<<"$cfg")" -eq 0 ]
-	[ "$(readlink "$WORK/rootfs/usr/local/nvidia/lib64/libcuda.so.1")" = libcuda.so.580.159.04 ]
-	[ "$(readlink "$WORK/rootfs/usr/local/nvidia/lib64/libcuda.so")" = libcuda.so.1 ] ||
-		[ -L "$WORK/rootfs/usr/local/nvidia/lib64/libcuda.so" ]
+	# the SONAME links are in the driver folder, made once: nothing under /usr/lib/nvbind here
+	[ ! -e "$WORK/rootfs/usr/lib/nvbind" ]
+	[ "$(readlink "$WORK/rootfs/usr/bin/nvidia-smi")" = /usr/lib/nvbind/bin/nvidia-smi ]
 	[ -s "$WORK/rootfs/etc/ld.so.cache" ]
-	grep -qa 'libcuda.so.1' "$WORK/rootfs/etc/ld.so.cache"
+	ldconfig -p -C "$WORK/rootfs/etc/ld.so.cache" | grep -q 'libcuda.so.1 (libc6,x86-64) => /usr/lib/nvbind/lib/libcuda.so.1' 
 	cmp "$WORK/config.json" "$WORK/before.json" # the caller writes the config, not the library
 }
 
@@ -166,11 +168,14 @@ last() { tail -n 1 <<<"$output"; }
 	run "$BIN/check" apply "$H100" "$WORK/config.json" --visible 0 --caps utility
 	[ "$status" -eq 0 ]
 	jq -e '.linux.devices[] | select(.path == "/dev/nvidia0")' <<<"$output" >/dev/null
-	jq -e '.mounts[] | select(.destination == "/usr/bin/nvidia-smi")' <<<"$output" >/dev/null
-	! jq -e '.mounts[] | select(.destination | test("libcuda"))' <<<"$output" >/dev/null
+	# (the driver folder holds every file; the hook registers and links only the wanted ones)
+	args=$(jq -r '.hooks.createContainer[0].args | join(" ")' <<<"$output")
+	[[ "$args" == *"--link /usr/lib/nvbind/bin/nvidia-smi::/usr/bin/nvidia-smi"* ]]
+	[[ "$args" == *"libnvidia-ml.so.1"* ]]
+	[[ "$args" != *"libcuda"* ]]
 	# the default capabilities (utility, compute) bring libcuda
 	run "$BIN/check" apply "$H100" "$WORK/config.json" --visible GPU-d1fbf7fc-9024-0c3c-1dc5-43e462e7fc6a
-	jq -e '.mounts[] | select(.destination | test("libcuda.so"))' <<<"$output" >/dev/null
+	[[ "$(jq -r '.hooks.createContainer[0].args | join(" ")' <<<"$output")" == *"--lib /usr/lib/nvbind/lib/libcuda.so.580.159.04::libcuda.so.1::x86-64"* ]]
 	# none: the driver's files and control nodes, no GPU
 	run "$BIN/check" apply "$H100" "$WORK/config.json" --visible none
 	[ "$status" -eq 0 ]

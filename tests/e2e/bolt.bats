@@ -47,8 +47,9 @@ minor_of() { # ROOT INDEX: the device minor of GPU INDEX of the root
 	jq -e '.linux.devices[] | select(.path == "/dev/nvidiactl")' <<<"$output" >/dev/null
 	jq -e '.linux.resources.devices[] | select(.allow and .major == 195 and .minor == 0)' <<<"$output" >/dev/null
 	# the driver's libraries from inside the root, and the hook that links them
-	src=$(jq -r '.mounts[] | select(.destination | endswith("/libcuda.so.580.159.04")) | .source' <<<"$output")
-	[ "$src" = "$ROOTS/h100-host/usr/local/nvidia/lib64/libcuda.so.580.159.04" ]
+	src=$(jq -r '.mounts[] | select(.destination == "/usr/lib/nvbind") | .source' <<<"$output")
+	[[ "$src" == "$ROOTS/h100-host/var/lib/nvbind/driver/580.159.04-"* ]]
+	[ "$(stat -c %d:%i "$src/lib/libcuda.so.580.159.04")" = "$(stat -c %d:%i "$ROOTS/h100-host/usr/local/nvidia/lib64/libcuda.so.580.159.04")" ]
 	[ "$(jq '.hooks.createContainer | length' <<<"$output")" -ge 1 ]
 	jq -e '.process.env | index("CUDA_MODULE_LOADING=LAZY") and index("MODEL=llama")' <<<"$output" >/dev/null
 	[ "$(jq -r '.annotations["nvbind.io/capsule"]' <<<"$output")" = train-1 ]
@@ -89,8 +90,8 @@ minor_of() { # ROOT INDEX: the device minor of GPU INDEX of the root
 	jq -e '.process.env | index("RENDER_MODE=offline")' <<<"$output" >/dev/null
 	m=$(minor_of debian-4gpu 1)
 	jq -e --arg p "/dev/nvidia$m" '.linux.devices[] | select(.path == $p)' <<<"$output" >/dev/null
-	# graphics: the GLX library is mounted
-	jq -e '.mounts[] | select(.destination | test("libGLX_nvidia"))' <<<"$output" >/dev/null
+	# graphics: the GLX library is registered (it is in the driver folder)
+	[[ "$(jq -r '.hooks.createContainer[0].args | join(" ")' <<<"$output")" == *"/usr/lib/nvbind/lib/libGLX_nvidia.so."*"::libGLX_nvidia.so.0::"* ]]
 	# only built-in profiles are recorded by name (the library knows no configuration file)
 	[ "$(jq -r '.annotations["nvbind.io/profile"] // "none"' <<<"$output")" = none ]
 }

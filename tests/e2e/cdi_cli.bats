@@ -48,7 +48,8 @@ gen() { # gen ROOT ARGS...
 }
 
 @test "generate: host paths point into the root, container paths do not" {
-	gen h100-host --output -
+	# (the tests up to the driver folder's are of specs that mount every file on its own)
+	gen h100-host --output - --no-driver-folder
 	root="$ROOTS/h100-host"
 	[ "$(jq -r --arg r "$root" '[.. | objects | select(has("hostPath")) | .hostPath | select(startswith($r + "/") | not)] | length' <<<"$output")" = 0 ]
 	[ "$(jq -r --arg r "$root" '[.. | objects | .containerPath? // empty | select(startswith($r))] | length' <<<"$output")" = 0 ]
@@ -62,7 +63,7 @@ gen() { # gen ROOT ARGS...
 }
 
 @test "generate: wrapper scripts are never mounted, the ELF programs are, at /usr/bin/NAME" {
-	gen wrapper-scripts --output -
+	gen wrapper-scripts --output - --no-driver-folder
 	[ "$status" -eq 0 ]
 	root="$ROOTS/wrapper-scripts"
 	for p in nvidia-smi nvidia-debugdump nvidia-persistenced nvidia-cuda-mps-control nvidia-cuda-mps-server; do
@@ -84,7 +85,7 @@ gen() { # gen ROOT ARGS...
 }
 
 @test "generate: hooks carry an explicit env and the links containers expect" {
-	gen h100-host --output -
+	gen h100-host --output - --no-driver-folder
 	[ "$(jq '[.containerEdits.hooks[] | select((.env // []) | length == 0)] | length' <<<"$output")" = 0 ]
 	[ "$(jq -r '[.containerEdits.hooks[].hookName] | unique | join(",")' <<<"$output")" = createContainer ]
 	args=$(jq -r '.containerEdits.hooks[].args | join(" ")' <<<"$output")
@@ -102,17 +103,125 @@ gen() { # gen ROOT ARGS...
 	[[ "$names" == "0 1 2 3 GPU-"*" gpu0 gpu1 gpu2 gpu3 1:0 1:1 MIG-"*" MIG-"*" mig1:0 mig1:1 all" ]]
 	[ "$(jq -r '.devices[] | select(.name=="0") | [.containerEdits.deviceNodes[].path] | join(" ")' <<<"$output")" = "/dev/nvidia2 /dev/dri/renderD129 /dev/dri/card1" ]
 	[ "$(jq -r '.devices[] | select(.name=="1:0") | [.containerEdits.deviceNodes[].path] | join(" ")' <<<"$output")" = "/dev/nvidia0 /dev/nvidia-caps/nvidia-cap12 /dev/nvidia-caps/nvidia-cap13" ]
-	gen debian-4gpu --output - --driver-capabilities compute,utility
+	gen debian-4gpu --output - --no-driver-folder --driver-capabilities compute,utility
 	[ "$(jq '[.containerEdits.mounts[] | select(.containerPath | test("GLX|EGL|i386|dri"))] | length' <<<"$output")" = 0 ]
 	[ "$(jq '[.devices[].containerEdits.deviceNodes[] | select(.path | startswith("/dev/dri"))] | length' <<<"$output")" = 0 ]
 	jq -e '.containerEdits.mounts[] | select(.containerPath=="/usr/bin/nvidia-smi")' <<<"$output" >/dev/null
-	gen debian-4gpu --output - --driver-capabilities compute,compat32
+	gen debian-4gpu --output - --no-driver-folder --driver-capabilities compute,compat32
 	jq -e '.containerEdits.mounts[] | select(.containerPath=="/usr/lib/i386-linux-gnu/libcuda.so.550.54.14")' <<<"$output" >/dev/null
 	gen debian-4gpu --output - --device-name-strategy serial
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"unknown device name strategy 'serial'"* ]]
 	gen debian-4gpu --output - --driver-capabilities gaming
 	[ "$status" -eq 2 ]
+}
+
+# A private copy of a fixture root: the driver folder is made inside the root it is generated for.
+copy_root() { # copy_root NAME -> $R
+	R=$BATS_TEST_TMPDIR/root
+	cp -a "$ROOTS/$1" "$R"
+	rm -rf "$R/var/lib/nvbind/driver"
+}
+
+folder_of() { jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/lib/nvbind") | .hostPath' <<<"$1"; }
+
+@test "driver folder: one mount for the driver's files, hard links to the host's, SONAME links made once" {
+	copy_root wrapper-scripts
+	run --separate-stderr "$NVBIND" --root "$R" cdi generate --output -
+	[ "$status" -eq 0 ]
+	spec=$output
+	f=$(folder_of "$spec")
+	[[ "$f" == "$R/var/lib/nvbind/driver/"*-* ]]
+	[ "$(jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/lib/nvbind") | .options | join(",")' <<<"$spec")" = ro,nosuid,nodev,bind ]
+	# every library, program, configuration and firmware file is in the folder: no other mount of them
+	[ "$(jq '[.containerEdits.mounts[] | select(.containerPath | test("\\.so|^/usr/bin/|\\.json$|\\.bin$"))] | length' <<<"$spec")" = 0 ]
+	lib=$(readlink -f "$R/usr/local/nvidia/lib64/libcuda.so.1")
+	[ "$(stat -c %d:%i "$f/lib/${lib##*/}")" = "$(stat -c %d:%i "$lib")" ]
+	[ "$(readlink "$f/lib/libcuda.so.1")" = "${lib##*/}" ]
+	[ "$(readlink "$f/lib/libcuda.so")" = libcuda.so.1 ]
+	# the programs are the ELF files, never the host's wrapper scripts
+	for p in nvidia-smi nvidia-cuda-mps-control; do
+		[ "$(head -c 4 "$f/bin/$p" | od -An -c | tr -d ' ')" = '177ELF' ]
+		[ "$(stat -c %i "$f/bin/$p")" = "$(stat -c %i "$R/usr/local/nvidia/bin/$p")" ]
+	done
+	args=$(jq -r '.containerEdits.hooks[0].args | join(" ")' <<<"$spec")
+	[[ "$args" == *"--lib /usr/lib/nvbind/lib/${lib##*/}::libcuda.so.1::x86-64"* ]]
+	[[ "$args" == *"--link /usr/lib/nvbind/bin/nvidia-smi::/usr/bin/nvidia-smi"* ]]
+	# the same files give the same folder and the same spec, byte for byte
+	run --separate-stderr "$NVBIND" --root "$R" cdi generate --output -
+	[ "$output" = "$spec" ]
+	[ "$(ls "$R/var/lib/nvbind/driver" | wc -l)" = 1 ]
+	# --no-driver-folder: every file a mount of its own, as NVIDIA's toolkit does
+	run --separate-stderr "$NVBIND" --root "$R" cdi generate --output - --no-driver-folder
+	[ -z "$(folder_of "$output")" ]
+	jq -e '.containerEdits.mounts[] | select(.containerPath == "/usr/bin/nvidia-smi")' <<<"$output" >/dev/null
+}
+
+@test "driver folder: files on another file system keep their own mounts" {
+	copy_root h100-host
+	# the programs on a tmpfs of their own: hard links cannot reach them
+	run unshare -m --propagation private sh -c '
+		mkdir -p /tmp/nvb-bin && mount -t tmpfs nvb-other /tmp/nvb-bin &&
+		cp -a "$1/usr/local/nvidia/bin/." /tmp/nvb-bin/ && mount --bind /tmp/nvb-bin "$1/usr/local/nvidia/bin" &&
+		"$2" --root "$1" cdi generate --output - 2>/dev/null' sh "$R" "$NVBIND"
+	[ "$status" -eq 0 ]
+	[[ "$(folder_of "$output")" == "$R/var/lib/nvbind/driver/"* ]]
+	[ "$(jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/bin/nvidia-smi") | .hostPath' <<<"$output")" = "$R/usr/local/nvidia/bin/nvidia-smi" ]
+	[[ "$(jq -r '.containerEdits.hooks[0].args | join(" ")' <<<"$output")" == *"--lib /usr/lib/nvbind/lib/libcuda.so."* ]]
+}
+
+@test "driver folder: a user who cannot write /var/lib/nvbind gets a spec of single mounts, and no error" {
+	R=$(mktemp -d /tmp/nvb-user-root.XXXXXX) # a place the user can reach (BATS' folders are 0700)
+	chmod 0755 "$R"
+	cp -a "$ROOTS/h100-host/." "$R/"
+	rm -rf "$R/var/lib/nvbind"
+	run --separate-stderr setpriv --reuid nobody --regid nogroup --clear-groups env NVBIND_LOG_LEVEL=info "$NVBIND" --root "$R" cdi generate --output -
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$(folder_of "$output")" ]
+	jq -e '.containerEdits.mounts[] | select(.containerPath == "/usr/local/nvidia/lib64/libcuda.so.580.159.04")' <<<"$output" >/dev/null
+	[[ "$stderr" == *"no driver folder ("*"): every driver file is a mount of its own"* ]]
+	[ ! -e "$R/var/lib/nvbind/driver" ]
+	rm -rf "$R"
+}
+
+@test "driver folder: a changed driver gets a new folder; the old one goes unless a process mounts it" {
+	copy_root h100-host
+	run -0 "$NVBIND" --root "$R" cdi generate --output "$BATS_TEST_TMPDIR/a.json"
+	old=$(jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/lib/nvbind") | .hostPath' "$BATS_TEST_TMPDIR/a.json")
+	# a library replaced as a package upgrade does (a new file renamed over the name)
+	lib=$R/usr/local/nvidia/lib64/libnvidia-ml.so.580.159.04
+	cp "$lib" "$lib.new" && mv "$lib.new" "$lib"
+	# the old folder is mounted in another mount namespace (a running container)
+	mkdir -p "$BATS_TEST_TMPDIR/mnt"
+	unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && exec sleep 60' sh "$old" "$BATS_TEST_TMPDIR/mnt" &
+	holder=$!
+	for _ in $(seq 50); do grep -q "/driver/${old##*/} " /proc/$holder/mountinfo 2>/dev/null && break; sleep 0.1; done
+	run -0 "$NVBIND" --root "$R" cdi generate --output "$BATS_TEST_TMPDIR/b.json"
+	new=$(jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/lib/nvbind") | .hostPath' "$BATS_TEST_TMPDIR/b.json")
+	[ "$new" != "$old" ]
+	[ "$(stat -c %i "$new/lib/libnvidia-ml.so.580.159.04")" = "$(stat -c %i "$lib")" ]
+	[ -d "$old" ] # in use: kept
+	kill "$holder"
+	wait "$holder" || true
+	# the next change removes both unused folders
+	touch -d '2020-01-01' "$R/usr/local/nvidia/lib64/libcuda.so.580.159.04"
+	run -0 "$NVBIND" --root "$R" cdi generate --output "$BATS_TEST_TMPDIR/c.json"
+	[ ! -e "$old" ] && [ ! -e "$new" ]
+	[ "$(ls "$R/var/lib/nvbind/driver" | wc -l)" = 1 ]
+}
+
+@test "driver folder: a folder that lost a file, or gained a stranger, is made again" {
+	copy_root h100-host
+	run -0 "$NVBIND" --root "$R" cdi generate --output "$BATS_TEST_TMPDIR/a.json"
+	f=$(jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/lib/nvbind") | .hostPath' "$BATS_TEST_TMPDIR/a.json")
+	rm "$f/lib/libcuda.so.580.159.04"
+	echo evil >"$f/lib/libcuda.so.580.159.04"
+	run --separate-stderr "$NVBIND" --root "$R" cdi generate --output "$BATS_TEST_TMPDIR/b.json"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"lost files: made again"* ]]
+	cmp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/b.json"
+	[ "$(stat -c %i "$f/lib/libcuda.so.580.159.04")" = "$(stat -c %i "$R/usr/local/nvidia/lib64/libcuda.so.580.159.04")" ]
 }
 
 @test "generate: --if-changed writes only when the driver or the GPU set changed" {

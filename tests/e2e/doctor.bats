@@ -144,7 +144,8 @@ warning podman-runtime-not-registered" ]
 	[ "$(field cdi-spec-stale severity)" = error ]
 	msg=$(field cdi-spec-stale message)
 	[[ "$msg" == "$R/etc/cdi/nvidia.com-gpu.json is stale: "* ]]
-	[[ "$msg" == *"mount(s) are of driver 580.159.04, the running driver is 580.200.01 ($R/usr/local/nvidia/lib64/"* ]]
+	# the driver folder's name carries the version it was made of
+	[[ "$msg" == *"mount(s) are of driver 580.159.04, the running driver is 580.200.01 ($R/var/lib/nvbind/driver/580.159.04-"* ]]
 	[[ "$(field cdi-spec-stale fix)" == "nvbind --root $R cdi generate; then systemctl enable --now nvbind-cdi-refresh.path nvbind-cdi-refresh.service"* ]]
 	# the library check of the inventory keeps its code
 	[ "$(field library-version-mismatch severity)" = error ]
@@ -205,10 +206,34 @@ warning podman-runtime-not-registered" ]
 	[ "$(field library-missing severity)" = error ]
 	[[ "$(field library-missing message)" == "libcuda.so.580.159.04 not found"*"containers get no CUDA" ]]
 	[[ "$(field library-missing fix)" == *"version 580.159.04"*"run ldconfig, then 'nvbind --root $R cdi generate'" ]]
-	# and the spec still mounts it
-	[[ "$(field cdi-spec-stale message)" == *"1 mount(s) point at files that no longer exist ($R/usr/local/nvidia/lib64/libcuda.so.580.159.04)"* ]]
+	# the spec's driver folder still holds it (a hard link), but it is not the host's set of files
+	[[ "$(field cdi-spec-stale message)" == *"the driver folder $R/var/lib/nvbind/driver/580.159.04-"*" does not hold the driver files the host has now"* ]]
 	[ "$(not_ok)" = "error library-missing
 error cdi-spec-stale" ]
+}
+
+@test "missing library, spec without the driver folder: the mount that points nowhere" {
+	healthy_root "$R"
+	run -0 "$NVBIND" --root "$R" cdi generate --no-driver-folder
+	rm "$R/usr/local/nvidia/lib64/libcuda.so.580.159.04"
+	doctor_json "$R"
+	[ "$status" -eq 3 ]
+	[[ "$(field cdi-spec-stale message)" == *"1 mount(s) point at files that no longer exist ($R/usr/local/nvidia/lib64/libcuda.so.580.159.04)"* ]]
+}
+
+@test "driver folder: a folder removed by hand is a missing mount; regenerating makes it again" {
+	healthy_root "$R"
+	folder=$(jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/lib/nvbind") | .hostPath' "$R/etc/cdi/nvidia.com-gpu.json")
+	[[ "$folder" == "$R/var/lib/nvbind/driver/580.159.04-"* ]]
+	rm -r "$folder"
+	doctor_json "$R"
+	[ "$status" -eq 3 ]
+	[[ "$(field cdi-spec-stale message)" == *"1 mount(s) point at files that no longer exist ($folder)"* ]]
+	run_fix cdi-spec-stale
+	[ "$status" -eq 0 ]
+	[ -L "$folder/lib/libcuda.so.1" ]
+	doctor_json "$R"
+	[ "$status" -eq 0 ]
 }
 
 @test "no user-space libraries at all: the inventory's code, no duplicate" {

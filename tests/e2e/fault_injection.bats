@@ -22,11 +22,16 @@ setup_file() {
 	F=$BATS_FILE_TMPDIR
 	export ROOTS F NVBIND RUNTIME E2E_DIR WITH_SPECS TRIALS=${NVB_FAULT_TRIALS:-200}
 	export KILL_AFTER=$F/kill-after
+	# these trials compare whole specs and need them large (a config.json over 8k): every
+	# driver file a mount of its own, no driver folder (cdi_cli.bats tests the folder)
+	printf '[cdi]\ndriver_folder = false\n' >"$F/config.toml"
+	export NVBIND_CONFIG=$F/config.toml
 	cc -O1 -Wall -Werror -o "$KILL_AFTER" "$E2E_DIR/helpers/kill-after.c"
 	# the two specs the tests swap: h100-host (about 16k) and debian-4gpu (about 36k); their
-	# sizes depend on the hook path, so on the build directory's name
-	"$NVBIND" --root "$ROOTS/h100-host" cdi generate --output "$F/h100.json" 2>/dev/null
-	"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output "$F/debian.json" 2>/dev/null
+	# sizes depend on the hook path, so on the build directory's name. Every driver file a mount
+	# of its own (no driver folder): the sizes these trials need (a config.json over 8k)
+	"$NVBIND" --root "$ROOTS/h100-host" cdi generate --no-driver-folder --output "$F/h100.json" 2>/dev/null
+	"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --no-driver-folder --output "$F/debian.json" 2>/dev/null
 	# a tmpfs of this many KiB holds the h100 spec and nothing more
 	export H100_KB=$((($(stat -c %s "$F/h100.json") + 4095) / 4096 * 4))
 
@@ -93,8 +98,12 @@ in_private_mount() {
 	[ "$(stat -c %s "$F/config.old")" -le 4096 ]
 	[ "$(stat -c %s "$F/config.new")" -gt 8192 ]
 	# the kill trials compare bytes: generating and editing must be deterministic
-	"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output "$BATS_TEST_TMPDIR/again.json" 2>/dev/null
+	"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --no-driver-folder --output "$BATS_TEST_TMPDIR/again.json" 2>/dev/null
 	cmp "$F/debian.json" "$BATS_TEST_TMPDIR/again.json"
+	# and so must the driver folder's name
+	"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output "$BATS_TEST_TMPDIR/f1.json" 2>/dev/null
+	"$NVBIND" --root "$ROOTS/debian-4gpu" cdi generate --output "$BATS_TEST_TMPDIR/f2.json" 2>/dev/null
+	cmp "$BATS_TEST_TMPDIR/f1.json" "$BATS_TEST_TMPDIR/f2.json"
 }
 
 # ------------------------------------------------------------------ cdi generate

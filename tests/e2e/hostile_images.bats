@@ -30,8 +30,13 @@ setup_file() {
 	ensure_roots
 	export ROOTS
 	make_rootfs "$BATS_FILE_TMPDIR/rootfs"
+	# ROOT.json: every driver file a mount of its own, so nvbind writes SONAME links into the
+	# image's library folders: the layout most of these classes attack (and a host's files
+	# on another file system than /var/lib/nvbind still get it). ROOT-folder.json: the
+	# driver folder (docs/cdi.md), whose own test is at the end.
 	for root in h100-host debian-4gpu; do
-		"$NVBIND" --root "$ROOTS/$root" cdi generate --output "$BATS_FILE_TMPDIR/$root.json" 2>/dev/null
+		"$NVBIND" --root "$ROOTS/$root" cdi generate --no-driver-folder --output "$BATS_FILE_TMPDIR/$root.json" 2>/dev/null
+		"$NVBIND" --root "$ROOTS/$root" cdi generate --output "$BATS_FILE_TMPDIR/$root-folder.json" 2>/dev/null
 	done
 	legacy_spec "$BATS_FILE_TMPDIR/h100-host.json" >"$BATS_FILE_TMPDIR/legacy-h100.json"
 	# a real library of the host sentinel whose SONAME link is missing: what ldconfig creates
@@ -693,4 +698,60 @@ cache_clean() {
 	else
 		[[ "$output" == *"00-nvbind.conf"* || "$output" == *"libcuda.so.1"* ]]
 	fi
+}
+
+# ------------------------------------------------------------------ the driver folder
+
+@test "driver folder: the places of programs, configuration files and firmware, /usr/lib/nvbind and /etc are absolute symlinks to host paths" {
+	# The driver folder layout writes no library link into the image; it links each program,
+	# configuration and firmware file at its place (/usr/bin/nvidia-smi, /usr/share/...,
+	# /lib/firmware/...) and mounts the folder at /usr/lib/nvbind. Here all of those places
+	# are absolute symlinks into the host sentinel. Resolved inside the root, the links land at
+	# <root>$SENT/..., and the folder's mount too (runc resolves destinations in the root).
+	sentinel_init
+	hostile_rootfs folder-links 'mkdir -p ".$SENT/conf" ".$SENT/lib" ".$SENT/fw" lib usr/lib &&
+		mv usr/bin/* ".$SENT/" && rmdir usr/bin && ln -s "$SENT" usr/bin &&
+		rm -rf usr/share && ln -s "$SENT/conf" usr/share &&
+		rm -rf lib/firmware && ln -s "$SENT/fw" lib/firmware &&
+		ln -s "$SENT/lib" usr/lib/nvbind &&
+		mv etc ".$SENT/etc" && ln -s "$SENT/etc" etc'
+	for root in h100-host debian-4gpu; do
+		jq -e '.containerEdits.mounts[] | select(.containerPath == "/usr/lib/nvbind")' "$BATS_FILE_TMPDIR/$root-folder.json" >/dev/null
+		via_runtime $root-folder 'probe-cuda && echo started'
+		sentinel_unchanged "nvbind-runtime, $root, driver folder"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"nvbind-standin libcuda"* ]]
+		# the program's link and the cache went where the symlinks lead inside the container
+		[ "$(readlink "$BUNDLE/rootfs$SENT/nvidia-smi")" = /usr/lib/nvbind/bin/nvidia-smi ]
+		[ -f "$BUNDLE/rootfs$SENT/etc/ld.so.cache" ]
+	done
+	via_spec_hooks "$BATS_FILE_TMPDIR/debian-4gpu-folder.json"
+	sentinel_unchanged "nvbind-hook run directly, driver folder"
+	[ "$status" -eq 0 ]
+	[ "$(readlink "$HOOKED$SENT/nvidia-smi")" = /usr/lib/nvbind/bin/nvidia-smi ]
+	if have_podman; then
+		for root in h100-host debian-4gpu; do
+			via_podman "$BATS_FILE_TMPDIR/$root-folder.json" 'probe-cuda && nvidia-smi -L && echo started'
+			sentinel_unchanged "podman, $root, driver folder"
+			[ "$status" -eq 0 ]
+			[[ "$output" == *"nvbind-standin libcuda"* ]]
+		done
+	fi
+}
+
+@test "driver folder: an image's own files at the links' places are replaced in the container, a directory there is named" {
+	sentinel_init
+	# a stale nvidia-smi of another driver, an empty mount point left by docker commit
+	hostile_rootfs folder-stale 'printf "#!/bin/sh\necho stale nvidia-smi\n" >usr/bin/nvidia-smi &&
+		chmod +x usr/bin/nvidia-smi && : >usr/bin/nvidia-debugdump'
+	via_runtime h100-host-folder 'nvidia-smi -L && echo started'
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"stale nvidia-smi"* ]]
+	[[ "$output" == *"GPU 0: NVIDIA H100"* ]]
+	[ "$(readlink "$BUNDLE/rootfs/usr/bin/nvidia-debugdump")" = /usr/lib/nvbind/bin/nvidia-debugdump ]
+	hostile_rootfs folder-dir 'mkdir -p usr/bin/nvidia-smi/x'
+	via_runtime h100-host-folder 'echo started'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/usr/bin/nvidia-smi"* ]]
+	sentinel_unchanged "stale files"
 }
