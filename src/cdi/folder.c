@@ -292,7 +292,7 @@ static void version_word(const struct nvb_inventory *inv, char *out, size_t cap)
 /* VERSION-HASH of the folder the files would make (1), or 0 when none can go in it. */
 static int folder_name(struct build *b, const char *root, dev_t dev, char *name, size_t cap)
 {
-	uint64_t hash;
+	uint64_t hash = 0;
 	int held = plan_entries(b, root, dev, &hash);
 	if (held <= 0)
 		return held;

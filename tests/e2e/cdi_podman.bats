@@ -61,10 +61,10 @@ hexpair() { printf '%x %x' "$1" "$2"; }
 
 @test "podman, h100: by UUID, and the libraries are in the container's ld.so.cache" {
 	in_container h100-host localhost/nvbind-e2e:plain nvidia.com/gpu=GPU-d1fbf7fc-9024-0c3c-1dc5-43e462e7fc6a \
-		"cat /etc/ld.so.conf.d/00-nvbind.conf; grep -c libcuda.so.1 /etc/ld.so.cache; readlink /usr/local/nvidia/lib64/libcuda.so.1; readlink /usr/local/nvidia/lib64/libcuda.so"
+		"cat /etc/ld.so.conf.d/00-nvbind.conf; grep -c libcuda.so.1 /etc/ld.so.cache; readlink /usr/lib/nvbind/lib/libcuda.so.1; readlink /usr/lib/nvbind/lib/libcuda.so"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"/usr/local/nvidia/lib64"* ]]
+	[[ "$output" == *"/usr/lib/nvbind/lib"* ]] # the driver folder
 	[[ "$output" == *"libcuda.so.580.159.04"* ]]
 	[[ "$output" == *$'\n'"libcuda.so.1"* ]]
 	[ "$(grep -c libcuda.so.580.159.04 <<<"$output")" -eq 1 ]

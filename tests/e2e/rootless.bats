@@ -120,7 +120,7 @@ hexpair() { printf '%x %x' "$1" "$2"; }
 	[[ "$output" =~ [[:space:]]0[[:space:]]+$(id -u "$RL_USER")[[:space:]]+1 ]]
 	[[ "$output" == *"nvbind-standin libcuda 580.159.04"* ]]
 	[[ "$output" == *"GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-d1fbf7fc-9024-0c3c-1dc5-43e462e7fc6a)"* ]]
-	[[ "$output" == *"/usr/local/nvidia/lib64"* ]]
+	[[ "$output" == *"/usr/lib/nvbind/lib"* ]] # the driver folder, in the loader configuration
 }
 
 @test "rootless podman: --read-only still gets the libraries (the hook runs before the remount)" {

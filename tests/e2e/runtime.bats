@@ -16,6 +16,8 @@ setup_file() {
 	make_rootfs "$BATS_FILE_TMPDIR/rootfs"
 	for root in h100-host debian-4gpu; do
 		"$NVBIND" --root "$ROOTS/$root" cdi generate --output "$BATS_FILE_TMPDIR/$root.json" 2>/dev/null
+		# every driver file a mount of its own (no driver folder)
+		"$NVBIND" --root "$ROOTS/$root" cdi generate --no-driver-folder --output "$BATS_FILE_TMPDIR/$root-files.json" 2>/dev/null
 	done
 }
 
@@ -92,10 +94,39 @@ run_bundle() {
 	[[ "$output" == *"nvidia-cap21"*"nvidia-cap22"* ]]
 }
 
+# cached NAME: where the container's loader cache sends NAME (all architectures), sorted
+cached() { ldconfig -p -C "$B/rootfs/etc/ld.so.cache" | awk -v n="$1" '$1 == n {print $NF}' | sort | xargs; }
+
+@test "NVIDIA_DRIVER_CAPABILITIES selects driver files (driver folder: what is registered and linked)" {
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "ls /usr/bin; nvidia-smi -L; true"
+	bundle_env "$B" NVIDIA_VISIBLE_DEVICES=0
+	run_bundle debian-4gpu
+	[ "$status" -eq 0 ]
+	# default: compute, utility. The folder holds every file; the cache and the links only these
+	[ "$(cached libcuda.so.1)" = /usr/lib/nvbind/lib/libcuda.so.1 ]
+	[ "$(cached libnvidia-ml.so.1)" = /usr/lib/nvbind/lib/libnvidia-ml.so.1 ]
+	[ -z "$(cached libGLX_nvidia.so.0)" ] && [ -z "$(cached libnvcuvid.so.1)" ]
+	[ "$(grep -v '^#' "$B/rootfs/etc/ld.so.conf.d/00-nvbind.conf")" = /usr/lib/nvbind/lib ]
+	[ "$(readlink "$B/rootfs/usr/bin/nvidia-smi")" = /usr/lib/nvbind/bin/nvidia-smi ]
+	[[ "$output" == *"GPU 0: "* ]] # the program runs through its link
+	[ ! -e "$B/rootfs/usr/share/vulkan/icd.d/nvidia_icd.json" ]
+	[ -z "$(ls -A "$B/rootfs/usr/lib/nvbind")" ] # runc's mount point: nothing written under it
+	rm -rf "$B"
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "ls /dev/dri"
+	bundle_env "$B" NVIDIA_VISIBLE_DEVICES=0 NVIDIA_DRIVER_CAPABILITIES=graphics,compat32
+	run_bundle debian-4gpu
+	[ "$status" -eq 0 ]
+	[ "$(cached libGLX_nvidia.so.0)" = "/usr/lib/nvbind/lib/libGLX_nvidia.so.0 /usr/lib/nvbind/lib32/libGLX_nvidia.so.0" ]
+	[ -z "$(cached libcuda.so.1)" ]
+	[ "$(grep -v '^#' "$B/rootfs/etc/ld.so.conf.d/00-nvbind.conf" | xargs)" = "/usr/lib/nvbind/lib /usr/lib/nvbind/lib32" ]
+	[ -L "$B/rootfs/usr/share/vulkan/icd.d/nvidia_icd.json" ]
+	[[ "$output" == *"card1"* ]]
+}
+
 @test "NVIDIA_DRIVER_CAPABILITIES selects driver files" {
 	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "ls /usr/lib/x86_64-linux-gnu /usr/lib/i386-linux-gnu /usr/bin 2>/dev/null; true"
 	bundle_env "$B" NVIDIA_VISIBLE_DEVICES=0
-	run_bundle debian-4gpu
+	run_bundle debian-4gpu-files
 	[ "$status" -eq 0 ]
 	# links and loader folders follow exactly the mounted files: no i386 folder, no GLX link
 	[ ! -e "$B/rootfs/usr/lib/i386-linux-gnu" ]
@@ -108,7 +139,7 @@ run_bundle() {
 	rm -rf "$B"
 	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" "ls /usr/lib/x86_64-linux-gnu /usr/lib/i386-linux-gnu 2>/dev/null; ls /dev/dri"
 	bundle_env "$B" NVIDIA_VISIBLE_DEVICES=0 NVIDIA_DRIVER_CAPABILITIES=graphics,compat32
-	run_bundle debian-4gpu
+	run_bundle debian-4gpu-files
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"libGLX_nvidia.so.550.54.14"* ]]
 	[[ "$output" == *"card1"* ]]
@@ -307,8 +338,10 @@ teardown() {
 		"c$BATS_TEST_NUMBER" </dev/null >"$BATS_TEST_TMPDIR/create.out" 2>&1
 	"$RUNTIME" --root "$STATE" delete -f "c$BATS_TEST_NUMBER"
 	[ "$(jq '[.hooks // {} | .[] | .[] | select(.path | test("nvbind"))] | length' "$B/config.json")" = 0 ]
-	ldconfig -p -C "$B/rootfs/etc/ld.so.cache" | grep -q 'libcuda.so.1 (libc6,x86-64) => /usr/local/nvidia/lib64/libcuda.so.1'
-	[ "$(readlink "$B/rootfs/usr/local/nvidia/lib64/libcuda.so.1")" = libcuda.so.580.159.04 ]
+	ldconfig -p -C "$B/rootfs/etc/ld.so.cache" | grep -q 'libcuda.so.1 (libc6,x86-64) => /usr/lib/nvbind/lib/libcuda.so.1'
+	# the SONAME link is the driver folder's, made once on the host
+	[ ! -e "$B/rootfs/usr/local/nvidia/lib64/libcuda.so.1" ]
+	[ "$(jq '[.mounts[] | select(.destination == "/usr/lib/nvbind")] | length' "$B/config.json")" = 1 ]
 }
 
 # runtime.md promises MIG UUID requests without an installed spec: the spec generated in

@@ -63,11 +63,17 @@ check_output() {
 	[[ "$output" == *"nv-fabricmanager 580.95.05 (nvbind stand-in)"* ]]
 }
 
-@test "the installed spec mounts /usr/local/nvidia/bin/nvidia-smi at /usr/bin/nvidia-smi, never the script" {
+@test "the installed spec gives /usr/local/nvidia/bin/nvidia-smi at /usr/bin/nvidia-smi, never the script" {
 	spec="$BATS_FILE_TMPDIR/wrapper-scripts.json"
-	[ "$(jq -r '.containerEdits.mounts[] | select(.containerPath=="/usr/bin/nvidia-smi") | .hostPath' "$spec")" = \
-		"$WS/usr/local/nvidia/bin/nvidia-smi" ]
+	# the driver folder holds the ELF program (a hard link), linked at /usr/bin/nvidia-smi
+	f=$(jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/lib/nvbind") | .hostPath' "$spec")
+	[ "$(stat -c %d:%i "$f/bin/nvidia-smi")" = "$(stat -c %d:%i "$WS/usr/local/nvidia/bin/nvidia-smi")" ]
+	[[ "$(jq -r '.containerEdits.hooks[0].args | join(" ")' "$spec")" == *"--link /usr/lib/nvbind/bin/nvidia-smi::/usr/bin/nvidia-smi"* ]]
 	[ "$(jq --arg r "$WS/usr/bin/" '[.containerEdits.mounts[] | select(.hostPath | startswith($r))] | length' "$spec")" = 0 ]
+	# every file a mount of its own: the program's mount
+	run -0 "$NVBIND" --root "$WS" cdi generate --no-driver-folder --output -
+	[ "$(jq -r '.containerEdits.mounts[] | select(.containerPath=="/usr/bin/nvidia-smi") | .hostPath' <<<"$output")" = \
+		"$WS/usr/local/nvidia/bin/nvidia-smi" ]
 }
 
 @test "NVIDIA_VISIBLE_DEVICES=all with the spec installed: nvidia-smi runs the stand-in in runc" {
