@@ -268,6 +268,67 @@ static void test_libplan_keep_mounted(void **state)
 	(void)state;
 }
 
+/* A driver-folder plan: libraries and programs inside the folder's mount are reachable; the
+ * capabilities decide which are kept, by the catalogue. */
+static const char *const folder_args[] = {
+	"--lib",  "/usr/lib/nvbind/lib/libcuda.so.580.1::libcuda.so.1::x86-64",
+	"--lib",  "/usr/lib/nvbind/lib/libGLX_nvidia.so.580.1::libGLX_nvidia.so.0::x86-64",
+	"--link", "libcuda.so.1::/usr/lib/nvbind/lib/libcuda.so",
+	"--link", "/usr/lib/nvbind/bin/nvidia-smi::/usr/bin/nvidia-smi",
+	"--link", "/usr/lib/nvbind/files/usr/share/vulkan/icd.d/nvidia_icd.json::/usr/share/vulkan/icd.d/nvidia_icd.json",
+};
+
+static void test_libplan_keep_folder_caps(void **state)
+{
+	char *mounted[] = {"/usr/lib/nvbind"};
+	struct nvb_libplan plan = {0};
+	plan_from(&plan, folder_args, 10);
+	nvb_libplan_keep_mounted(&plan, mounted, 1, 0);
+	assert_int_equal(plan.n_libs, 2); /* caps 0: everything reachable */
+	assert_int_equal(plan.n_links, 3);
+	nvb_libplan_clear(&plan);
+	plan_from(&plan, folder_args, 10);
+	nvb_libplan_keep_mounted(&plan, mounted, 1, NVB_CAP_COMPUTE | NVB_CAP_UTILITY);
+	assert_int_equal(plan.n_libs, 1);
+	assert_string_equal(plan.libs[0].soname, "libcuda.so.1");
+	assert_int_equal(plan.n_links, 2); /* libcuda.so and nvidia-smi; not the Vulkan file */
+	assert_string_equal(plan.links[1].link, "/usr/bin/nvidia-smi");
+	nvb_libplan_clear(&plan);
+	/* the folder not mounted (another spec's edits): nothing of it */
+	plan_from(&plan, folder_args, 10);
+	char *other[] = {"/usr/lib/nvbindx"};
+	nvb_libplan_keep_mounted(&plan, other, 1, 0);
+	assert_int_equal(plan.n_libs + plan.n_links, 0);
+	nvb_libplan_clear(&plan);
+	(void)state;
+}
+
+/* Applying a folder plan before the folder is mounted (the wrapper): nothing is written under
+ * /usr/lib/nvbind, the cache points into it, a program's link replaces the image's file. */
+static void test_libplan_apply_folder(void **state)
+{
+	sh("mkdir -p %s/usr/bin && printf 'stale' >%s/usr/bin/nvidia-smi", rootfs, rootfs);
+	struct nvb_libplan plan = {0};
+	plan_from(&plan, folder_args, 10);
+	int fd = open_root();
+	struct nvb_error err;
+	if (nvb_libplan_apply(fd, &plan, &err) < 0)
+		fail_msg("apply: %s", err.message);
+	sh("[ ! -e %s/usr/lib/nvbind ]", rootfs);
+	sh("[ \"$(readlink %s/usr/bin/nvidia-smi)\" = /usr/lib/nvbind/bin/nvidia-smi ]", rootfs);
+	sh("[ -L %s/usr/share/vulkan/icd.d/nvidia_icd.json ]", rootfs);
+	sh("grep -qx /usr/lib/nvbind/lib %s/etc/ld.so.conf.d/00-nvbind.conf", rootfs);
+	sh("/sbin/ldconfig -p -C %s/etc/ld.so.cache | grep -q 'libcuda.so.1 (libc6,x86-64) => "
+	   "/usr/lib/nvbind/lib/libcuda.so.1'", rootfs);
+	/* a directory at a program's place is an error naming it */
+	sh("rm %s/usr/bin/nvidia-smi && mkdir %s/usr/bin/nvidia-smi", rootfs, rootfs);
+	assert_int_equal(nvb_libplan_apply(fd, &plan, &err), -1);
+	assert_non_null(strstr(err.message, "nvidia-smi"));
+	close(fd);
+	nvb_libplan_clear(&plan);
+	(void)state;
+}
+
 /* Applying: SONAME links (replacing the image's stale one), the image's own
  * libGLX_indirect.so.0 kept, 00-nvbind.conf and a cache entry per library. */
 static void test_libplan_apply(void **state)
@@ -356,6 +417,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_libplan_args_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libplan_keep_mounted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libplan_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libplan_keep_folder_caps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libplan_apply_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libplan_hostile_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libplan_real_loader, setup, teardown),
 	};
