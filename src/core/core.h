@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "nvbind/nvbind.h"
 
@@ -116,6 +117,15 @@ NVB_INTERNAL int nvb_write_file_atomic(const char *path, const char *data, size_
  * nothing (a bundle's config.json, rewritten for every container). */
 NVB_INTERNAL int nvb_write_file_replace(const char *path, const char *data, size_t len,
 					unsigned mode, struct nvb_error *err);
+/* A file expected to be new (a container's record): made whole without a temporary name
+ * (O_TMPFILE, then linked), so no directory scan for crash debris; where path exists, or the
+ * file system cannot, as nvb_write_file_replace. */
+NVB_INTERNAL int nvb_write_file_new(const char *path, const char *data, size_t len, unsigned mode,
+				    struct nvb_error *err);
+/* "YYYY-MM-DDTHH:MM:SSZ" of t (UTC) in buf (at least 21 bytes); unlike strftime, this reads no
+ * time zone file. */
+NVB_INTERNAL void nvb_utc_stamp(time_t t, char *buf, size_t cap);
+NVB_INTERNAL void nvb_utc_tm(time_t t, struct tm *tm); /* gmtime_r without the time zone file */
 
 /* Replace path like nvb_write_file_atomic, for files people own and arrange (daemon.json,
  * containers.conf): when path is a symbolic link, the file it names is replaced and the link

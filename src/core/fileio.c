@@ -180,6 +180,37 @@ int nvb_write_file_replace(const char *path, const char *data, size_t len, unsig
 	return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, false, err);
 }
 
+int nvb_write_file_new(const char *path, const char *data, size_t len, unsigned mode,
+		       struct nvb_error *err)
+{
+	/* An unnamed file (O_TMPFILE) given its name only once it is whole: no temporary name
+	 * exists at any time, so there is nothing for a crash to leave and no directory scan.
+	 * linkat never replaces: a name already there (or a file system without O_TMPFILE, no
+	 * /proc) takes the rename path of nvb_write_file_replace. */
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!slash || slash == dir)
+		return nvb_write_file_replace(path, data, len, mode, err);
+	*slash = '\0';
+	_cleanup_close_ int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	if (fd < 0)
+		return nvb_write_file_replace(path, data, len, mode, err);
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return nvb_error_errno(err, w < 0 ? errno : EIO, NULL, "cannot write %s", path);
+		off += (size_t)w;
+	}
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (fchmod(fd, mode) < 0 || linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
+		return nvb_write_file_replace(path, data, len, mode, err);
+	return 0;
+}
+
 int nvb_write_file_through(const char *path, const char *data, size_t len, unsigned mode,
 			   struct nvb_error *err)
 {

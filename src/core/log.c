@@ -268,7 +268,7 @@ static void log_vwrite(enum nvb_log_level level, const char *module,
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	struct tm tm;
-	gmtime_r(&tv.tv_sec, &tm);
+	nvb_utc_tm(tv.tv_sec, &tm);
 	char ts[40];
 	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);

@@ -127,3 +127,34 @@ const char *nvb_basename(const char *path)
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
 }
+
+/* UTC calendar fields of t without gmtime_r, whose first call in a process reads the time
+ * zone file (glibc's tzset); Howard Hinnant's days-to-civil algorithm. */
+void nvb_utc_tm(time_t t, struct tm *tm)
+{
+	long long days = (long long)t / 86400, secs = (long long)t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	long long doe = z - era * 146097;
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	long long d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = (int)(yoe + era * 400 + (m <= 2) - 1900);
+	tm->tm_mon = (int)m - 1;
+	tm->tm_mday = (int)d;
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+}
+
+void nvb_utc_stamp(time_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+	nvb_utc_tm(t, &tm);
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}

@@ -67,10 +67,7 @@ int nvb_record_write(const char *state_dir, const struct nvb_container_record *r
 	snprintf(dir, sizeof(dir), "%s/containers", state_dir);
 	if (nvb_state_mkdir_p(dir, err) < 0)
 		return -1;
-	time_t t = (time_t)rec->created_unix;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nvb_utc_stamp((time_t)rec->created_unix, ts, sizeof(ts));
 	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:s, s:I}", "version", NVB_RECORD_VERSION,
 			      "id", rec->id, "bundle", rec->bundle ? rec->bundle : "", "engine",
 			      rec->engine ? rec->engine : "unknown", "devices",
@@ -84,7 +81,7 @@ int nvb_record_write(const char *state_dir, const struct nvb_container_record *r
 	if (!text)
 		return nvb_error_nomem(err);
 	snprintf(path, sizeof(path), "%s/%s.json", dir, rec->id);
-	return nvb_write_file_replace(path, text, strlen(text), 0644, err);
+	return nvb_write_file_new(path, text, strlen(text), 0644, err);
 }
 
 int nvb_record_remove(const char *state_dir, const char *id, struct nvb_error *err)

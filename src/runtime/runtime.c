@@ -480,11 +480,8 @@ void nvb_runtime_report(const struct nvb_runtime_args *args, const struct nvb_er
 	FILE *f = fopen(args->log_path, "ae");
 	if (!f)
 		return;
-	time_t now = time(NULL);
-	struct tm tm;
 	char ts[40];
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nvb_utc_stamp(time(NULL), ts, sizeof(ts));
 	if (args->log_format && !strcmp(args->log_format, "json")) {
 		json_t *line = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", ts);
 		char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;

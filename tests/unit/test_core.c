@@ -279,6 +279,30 @@ static void test_array_push(void **state)
 	(void)state;
 }
 
+/* nvb_utc_tm is gmtime_r without the time zone file: the same fields from 1811 to 2223, and the
+ * stamp's format. */
+static void test_utc_tm(void **state)
+{
+	for (long long t = -5000000000LL; t < 8000000000LL; t += 86399 * 7 + 13) {
+		struct tm a, b;
+		time_t tt = (time_t)t;
+		gmtime_r(&tt, &a);
+		nvb_utc_tm(tt, &b);
+		assert_int_equal(a.tm_year, b.tm_year);
+		assert_int_equal(a.tm_mon, b.tm_mon);
+		assert_int_equal(a.tm_mday, b.tm_mday);
+		assert_int_equal(a.tm_hour, b.tm_hour);
+		assert_int_equal(a.tm_min, b.tm_min);
+		assert_int_equal(a.tm_sec, b.tm_sec);
+	}
+	char buf[32];
+	nvb_utc_stamp((time_t)1795746007, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-27T02:20:07Z");
+	nvb_utc_stamp((time_t)951782400, buf, sizeof(buf)); /* a leap day */
+	assert_string_equal(buf, "2000-02-29T00:00:00Z");
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_caps_parse),
 		cmocka_unit_test(test_errors_and_levels),
 		cmocka_unit_test(test_array_push),
+		cmocka_unit_test(test_utc_tm),
 	};
 	/* the kernel's openat2 path, then the user-space walk used where openat2 is missing */
 	int failed = cmocka_run_group_tests_name("openat2", tests, setup, teardown);
