@@ -266,6 +266,17 @@ fi
 DISK_FS=$(stat -f -c %T "$WORK")
 echo "   bundles: $BT ($BT_FS); -disk bundles: $WORK/bundles ($DISK_FS)" >&2
 echo "bundles: $BT_FS (containerd-like); \"on disk\" rows: $DISK_FS" >>"$WORK/machine.txt"
+# nvbind's state directory (container records, the counters nvbind serve exports) is /run/nvbind,
+# a tmpfs on every systemd host. Where this machine's /run is on its disk (a VM image without
+# systemd), a tmpfs one stands in: a rename over the counters on ext4 starts a data flush
+# (auto_da_alloc) that no real host pays.
+RUN_FS=$(stat -f -c %T /run 2>/dev/null || echo unknown)
+if [ "$RUN_FS" != tmpfs ] && [ "$BT_FS" = tmpfs ]; then
+	export NVBIND_STATE_DIR=$BT/state
+	echo "nvbind state dir: $NVBIND_STATE_DIR (tmpfs; this machine's /run is $RUN_FS)" >>"$WORK/machine.txt"
+else
+	echo "nvbind state dir: /run/nvbind ($RUN_FS)" >>"$WORK/machine.txt"
+fi
 for b in wrap stub run-nvb run-runc run-runc-edited probe edit; do
 	mkdir -p "$BT/$b"
 done
