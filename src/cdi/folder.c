@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "cdi/cdi.h"
 #include "cdi/libplan.h"
@@ -66,8 +67,23 @@ struct entry {
 	struct stat st;
 };
 
+/* The SELinux label of the driver's own library folder (lib_t and the like), given to the
+ * folder's directories: under /var/lib they would otherwise be var_lib_t, which a container's
+ * type may not read (the files keep their labels: a hard link is the same inode). */
+struct label {
+	char value[256];
+	ssize_t len; /* <= 0: none (SELinux off, or no label) */
+};
+
+static void label_fd(int fd, const struct label *l)
+{
+	if (l && l->len > 0 && fsetxattr(fd, "security.selinux", l->value, (size_t)l->len, 0) < 0)
+		nvb_debug("cdi", "driver folder: cannot set its SELinux label: %s", strerror(errno));
+}
+
 struct build {
 	const struct nvb_inventory *inv;
+	struct label label;
 	struct nvb_driver_folder *f;
 	struct entry *e; /* per file, for those with f->rel[i] */
 	int parent_fd;   /* FOLDER_PARENT in the host root */
@@ -115,7 +131,7 @@ static int plan_entries(struct build *b, const char *root, dev_t folder_dev, uin
 }
 
 /* The directory of rel inside dfd, created (mode 0755) where missing: an fd to close. */
-static int subdir_fd(int dfd, const char *rel, struct nvb_error *err)
+static int subdir_fd(int dfd, const char *rel, const struct label *label, struct nvb_error *err)
 {
 	const char *slash = strrchr(rel, '/');
 	_cleanup_free_ char *dir = strndup(rel, slash ? (size_t)(slash - rel) : 0);
@@ -123,13 +139,16 @@ static int subdir_fd(int dfd, const char *rel, struct nvb_error *err)
 		return nvb_error_nomem(err);
 	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 	for (char *save = NULL, *c = strtok_r(dir, "/", &save); fd >= 0 && c; c = strtok_r(NULL, "/", &save)) {
-		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
+		bool made = mkdirat(fd, c, 0755) == 0;
+		if (!made && errno != EEXIST) {
 			close(fd);
 			return nvb_error_errno(err, errno, NULL, "cannot create %s in the driver folder", rel);
 		}
 		int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
 		fd = next;
+		if (made && fd >= 0)
+			label_fd(fd, label);
 	}
 	if (fd < 0)
 		return nvb_error_errno(err, errno, NULL, "cannot open the folder of %s", rel);
@@ -143,7 +162,7 @@ static int library_links(int dfd, const struct nvb_driver_file *file, const char
 {
 	const char *base = nvb_basename(rel);
 	const char *so = file->soname && *file->soname ? file->soname : base;
-	_cleanup_close_ int sub = subdir_fd(dfd, rel, err);
+	_cleanup_close_ int sub = subdir_fd(dfd, rel, NULL, err);
 	if (sub < 0)
 		return -1;
 	struct {
@@ -200,7 +219,7 @@ static int fill(struct build *b, int dfd)
 		const char *rel = b->f->rel[i];
 		if (!rel)
 			continue;
-		_cleanup_close_ int sub = subdir_fd(dfd, rel, b->err);
+		_cleanup_close_ int sub = subdir_fd(dfd, rel, &b->label, b->err);
 		if (sub < 0)
 			return -1;
 		if (linkat(AT_FDCWD, b->e[i].host, sub, nvb_basename(rel), 0) < 0)
@@ -268,6 +287,18 @@ static int build(struct build *b, const char *name)
 	if (mkdirat(b->parent_fd, tmpname, 0755) < 0)
 		return nvb_error_errno(b->err, errno, NULL, "cannot create %s/%s", FOLDER_PARENT, tmpname);
 	_cleanup_close_ int fd = openat(b->parent_fd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	for (size_t i = 0; i < b->inv->n_files && b->label.len <= 0; i++) {
+		if (!b->f->rel[i] || b->inv->files[i].kind != NVB_FILE_LIBRARY)
+			continue;
+		_cleanup_free_ char *dir = strdup(b->e[i].host);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash)
+			*slash = '\0';
+		b->label.len = slash ? lgetxattr(dir, "security.selinux", b->label.value,
+						  sizeof(b->label.value)) : -1;
+	}
+	if (fd >= 0)
+		label_fd(fd, &b->label);
 	int r = fd < 0 ? nvb_error_errno(b->err, errno, NULL, "cannot open %s/%s", FOLDER_PARENT, tmpname)
 		       : fill(b, fd);
 	if (r == 0 && renameat(b->parent_fd, tmpname, b->parent_fd, name) < 0) {
