@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 
 #include "cdi/cdi.h"
@@ -344,6 +345,14 @@ static int ensure(struct build *b, const char *root)
 	struct stat pst;
 	if (fstat(b->parent_fd, &pst) < 0)
 		return nvb_error_errno(b->err, errno, NULL, "cannot stat %s", FOLDER_PARENT);
+	/* A host root on overlayfs (a driver container's root file system): a hard link to a
+	 * file of a lower layer copies the whole file up, which is no longer free */
+	struct statfs fs;
+	if (fstatfs(b->parent_fd, &fs) == 0 && fs.f_type == 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */) {
+		nvb_info("cdi", "no driver folder: %s is on overlayfs, where a hard link copies the "
+			 "file: every driver file is a mount of its own", FOLDER_PARENT);
+		return 0;
+	}
 	char name[80];
 	int held = folder_name(b, root, pst.st_dev, name, sizeof(name));
 	if (held <= 0)

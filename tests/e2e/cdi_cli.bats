@@ -170,6 +170,21 @@ folder_of() { jq -r '.containerEdits.mounts[] | select(.containerPath == "/usr/l
 	[[ "$(jq -r '.containerEdits.hooks[0].args | join(" ")' <<<"$output")" == *"--lib /usr/lib/nvbind/lib/libcuda.so."* ]]
 }
 
+@test "driver folder: a host root on overlayfs (a driver container) gets single mounts, nothing copied up" {
+	copy_root h100-host
+	mkdir -p "$BATS_TEST_TMPDIR/upper" "$BATS_TEST_TMPDIR/work" "$BATS_TEST_TMPDIR/merged"
+	run --separate-stderr unshare -m --propagation private sh -c '
+		mount -t overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" nvb-driver-root "$2/merged" &&
+		NVBIND_LOG_LEVEL=info "$3" --root "$2/merged" cdi generate --output -' sh "$R" "$BATS_TEST_TMPDIR" "$NVBIND"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$(folder_of "$output")" ]
+	jq -e '.containerEdits.mounts[] | select(.containerPath == "/usr/local/nvidia/lib64/libcuda.so.580.159.04")' <<<"$output" >/dev/null
+	[[ "$stderr" == *"is on overlayfs, where a hard link copies the file"* ]]
+	# nothing of the driver was copied up into the overlay's upper layer
+	[ -z "$(find "$BATS_TEST_TMPDIR/upper" -name 'lib*.so*')" ]
+}
+
 @test "driver folder: a user who cannot write /var/lib/nvbind gets a spec of single mounts, and no error" {
 	R=$(mktemp -d /tmp/nvb-user-root.XXXXXX) # a place the user can reach (BATS' folders are 0700)
 	chmod 0755 "$R"
