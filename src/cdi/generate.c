@@ -103,33 +103,30 @@ static char *container_path(const struct gen *g, const struct nvb_driver_file *f
 	}
 }
 
-static int add_mount(struct gen *g, const struct nvb_driver_file *f)
+/* A read-only bind mount of host (a path inside the host root) at inside, unless a mount at
+ * inside is there already (the first one found wins). */
+static int ro_mount(struct gen *g, const char *host, const char *inside)
 {
 	struct nvb_cdi_edits *e = &g->spec->edits;
-	char *cpath = container_path(g, f);
-	if (!cpath)
-		return nvb_error_nomem(g->err);
-	for (size_t i = 0; i < e->n_mounts; i++) {
-		if (strcmp(e->mounts[i].container_path, cpath) == 0) {
-			free(cpath);
+	for (size_t i = 0; i < e->n_mounts; i++)
+		if (strcmp(e->mounts[i].container_path, inside) == 0)
 			return 0;
-		}
-	}
 	struct nvb_cdi_mount *m = nvb_cdi_edits_add_mount(e);
-	if (!m) {
-		free(cpath);
+	if (!m || !(m->container_path = strdup(inside)) || !(m->type = strdup("bind")))
 		return nvb_error_nomem(g->err);
-	}
-	m->container_path = cpath;
-	m->host_path = host_path(g, f->path);
-	if (!m->host_path && !(m->host_path = strdup(f->path)))
-		return nvb_error_nomem(g->err);
-	if (!(m->type = strdup("bind")))
+	m->host_path = host_path(g, host);
+	if (!m->host_path && !(m->host_path = strdup(host)))
 		return nvb_error_nomem(g->err);
 	for (size_t i = 0; i < NVB_ARRAY_SIZE(mount_options); i++)
 		if (nvb_strv_append(&m->options, &m->n_options, mount_options[i]) < 0)
 			return nvb_error_nomem(g->err);
 	return 0;
+}
+
+static int add_mount(struct gen *g, const struct nvb_driver_file *f)
+{
+	_cleanup_free_ char *cpath = container_path(g, f);
+	return cpath ? ro_mount(g, f->path, cpath) : nvb_error_nomem(g->err);
 }
 
 /* ld.so.cache flags of a driver library: the class comes from its ELF header, the machine is
@@ -201,22 +198,6 @@ static int libraries_hook(struct gen *g, const struct nvb_libplan *plan)
 	return r;
 }
 
-/* The driver folder, mounted once (docs/cdi.md, "The driver folder"). */
-static int folder_mount(struct gen *g)
-{
-	struct nvb_cdi_mount *m = nvb_cdi_edits_add_mount(&g->spec->edits);
-	if (!m || !(m->container_path = strdup(NVB_FOLDER_CONTAINER_DIR)) ||
-	    !(m->type = strdup("bind")))
-		return nvb_error_nomem(g->err);
-	m->host_path = host_path(g, g->o->folder->host_dir);
-	if (!m->host_path && !(m->host_path = strdup(g->o->folder->host_dir)))
-		return nvb_error_nomem(g->err);
-	for (size_t i = 0; i < NVB_ARRAY_SIZE(mount_options); i++)
-		if (nvb_strv_append(&m->options, &m->n_options, mount_options[i]) < 0)
-			return nvb_error_nomem(g->err);
-	return 0;
-}
-
 /* A file in the folder: a library is registered at its place there (its SONAME links are in
  * the folder already); a program, configuration file or firmware gets a link at the path it
  * would have been mounted at, made only where the image has nothing of that name. */
@@ -265,8 +246,8 @@ static int common_edits(struct gen *g)
 		if (r == 0 && f->kind == NVB_FILE_LIBRARY)
 			r = library_plan(g, f, f->path, &plan);
 	}
-	if (r == 0 && in_folder)
-		r = folder_mount(g);
+	if (r == 0 && in_folder) /* the driver folder, mounted once (docs/cdi.md) */
+		r = ro_mount(g, g->o->folder->host_dir, NVB_FOLDER_CONTAINER_DIR);
 	if (r == 0 && (plan.n_libs > 0 || plan.n_links > 0))
 		r = libraries_hook(g, &plan);
 	nvb_libplan_clear(&plan);
@@ -426,26 +407,6 @@ static int node_only_devices(struct gen *g, unsigned naming)
 
 /* ------------------------------------------------------------------- WSL2 */
 
-/* A WSL2 file where the host has it (the shims of /usr/lib/wsl/lib and the driver store keep
- * their paths: the loader cache lists both folders); programs also on PATH. */
-static int wsl_mount(struct gen *g, const char *host, const char *inside)
-{
-	struct nvb_cdi_edits *e = &g->spec->edits;
-	for (size_t i = 0; i < e->n_mounts; i++)
-		if (strcmp(e->mounts[i].container_path, inside) == 0)
-			return 0;
-	struct nvb_cdi_mount *m = nvb_cdi_edits_add_mount(e);
-	if (!m || !(m->container_path = strdup(inside)) || !(m->type = strdup("bind")))
-		return nvb_error_nomem(g->err);
-	m->host_path = host_path(g, host);
-	if (!m->host_path && !(m->host_path = strdup(host)))
-		return nvb_error_nomem(g->err);
-	for (size_t i = 0; i < NVB_ARRAY_SIZE(mount_options); i++)
-		if (nvb_strv_append(&m->options, &m->n_options, mount_options[i]) < 0)
-			return nvb_error_nomem(g->err);
-	return 0;
-}
-
 /* Whether another file of the inventory sits beside f under the name soname. */
 static bool soname_file_beside(const struct nvb_inventory *inv, const struct nvb_driver_file *f,
 			       const char *soname)
@@ -474,6 +435,8 @@ static int wsl_library(struct gen *g, const struct nvb_driver_file *f, struct nv
 	return nvb_libplan_add_lib(plan, f->path, soname, library_flags(f), g->err);
 }
 
+/* Each WSL2 file where the host has it (the shims of /usr/lib/wsl/lib and the driver store
+ * keep their paths: the loader cache lists both folders); programs also on PATH. */
 static int wsl_edits(struct gen *g)
 {
 	if (nvb_cdi_edits_add_env(&g->spec->edits, "NVIDIA_VISIBLE_DEVICES=void") < 0)
@@ -484,11 +447,11 @@ static int wsl_edits(struct gen *g)
 		const struct nvb_driver_file *f = &g->inv->files[i];
 		if (f->caps && !nvb_file_wanted(f, g->caps))
 			continue;
-		r = wsl_mount(g, f->path, f->path);
+		r = ro_mount(g, f->path, f->path);
 		if (r == 0 && f->kind == NVB_FILE_BINARY) {
 			_cleanup_free_ char *bin = nvb_asprintf(
 				"/usr/bin/%s", nvb_basename(f->link_path ? f->link_path : f->path));
-			r = bin ? wsl_mount(g, f->path, bin) : nvb_error_nomem(g->err);
+			r = bin ? ro_mount(g, f->path, bin) : nvb_error_nomem(g->err);
 		}
 		if (r == 0 && f->kind == NVB_FILE_LIBRARY)
 			r = wsl_library(g, f, &plan);
