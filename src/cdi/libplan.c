@@ -180,15 +180,10 @@ static bool is_mounted(const char *path, char *const *mounted, size_t n)
 	return false;
 }
 
-/* Wanted by the container's capabilities (caps 0: everything; a path the catalogue does not
- * know: kept, as the mounts' filter keeps it). */
+/* Wanted by the container's capabilities, as the mounts are filtered (caps 0: everything). */
 static bool caps_wanted(const char *path, unsigned caps)
 {
-	if (!caps)
-		return true;
-	unsigned c = nvb_catalog_caps_for_path(path);
-	return !c || ((c & caps & ~(unsigned)NVB_CAP_COMPAT32) &&
-		      (!(c & NVB_CAP_COMPAT32) || (caps & NVB_CAP_COMPAT32)));
+	return !caps || nvb_catalog_path_wanted(path, caps);
 }
 
 /* Does the link point at a kept library: its file or its SONAME link? */

@@ -49,6 +49,10 @@ NVB_INTERNAL char *nvb_inventory_to_json_kind(const struct nvb_inventory *inv, c
 NVB_INTERNAL unsigned nvb_caps_expand(unsigned caps);
 /* Whether a driver file belongs in a container that asked for caps. */
 NVB_INTERNAL bool nvb_file_wanted(const struct nvb_driver_file *f, unsigned caps);
+/* The rule behind it, for capability bits of a file (have) and of a request (want, already
+ * expanded): one of the file's own capabilities is asked for, and compat32 too when the file
+ * is 32-bit. */
+NVB_INTERNAL bool nvb_caps_cover(unsigned have, unsigned want);
 
 /* ---- the names devices get (CDI device names, shown by info) ---- */
 enum nvb_cdi_naming {

@@ -11,13 +11,17 @@ unsigned nvb_caps_expand(unsigned caps)
 	return caps;
 }
 
+bool nvb_caps_cover(unsigned have, unsigned want)
+{
+	/* a 32-bit library needs compat32 and one of its own capabilities */
+	if ((have & NVB_CAP_COMPAT32) && !(want & NVB_CAP_COMPAT32))
+		return false;
+	return (have & want & ~(unsigned)NVB_CAP_COMPAT32) != 0;
+}
+
 bool nvb_file_wanted(const struct nvb_driver_file *f, unsigned caps)
 {
-	caps = nvb_caps_expand(caps);
-	/* a 32-bit library needs compat32 and one of its own capabilities */
-	if ((f->caps & NVB_CAP_COMPAT32) && !(caps & NVB_CAP_COMPAT32))
-		return false;
-	return (f->caps & caps & ~(unsigned)NVB_CAP_COMPAT32) != 0;
+	return nvb_caps_cover(f->caps, nvb_caps_expand(caps));
 }
 
 bool nvb_device_name(const struct nvb_gpu *gpu, const struct nvb_mig_device *mig,

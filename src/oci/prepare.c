@@ -332,10 +332,7 @@ static int filter_edits(const struct nvb_cdi_edits *in, unsigned caps, struct nv
 		return nvb_error_nomem(err);
 	caps = nvb_caps_expand(caps);
 	for (size_t i = 0; i < in->n_mounts; i++) {
-		unsigned c = nvb_catalog_caps_for_path(in->mounts[i].container_path);
-		bool keep = !c || ((c & caps & ~(unsigned)NVB_CAP_COMPAT32) &&
-				   (!(c & NVB_CAP_COMPAT32) || (caps & NVB_CAP_COMPAT32)));
-		if (keep)
+		if (nvb_catalog_path_wanted(in->mounts[i].container_path, caps))
 			out->mounts[out->n_mounts++] = in->mounts[i];
 	}
 	for (size_t i = 0; i < in->n_nodes; i++) {

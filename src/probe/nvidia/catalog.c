@@ -730,6 +730,12 @@ char *nvb_catalog_guess_version(struct nvb_host *host, const struct nvb_libset *
 	return NULL;
 }
 
+bool nvb_catalog_path_wanted(const char *container_path, unsigned caps)
+{
+	unsigned c = nvb_catalog_caps_for_path(container_path);
+	return !c || nvb_caps_cover(c, caps);
+}
+
 unsigned nvb_catalog_caps_for_path(const char *path)
 {
 	const char *base = nvb_basename(path);

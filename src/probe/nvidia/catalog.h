@@ -36,5 +36,8 @@ NVB_INTERNAL char *nvb_catalog_guess_version(struct nvb_host *host, const struct
 /* Capabilities of a driver file from its path in a container (a mount destination of a spec),
  * for NVIDIA_DRIVER_CAPABILITIES filtering of installed specs; 0 when not a known driver file. */
 NVB_INTERNAL unsigned nvb_catalog_caps_for_path(const char *container_path);
+/* Whether a container asking for caps (expanded) gets the file at container_path: a path the
+ * catalogue does not know always, else by nvb_caps_cover. */
+NVB_INTERNAL bool nvb_catalog_path_wanted(const char *container_path, unsigned caps);
 
 #endif
