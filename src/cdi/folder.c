@@ -38,21 +38,29 @@ void nvb_driver_folder_free(struct nvb_driver_folder *f)
 	free(f);
 }
 
-/* Where a driver file goes in the folder, or NULL (not one of the kinds the folder holds). */
-static char *relative_name(const struct nvb_driver_file *f)
+/* Where a driver file goes in the folder: 1 and *rel set; 0 when the folder does not hold
+ * its kind (sockets and the like keep their own mounts); -1 when memory ran out. */
+static int relative_name(const struct nvb_driver_file *f, char **rel)
 {
 	switch (f->kind) {
 	case NVB_FILE_LIBRARY:
-		return nvb_asprintf("%s/%s", f->elf_class == 32 ? "lib32" : "lib", nvb_basename(f->path));
+		*rel = nvb_asprintf("%s/%s", f->elf_class == 32 ? "lib32" : "lib", nvb_basename(f->path));
+		break;
 	case NVB_FILE_BINARY:
-		return nvb_asprintf("bin/%s", nvb_basename(f->link_path));
+		*rel = nvb_asprintf("bin/%s", nvb_basename(f->link_path));
+		break;
 	case NVB_FILE_FIRMWARE:
-		return nvb_asprintf("firmware/%s", nvb_basename(f->path));
+		*rel = nvb_asprintf("firmware/%s", nvb_basename(f->path));
+		break;
 	case NVB_FILE_CONFIG:
-		return f->link_path[0] == '/' ? nvb_asprintf("files%s", f->link_path) : NULL;
+		if (f->link_path[0] != '/')
+			return 0;
+		*rel = nvb_asprintf("files%s", f->link_path);
+		break;
 	default:
-		return NULL;
+		return 0;
 	}
+	return *rel ? 1 : -1;
 }
 
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
@@ -98,14 +106,12 @@ static int plan_entries(struct build *b, const char *root, dev_t folder_dev, uin
 	size_t held = 0;
 	for (size_t i = 0; i < b->inv->n_files; i++) {
 		const struct nvb_driver_file *file = &b->inv->files[i];
-		if (file->kind != NVB_FILE_LIBRARY && file->kind != NVB_FILE_BINARY &&
-		    file->kind != NVB_FILE_FIRMWARE && file->kind != NVB_FILE_CONFIG)
-			continue; /* sockets and the like keep their own mounts */
-		if (file->kind == NVB_FILE_CONFIG && file->link_path[0] != '/')
-			continue;
-		char *rel = relative_name(file);
-		if (!rel)
+		char *rel = NULL;
+		int kind_held = relative_name(file, &rel);
+		if (kind_held < 0)
 			return nvb_error_nomem(b->err);
+		if (!kind_held)
+			continue;
 		bool taken = false; /* two files of one name: the first one found wins, as in a spec */
 		for (size_t k = 0; k < i && !taken; k++)
 			taken = b->f->rel[k] && !strcmp(b->f->rel[k], rel);

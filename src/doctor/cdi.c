@@ -112,20 +112,28 @@ struct spec_scan {
 	char folder_now[128];  /* the driver folder the host's files make now */
 };
 
+/* Whether hp names driver version ver (vl bytes) while another one runs: noted as a mount
+ * of the wrong version. */
+static bool other_version(struct nvb_doctor_ctx *ctx, const char *hp, const char *ver, size_t vl,
+			  struct spec_scan *s)
+{
+	const char *running = ctx->inv->driver.version;
+	if (!vl || !running || (strlen(running) == vl && strncmp(ver, running, vl) == 0))
+		return false;
+	example(&s->wrong_version, hp);
+	if (!s->other_version[0])
+		snprintf(s->other_version, sizeof(s->other_version), "%.*s", (int)vl, ver);
+	return true;
+}
+
 /* A driver folder mount (docs/cdi.md): its version is in its name, and its hash must be that of
  * the files the host has now (a reinstalled or changed driver makes another folder). */
 static void scan_folder(struct nvb_doctor_ctx *ctx, const char *hp, const char *name,
 			struct spec_scan *s)
 {
-	const char *running = ctx->inv->driver.version;
 	const char *dash = strrchr(name, '-');
-	size_t vl = dash ? (size_t)(dash - name) : 0;
-	if (vl && running && (strlen(running) != vl || strncmp(name, running, vl) != 0)) {
-		example(&s->wrong_version, hp);
-		if (!s->other_version[0])
-			snprintf(s->other_version, sizeof(s->other_version), "%.*s", (int)vl, name);
+	if (other_version(ctx, hp, name, dash ? (size_t)(dash - name) : 0, s))
 		return;
-	}
 	if (!s->folder_known)
 		s->folder_known = nvb_driver_folder_name(nvb_host_root(ctx->host), ctx->inv,
 							 s->folder_now, sizeof(s->folder_now))
@@ -138,7 +146,6 @@ static void scan_folder(struct nvb_doctor_ctx *ctx, const char *hp, const char *
 static void scan_edits(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_edits *e,
 		       struct spec_scan *s)
 {
-	const char *running = ctx->inv->driver.version;
 	struct stat st;
 	for (size_t i = 0; i < e->n_mounts; i++) {
 		const char *hp = e->mounts[i].host_path;
@@ -153,12 +160,7 @@ static void scan_edits(struct nvb_doctor_ctx *ctx, const struct nvb_cdi_edits *e
 		}
 		const char *ver = NULL;
 		size_t vl = path_driver_version(inside_part(ctx, hp), &ver);
-		if (vl && running && (strlen(running) != vl || strncmp(ver, running, vl) != 0)) {
-			example(&s->wrong_version, hp);
-			if (!s->other_version[0])
-				snprintf(s->other_version, sizeof(s->other_version), "%.*s",
-					 (int)vl, ver);
-		}
+		other_version(ctx, hp, ver, vl, s);
 	}
 	for (size_t i = 0; i < e->n_nodes; i++) {
 		const char *hp = e->nodes[i].host_path ? e->nodes[i].host_path : e->nodes[i].path;

@@ -180,9 +180,9 @@ int nvb_libplan_apply(int rootfd, const struct nvb_libplan *plan, struct nvb_err
 		adds[i] = (struct nvb_ldcache_add){.name = l->soname, .path = paths[i], .flags = l->flags};
 	}
 	for (size_t i = 0; i < plan->n_links; i++) {
-		if (nvb_libplan_in_folder(plan->links[i].link))
-			continue; /* libcuda.so and the like: made in the folder */
 		const struct nvb_lib_link *k = &plan->links[i];
+		if (nvb_libplan_in_folder(k->link))
+			continue; /* libcuda.so and the like: made in the folder */
 		int dfd = dir_fd(&d, rootfd, k->link, err);
 		if (dfd < 0)
 			goto out;
