@@ -60,7 +60,7 @@ count_tap() { # name file rc
 # Debian package that has it (the list tools/install-deps.sh installs). Checked before anything
 # starts: a fresh machine gets one message naming the packages, not six failed suites.
 required=(
-	cc:build-essential meson:meson ninja:ninja-build pkg-config:pkg-config
+	cc:build-essential meson:meson ninja:ninja-build pkg-config:pkg-config musl-gcc:musl-tools
 	bats:bats jq:jq python3:python3 file:file readelf:binutils ldconfig:libc-bin
 	runc:runc podman:podman docker:docker.io dockerd:docker.io newuidmap:uidmap
 	/bin/busybox:busybox-static unshare:util-linux setsid:util-linux flock:util-linux
@@ -167,6 +167,33 @@ for b in tests/e2e/*.bats; do
 	bats --tap "$b" >"$log_dir/$name.tap" 2>&1
 	count_tap "e2e/$name" "$log_dir/$name.tap" $?
 done
+
+# The musl builds of nvbind-runtime and nvbind-hook (src/musl/meson.build) are what an install
+# puts on the container start path; the suites above ran the sanitizer builds. The suites that
+# start containers run again with the musl programs: a hard link of the nvbind command beside
+# them makes every spec the suites generate name the musl nvbind-hook (nvbind names the hook
+# beside its own executable), and NVBIND_RUNTIME the musl wrapper, which hands what needs NVML
+# or libcuda to the sanitizer build of the wrapper (its ../nvbind-runtime).
+musl_suites=(runtime hostile_images real_hosts cdi_podman docker isolation records snapshot
+	wrapper_scripts security mig run)
+musl_dir=$build/src/musl
+if [[ musl =~ $filter || $filter == . ]]; then
+	echo "== end-to-end suites with the musl nvbind-runtime and nvbind-hook"
+	if [ -x "$musl_dir/nvbind-runtime" ] && [ -x "$musl_dir/nvbind-hook" ]; then
+		ln -f "$build/src/nvbind" "$musl_dir/nvbind"
+		for name in "${musl_suites[@]}"; do
+			NVBIND=$musl_dir/nvbind NVBIND_RUNTIME=$musl_dir/nvbind-runtime \
+				bats --tap "tests/e2e/$name.bats" >"$log_dir/musl-$name.tap" 2>&1
+			count_tap "e2e-musl/$name" "$log_dir/musl-$name.tap" $?
+		done
+	elif [ "${CI:-}" = true ]; then
+		fail=$((fail + 1)); failed_names+=("musl")
+		echo "not ok - musl: $musl_dir/nvbind-runtime was not built and CI=true (musl-tools; see $build/ninja.log)"
+	else
+		skip=$((skip + 1))
+		echo "ok - musl # skip the musl programs were not built (install musl-tools: tools/install-deps.sh)"
+	fi
+fi
 
 # The Rust binding (bindings/rust, docs/bolt.md): `cargo test --offline` with Debian's cargo and
 # rustc (/usr/bin first: a newer toolchain elsewhere on PATH is not what CI has) against this

@@ -5,6 +5,8 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential meson ninja-build pkg-config libjansson-dev libyaml-dev
+	# nvbind-runtime and nvbind-hook are built statically with musl (src/musl/meson.build)
+	musl-tools
 	# unit tests, fuzzing, 32-bit fixture libraries
 	libcmocka-dev clang libclang-rt-14-dev gcc-multilib
 	# end-to-end tests and fixture roots (tests/run.sh checks their programs before it starts:

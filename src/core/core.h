@@ -244,6 +244,15 @@ NVB_INTERNAL char *nvb_sibling_program(const char *name, const char *fallback_di
 NVB_INTERNAL char *nvb_host_outside_path(const struct nvb_host *host, const char *inside);
 
 
+/* ---- shared libraries (dl.c) ---- */
+/* dlopen(path, RTLD_NOW | RTLD_LOCAL); in the static musl programs always NULL. */
+NVB_INTERNAL void *nvb_dlopen(const char *path);
+NVB_INTERNAL const char *nvb_dlerror(void); /* why the last nvb_dlopen failed, never NULL */
+NVB_INTERNAL void *nvb_dlsym(void *handle, const char *name);
+NVB_INTERNAL void nvb_dlclose(void *handle);
+/* Whether this process asked for a shared library (the musl wrapper then hands over). */
+NVB_INTERNAL bool nvb_dlopen_wanted(void);
+
 /* ---- writing inside a root (container rootfs) ---- */
 /* Open directory path inside rootfd, creating missing components (mode) like mkdir -p. */
 NVB_INTERNAL int nvb_mkdir_in_root(int rootfd, const char *what, const char *path, unsigned mode,

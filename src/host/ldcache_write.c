@@ -24,7 +24,12 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <time.h>
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1) /* <linux/fs.h>; glibc has it in <stdio.h>, musl not */
+#endif
 
 #define HEADER_SIZE 48u
 #define ENTRY_SIZE 24u
@@ -955,8 +960,9 @@ static int create_temp(int etcfd, char *name, size_t cap, struct nvb_error *err)
  */
 static int swap_in(int etcfd, const char *tmp, uint32_t fs_type)
 {
+	/* the system call itself: musl (the static nvbind-hook's libc) has no renameat2() */
 	if (fs_type != OVERLAYFS_SUPER_MAGIC &&
-	    renameat2(etcfd, tmp, etcfd, CACHE_NAME, RENAME_EXCHANGE) == 0) {
+	    syscall(SYS_renameat2, etcfd, tmp, etcfd, CACHE_NAME, RENAME_EXCHANGE) == 0) {
 		unlinkat(etcfd, tmp, 0); /* the old cache, or whatever the image had there */
 		return 0;
 	}

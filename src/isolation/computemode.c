@@ -4,7 +4,6 @@
  * host root's libnvidia-ml.so.1): only for exclusive claims that ask for it, never on the
  * wrapper's default path (NVML can take hundreds of milliseconds to initialise).
  */
-#include <dlfcn.h>
 
 #include "isolation/isolation.h"
 
@@ -50,17 +49,17 @@ static int call(const struct nvml_cm *n, const char *uuid, int set_to, int *prev
 	return 0;
 }
 
-#define LOAD(field, name) (*(void **)(&n.field) = dlsym(handle, name))
+#define LOAD(field, name) (*(void **)(&n.field) = nvb_dlsym(handle, name))
 
 int nvb_iso_compute_mode(const char *nvml_path, const char *uuid, int set_to, int *previous,
 			 struct nvb_error *err)
 {
-	void *handle = nvml_path[0] ? dlopen(nvml_path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	void *handle = nvml_path[0] ? nvb_dlopen(nvml_path) : NULL;
 	if (!handle)
 		return nvb_error_set(err, NVB_ERR_DRIVER, 0,
 				     "the driver's libnvidia-ml.so.1 must be in the host root",
 				     "cannot load NVML %s: %s", nvml_path[0] ? nvml_path : "(none found)",
-				     nvml_path[0] ? dlerror() : "not in the driver inventory");
+				     nvml_path[0] ? nvb_dlerror() : "not in the driver inventory");
 	struct nvml_cm n = {0};
 	LOAD(init, "nvmlInit_v2");
 	LOAD(shutdown, "nvmlShutdown");
@@ -80,6 +79,6 @@ int nvb_iso_compute_mode(const char *nvml_path, const char *uuid, int set_to, in
 		if (n.shutdown)
 			n.shutdown();
 	}
-	dlclose(handle);
+	nvb_dlclose(handle);
 	return r;
 }

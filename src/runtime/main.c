@@ -44,8 +44,11 @@ int main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	/* checkpoint and restore: the GPU state around the low-level runtime's (docs/snapshot.md) */
 	if (args.command && args.container_id &&
-	    (!strcmp(args.command, "checkpoint") || !strcmp(args.command, "restore")))
+	    (!strcmp(args.command, "checkpoint") || !strcmp(args.command, "restore"))) {
+		if (nvb_runtime_needs_full())
+			nvb_runtime_handoff(&args, "GPU snapshots need libcuda");
 		return nvb_runtime_snapshot(&args, argc, argv);
+	}
 	if (!args.edits_bundle) {
 		/* pass-through: never depends on the configuration (runtime.h); delete drops the
 		 * container's record by name (oci/records.h), a single unlink, and where GPU
@@ -53,6 +56,9 @@ int main(int argc, char **argv)
 		 * succeeded (runtime/isolate.h: the state dir only) */
 		nvb_runtime_passthrough_low_level(&args, cfg.low_level, sizeof(cfg.low_level));
 		if (args.command && !strcmp(args.command, "delete") && args.container_id) {
+			/* a claim's release may restore a compute mode through NVML */
+			if (nvb_runtime_needs_full() && nvb_runtime_isolation_used())
+				nvb_runtime_handoff(&args, "GPU isolation may need NVML");
 			nvb_record_remove(nvb_state_dir(), args.container_id, &(struct nvb_error){0});
 			if (nvb_runtime_isolation_used())
 				return nvb_runtime_delete_isolated(&args, cfg.low_level, argv);
@@ -64,8 +70,10 @@ int main(int argc, char **argv)
 	nvb_error_clear(&err);
 	struct nvb_runtime_applied applied;
 	memset(&applied, 0, sizeof(applied));
-	if (nvb_runtime_config_load(&cfg, &args, &err) < 0 ||
-	    nvb_runtime_edit_bundle(&cfg, &args, &applied, &err) < 0) {
+	int r = nvb_runtime_config_load(&cfg, &args, &err);
+	if (r == 0 && nvb_runtime_needs_full() && cfg.cfg->isolation_compute_mode)
+		nvb_runtime_handoff(&args, "isolation.compute_mode needs NVML");
+	if (r < 0 || nvb_runtime_edit_bundle(&cfg, &args, &applied, &err) < 0) {
 		nvb_runtime_report(&args, &err);
 		nvb_runtime_count(err.code != NVB_OK ? err.code : NVB_ERR_IO, elapsed_us(&t0));
 		nvb_config_free(cfg.cfg);

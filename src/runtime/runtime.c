@@ -51,6 +51,7 @@ void nvb_runtime_parse_args(int argc, char **argv, struct nvb_runtime_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->bundle = ".";
+	a->argv = argv;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *name = flag_name(argv[i]);
@@ -332,6 +333,8 @@ int nvb_runtime_edit_bundle(const struct nvb_runtime_config *cfg,
 	};
 	struct nvb_runtime_result res;
 	int r = nvb_runtime_prepare(config, &opts, &res, err);
+	if (nvb_runtime_needs_full() && nvb_dlopen_wanted()) /* nothing written yet */
+		nvb_runtime_handoff(args, "this request needs NVML");
 	if (r == 0) /* claims or MPS for the GPUs it now has (docs/isolation.md) */
 		r = nvb_runtime_isolate(cfg, args, config, &res.modified, err);
 	/* from here on every line of this create names the container and its request */
@@ -419,6 +422,37 @@ void nvb_runtime_exec(const struct nvb_runtime_config *cfg, int argc, char **arg
 	execv(cfg->low_level, argv);
 	fprintf(stderr, "nvbind-runtime: error: cannot execute %s: %s\n", cfg->low_level,
 		strerror(errno));
+}
+
+bool nvb_runtime_needs_full(void)
+{
+#ifdef NVB_NO_DLOPEN
+	return true;
+#else
+	return false;
+#endif
+}
+
+void nvb_runtime_handoff(const struct nvb_runtime_args *args, const char *why)
+{
+#ifndef NVBIND_FULL_RUNTIME
+#define NVBIND_FULL_RUNTIME "/usr/local/libexec/nvbind/nvbind-runtime"
+#endif
+	char path[PATH_MAX] = NVBIND_FULL_RUNTIME;
+	if (access(path, X_OK) < 0) { /* a build tree: src/musl/nvbind-runtime, src/nvbind-runtime */
+		_cleanup_free_ char *here = nvb_sibling_program("../nvbind-runtime", "/nonexistent");
+		if (here && access(here, X_OK) == 0)
+			snprintf(path, sizeof(path), "%s", here);
+	}
+	nvb_log(NVB_LOG_DEBUG, "runtime", "%s: %s; handing over to %s", args->command ? args->command : "?",
+		why, path);
+	execv(path, args->argv);
+	fprintf(stderr,
+		"nvbind-runtime: error: %s, which this static build cannot load; its glibc build %s "
+		"cannot be executed: %s\n"
+		"hint: reinstall nvbind ('ninja -C build install' installs both builds)\n",
+		why, path, strerror(errno));
+	_exit(1);
 }
 
 int nvb_runtime_legacy_hook(int argc, char **argv)

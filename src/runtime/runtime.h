@@ -19,9 +19,18 @@ struct nvb_runtime_args {
 	bool leave_running;   /* checkpoint --leave-running */
 	bool pre_dump;        /* checkpoint --pre-dump: the process keeps running, no GPU step */
 	bool detach;          /* restore --detach / -d */
+	char **argv;          /* the command line as given (the musl build's hand-over) */
 };
 
 struct nvb_config;
+
+/* The musl build of the wrapper cannot load NVML or libcuda (core/dl.c): for GPU snapshots,
+ * isolation with isolation.compute_mode, and any request that needs NVML, it execs its glibc
+ * build (installed as NVBIND_FULL_RUNTIME; in a build tree, ../nvbind-runtime beside it) with
+ * the unchanged command line, before it has written anything. Never returns. Without
+ * NVB_NO_DLOPEN, nvb_runtime_needs_full is always false and the hand-over never happens. */
+NVB_INTERNAL bool nvb_runtime_needs_full(void);
+NVB_INTERNAL _Noreturn void nvb_runtime_handoff(const struct nvb_runtime_args *args, const char *why);
 
 /* What a create/run applied, for its container record */
 struct nvb_runtime_applied {

@@ -5,7 +5,6 @@
  * without persistence mode and a wedged GPU can hang any call, so a scrape asks the worker for
  * a sample and waits at most its deadline; the last good sample is served with its age.
  */
-#include <dlfcn.h>
 
 #include "serve/serve.h"
 
@@ -86,13 +85,13 @@ static int sample_copy(struct nvb_sample *dst, const struct nvb_sample *src)
 	return 0;
 }
 
-#define LOAD(field, name) (*(void **)(&s->f.field) = dlsym(s->handle, name))
+#define LOAD(field, name) (*(void **)(&s->f.field) = nvb_dlsym(s->handle, name))
 
 /* dlopen and nvmlInit, in the worker (both may block). Returns false with s->error set. */
 static bool nvml_open(struct nvb_sampler *s, char *error, size_t cap)
 {
-	if (!s->handle && !(s->handle = dlopen(s->lib, RTLD_NOW | RTLD_LOCAL))) {
-		snprintf(error, cap, "cannot load %s: %s", s->lib, dlerror());
+	if (!s->handle && !(s->handle = nvb_dlopen(s->lib))) {
+		snprintf(error, cap, "cannot load %s: %s", s->lib, nvb_dlerror());
 		return false;
 	}
 	LOAD(init, "nvmlInit_v2");

@@ -4,7 +4,6 @@
  * way the dynamic loader of that root would find it (its ld.so.cache, else a directory scan),
  * as probe/nvidia/nvml.c loads libnvidia-ml: a fixture root's stand-in is what tests load.
  */
-#include <dlfcn.h>
 #include <stdint.h>
 
 #include "host/libscan.h"
@@ -54,7 +53,7 @@ static char *libcuda_path(struct nvb_host *host, struct nvb_error *err)
 }
 
 #define LOAD(field, name)                                                                        \
-	(*(void **)(&api->field) = dlsym(api->handle, name), api->field ? NULL : name)
+	(*(void **)(&api->field) = nvb_dlsym(api->handle, name), api->field ? NULL : name)
 
 static int load_symbols(struct nvb_cuda_ckpt *api, struct nvb_error *err)
 {
@@ -76,7 +75,7 @@ static int load_symbols(struct nvb_cuda_ckpt *api, struct nvb_error *err)
 	if (!missing)
 		return 0;
 	int (*version)(int *) = NULL;
-	*(void **)&version = dlsym(api->handle, "cuDriverGetVersion");
+	*(void **)&version = nvb_dlsym(api->handle, "cuDriverGetVersion");
 	int v = 0;
 	if (version && version(&v) != 0)
 		v = 0;
@@ -95,15 +94,15 @@ int nvb_cuda_ckpt_open(struct nvb_host *host, struct nvb_cuda_ckpt *api, struct 
 	api->path = libcuda_path(host, err);
 	if (!api->path)
 		return -1;
-	api->handle = dlopen(api->path, RTLD_NOW | RTLD_LOCAL);
+	api->handle = nvb_dlopen(api->path);
 	if (!api->handle) {
 		nvb_error_set(err, NVB_ERR_DRIVER, 0, "check the driver installation ('nvbind doctor')",
-			      "cannot load %s: %s", api->path, dlerror());
+			      "cannot load %s: %s", api->path, nvb_dlerror());
 		nvb_cuda_ckpt_close(api);
 		return -1;
 	}
 	int (*init)(unsigned) = NULL;
-	*(void **)&init = dlsym(api->handle, "cuInit");
+	*(void **)&init = nvb_dlsym(api->handle, "cuInit");
 	/* no cuInit: not a CUDA driver at all, which says more than "too old for checkpoint" */
 	if (!init)
 		nvb_error_set(err, NVB_ERR_DRIVER, 0, "check the driver installation ('nvbind doctor')",

@@ -4,7 +4,6 @@
  * discovery commands: the runtime wrapper and hooks never call this, since NVML can take hundreds
  * of milliseconds to initialise without persistence mode.
  */
-#include <dlfcn.h>
 
 #include "probe/nvidia/nvidia.h"
 
@@ -30,7 +29,7 @@ struct nvml {
 	int (*ci_id)(nvml_device, unsigned *);
 };
 
-#define LOAD(field, name) (*(void **)(&n->field) = dlsym(n->handle, name))
+#define LOAD(field, name) (*(void **)(&n->field) = nvb_dlsym(n->handle, name))
 
 static const struct nvb_driver_file *find_nvml(const struct nvb_inventory *inv)
 {
@@ -114,11 +113,11 @@ int nvb_nvml_enrich(struct nvb_host *host, struct nvb_inventory *inv)
 	}
 	_cleanup_free_ char *path = nvb_host_outside_path(host, lib->path);
 	struct nvml nv = {0}, *n = &nv;
-	if (!path || !(n->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+	if (!path || !(n->handle = nvb_dlopen(path))) {
 		nvb_inventory_add_problem(inv, NVB_PROBLEM_INFO, "nvml-unavailable", NULL,
 					  "cannot load %s (%s): memory size, compute capability and "
 					  "MIG mode are unknown",
-					  lib->path, dlerror());
+					  lib->path, nvb_dlerror());
 		return 0;
 	}
 	LOAD(init, "nvmlInit_v2");
@@ -148,6 +147,6 @@ int nvb_nvml_enrich(struct nvb_host *host, struct nvb_inventory *inv)
 		if (n->shutdown)
 			n->shutdown();
 	}
-	dlclose(n->handle);
+	nvb_dlclose(n->handle);
 	return 0;
 }

@@ -5,7 +5,6 @@
  * Microsoft's shims in /usr/lib/wsl/lib (libdxcore, libd3d12, libcuda and libnvidia-* stubs)
  * and the Windows driver store folder under /usr/lib/wsl/drivers/ that holds libcuda.so.1.1.
  */
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -255,15 +254,15 @@ static int wsl_nvml_name(struct nvb_host *host, struct nvb_inventory *inv, struc
 {
 	const struct nvb_driver_file *lib = nvml_file(inv);
 	_cleanup_free_ char *path = lib ? nvb_host_outside_path(host, lib->path) : NULL;
-	void *h = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	void *h = path ? nvb_dlopen(path) : NULL;
 	if (!h)
 		return 0;
 	int (*init)(void), (*shutdown)(void), (*by_index)(unsigned, void **);
 	int (*name)(void *, char *, unsigned);
-	*(void **)&init = dlsym(h, "nvmlInit_v2");
-	*(void **)&shutdown = dlsym(h, "nvmlShutdown");
-	*(void **)&by_index = dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
-	*(void **)&name = dlsym(h, "nvmlDeviceGetName");
+	*(void **)&init = nvb_dlsym(h, "nvmlInit_v2");
+	*(void **)&shutdown = nvb_dlsym(h, "nvmlShutdown");
+	*(void **)&by_index = nvb_dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
+	*(void **)&name = nvb_dlsym(h, "nvmlDeviceGetName");
 	char buf[96] = "";
 	void *dev = NULL;
 	if (init && by_index && name && init() == 0) {
@@ -272,7 +271,7 @@ static int wsl_nvml_name(struct nvb_host *host, struct nvb_inventory *inv, struc
 		if (shutdown)
 			shutdown();
 	}
-	dlclose(h);
+	nvb_dlclose(h);
 	buf[sizeof(buf) - 1] = '\0';
 	if (!buf[0])
 		return 0;
