@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # nvbind benchmark suite: one command, one table (docs/benchmarks.md explains every figure).
 #
-#   bench/run.sh [--quick] [--headline] [--real-host] [--out FILE]
+#   bench/run.sh [--quick] [--headline] [--rounds N] [--real-host] [--out FILE]
 #
 #   --quick      fewer runs per figure (a smoke test of the suite, about 30 s)
 #   --headline   only the headline figure (H) and the wrapper's stub rows (2a)
+#   --rounds N   rounds of the headline figure (default 300; its confidence interval narrows
+#                with the square root of N)
 #   --real-host  also figure 1 on this machine's own root (/): for real GPU hosts; fails unless
 #                nvbind info finds a GPU there
 #   --out FILE   also write the table (Markdown) to FILE
@@ -61,14 +63,18 @@ OUT=
 QUICK=0
 HEAD_ONLY=0
 REAL_HOST=0
+ROUNDS=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--headline) HEAD_ONLY=1 ;;
 	--real-host) REAL_HOST=1 ;;
+	--rounds)
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --rounds needs a positive number" >&2; exit 2; }
+		ROUNDS=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: bench/run.sh [--quick] [--headline] [--real-host] [--out FILE]" >&2; exit 2 ;;
+	*) echo "usage: bench/run.sh [--quick] [--headline] [--rounds N] [--real-host] [--out FILE]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -81,6 +87,7 @@ if [ "$QUICK" = 1 ]; then
 else
 	N_CLI=200 N_WRAP=200 N_RUNC=100 N_HEAD=300 N_APPLY=10000 N_SCALE_GEN=100 N_SCALE_APPLY=2000
 fi
+N_HEAD=${ROUNDS:-$N_HEAD}
 
 die() { echo "bench: error: $*" >&2; exit 1; }
 step() { echo "== $*" >&2; }
@@ -103,6 +110,18 @@ fi || { tail -20 "$BUILD/bench-build.log" >&2; die "meson setup failed"; }
 ninja -C "$BUILD" >>"$BUILD/bench-build.log" 2>&1 || { tail -40 "$BUILD/bench-build.log" >&2; die "build failed"; }
 NVBIND=$BUILD/src/nvbind
 RUNTIME=$BUILD/src/nvbind-runtime
+# The glibc builds of the wrapper and the hook, measured beside the musl ones that an install
+# puts on the start path (src/musl/meson.build) where musl-tools is installed
+RUNTIME_GLIBC=$RUNTIME
+HOOK_GLIBC=$BUILD/src/nvbind-hook
+LIBC=glibc
+if [ -x "$BUILD/src/musl/nvbind-runtime" ] && [ -x "$BUILD/src/musl/nvbind-hook" ]; then
+	# as installed: nvbind beside them (a hard link), so the specs it writes name the musl hook
+	ln -f "$NVBIND" "$BUILD/src/musl/nvbind"
+	NVBIND=$BUILD/src/musl/nvbind
+	RUNTIME=$BUILD/src/musl/nvbind-runtime
+	LIBC=musl
+fi
 MEASURE=$BUILD/bench/measure
 APPLY=$BUILD/bench/bench_apply
 STUB=$BUILD/bench/stub-runc
@@ -155,6 +174,7 @@ cpu=$(awk -F': ' '/^model name/ && !n++ {print $2}' /proc/cpuinfo)
 	echo "runc: $(runc --version | awk 'NR == 1')"
 	echo "cc: $(cc --version | awk 'NR == 1')"
 	echo "nvbind: $("$NVBIND" --version 2>&1 | awk 'NR == 1'), release build ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include 2>/dev/null || echo ', src modified'))"
+	echo "nvbind-runtime and nvbind-hook: static, $LIBC$([ "$LIBC" = musl ] && echo " (the glibc builds measured beside them in the headline)")"
 	echo "mode: $([ "$QUICK" = 1 ] && echo "quick (fewer runs)" || echo full)$([ "$HEAD_ONLY" = 1 ] && echo ", headline figure only")"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/machine.txt"
@@ -306,6 +326,8 @@ BD=$WORK/bundles
 C=$WORK/configs
 
 step "2a: wrapper alone, stub runc ($N_WRAP runs each)"
+GLIBC_PASS=()
+[ "$LIBC" = glibc ] || GLIBC_PASS=(--- wrapper-passthrough-glibc --env "PATH=$STUBPATH" -- "$RUNTIME_GLIBC" --root "$STATE" state c-stub)
 "$WITH_SPECS" "$SPEC" -- "$MEASURE" -n "$N_WRAP" -w 3 -o "$SAMPLES" \
 	wrapper-stub --before "cp $C/orig.json $B/wrap/config.json" --env "PATH=$STUBPATH" --env STUB_EXPECT=/dev/nvidia0 \
 	-- "$RUNTIME" --root "$STATE" create -b "$B/wrap" c-wrap --- \
@@ -313,7 +335,8 @@ step "2a: wrapper alone, stub runc ($N_WRAP runs each)"
 	-- "$RUNTIME" --root "$STATE" create -b "$BD/wrap-disk" c-wrap --- \
 	stub --before "cp $C/edited.json $B/stub/config.json" --env STUB_EXPECT=/dev/nvidia0 \
 	-- "$STUB" --root "$STATE" create -b "$B/stub" c-stub --- \
-	wrapper-passthrough --env "PATH=$STUBPATH" -- "$RUNTIME" --root "$STATE" state c-stub
+	wrapper-passthrough --env "PATH=$STUBPATH" -- "$RUNTIME" --root "$STATE" state c-stub \
+	"${GLIBC_PASS[@]}"
 row 2 "nvbind-runtime create, stub runc (wrapper alone)" wrapper-stub stub "the stub runc alone (edited bundle)" ms "added:1,rss:2"
 row 2 "the same, bundle on disk (atomic save, no fsync)" wrapper-stub-disk stub "the stub runc alone (edited bundle)" ms "added:1,rss:2"
 row 2 "nvbind-runtime state, stub runc (pass-through: start-up + exec)" wrapper-passthrough stub "the stub runc alone" ms "-"
@@ -392,6 +415,8 @@ cp "$SPEC" "$WORK/specs/h-cdi/"
 "$APPLY" --write-config "$C/h-cdi.json" --bundle "$WORK/bundles/h-cdi" --spec-dir "$WORK/specs/h-cdi" \
 	--device nvidia.com/gpu=all >&2 || die "bench_apply could not write the CDI config"
 jq 'del(.hooks.createContainer) | if .hooks == {} then del(.hooks) else . end' "$C/h-cdi.json" >"$C/h-cdi-nohook.json"
+# the same CDI config with the glibc build of the hook
+jq --arg h "$HOOK_GLIBC" '.hooks.createContainer[0].path = $h' "$C/h-cdi.json" >"$C/h-cdi-glibc.json"
 hook=$(jq -r '.hooks.createContainer[0].path' "$C/h-cdi.json")
 [ "$(basename "$hook")" = nvbind-hook ] && [ -x "$hook" ] || die "the CDI config's hook is not an nvbind-hook: $hook"
 [ "$(jq '.hooks.createContainer // [] | length' "$C/h-wrapped.json")" = 0 ] ||
@@ -402,6 +427,14 @@ M_WRAP=$(n_mounts "$C/h-wrapped.json") D_WRAP=$(n_nodes "$C/h-wrapped.json")
 M_CDI=$(n_mounts "$C/h-cdi.json") D_CDI=$(n_nodes "$C/h-cdi.json")
 echo "   wrapper's config: $M_WRAP mounts, $D_WRAP nodes, no hook; CDI config: $M_CDI mounts, $D_CDI nodes, 1 hook ($hook)" >&2
 
+# The glibc builds, where the musl ones are measured: the same two paths, in the same rounds
+GLIBC_SPECS=()
+if [ "$LIBC" = musl ]; then
+	GLIBC_SPECS=(--- h-nvb-glibc --before "$FRESH h-nvb-glibc $C/h-all.json" --after "$CHECK_H c-h-nvb-glibc 1 1"
+		-- "$RUNTIME_GLIBC" --root "$STATE" create -b "$BT/h-nvb-glibc" c-h-nvb-glibc ---
+		h-cdi-glibc --before "$FRESH h-cdi-glibc $C/h-cdi-glibc.json" --after "$CHECK_H c-h-cdi-glibc 1 1"
+		-- runc --root "$STATE" create -b "$BT/h-cdi-glibc" c-h-cdi-glibc)
+fi
 # Order: each breakdown pair is adjacent, the headline pairs one apart; odd rounds reverse it.
 "$WITH_SPECS" "$SPEC" -- "$MEASURE" -n "$N_HEAD" -w 3 -o "$SAMPLES" \
 	h-nvb --before "$FRESH h-nvb $C/h-all.json" --after "$CHECK_H c-h-nvb 1 1" \
@@ -413,7 +446,7 @@ echo "   wrapper's config: $M_WRAP mounts, $D_WRAP nodes, no hook; CDI config: $
 	h-cdi-nohook --before "$FRESH h-cdi-nohook $C/h-cdi-nohook.json" --after "$CHECK_H c-h-cdi-nohook 1 0" \
 	-- runc --root "$STATE" create -b "$BT/h-cdi-nohook" c-h-cdi-nohook --- \
 	h-cdi --before "$FRESH h-cdi $C/h-cdi.json" --after "$CHECK_H c-h-cdi 1 1" \
-	-- runc --root "$STATE" create -b "$BT/h-cdi" c-h-cdi
+	-- runc --root "$STATE" create -b "$BT/h-cdi" c-h-cdi "${GLIBC_SPECS[@]}"
 BASE_WHAT="runc create, same config, no GPU"
 row H "GPU through nvbind-runtime: nvbind-runtime create, NVIDIA_VISIBLE_DEVICES=all ($M_WRAP mounts, $D_WRAP nodes; links and cache in process, no hook)" \
 	h-nvb h-base "$BASE_WHAT" ms "added:3"
@@ -424,6 +457,11 @@ row Hb "the nvbind-hook createContainer hook alone" h-cdi h-cdi-nohook "runc cre
 row Hb "wrapper: nvbind-runtime create" h-nvb h-wrapped "runc create of the config the wrapper writes" ms "-"
 row Hb "runc's share on the wrapper path: the config the wrapper writes" h-wrapped h-base "$BASE_WHAT" ms "-"
 row Hb "wrapper pass-through: nvbind-runtime state (stub runc)" wrapper-passthrough stub "the stub runc alone" ms "added:1"
+if [ "$LIBC" = musl ]; then
+	row Hb "the glibc builds, same rounds: nvbind-runtime create" h-nvb-glibc h-base "$BASE_WHAT" ms "-"
+	row Hb "the glibc builds, same rounds: the CDI edits with the glibc nvbind-hook" h-cdi-glibc h-base "$BASE_WHAT" ms "-"
+	row Hb "the glibc builds: wrapper pass-through (stub runc)" wrapper-passthrough-glibc stub "the stub runc alone" ms "-"
+fi
 
 if [ "$HEAD_ONLY" = 0 ]; then
 	step "2c: runc run of true ($N_RUNC runs each)"

@@ -43,10 +43,19 @@ prepare() {
 	meson setup "$dir/build" "$REPO" --buildtype=release -Dtests=false >/dev/null || die "meson setup failed"
 	# nvbind-hook: the static createContainer hook of generated CDI specs (the spec runs
 	# `nvbind-hook libraries`, a command only that program has: it is required)
-	ninja -C "$dir/build" src/nvbind src/nvbind-runtime src/nvbind-hook bench/measure >/dev/null ||
+	local musl=()
+	command -v musl-gcc >/dev/null && musl=(src/musl/nvbind-runtime src/musl/nvbind-hook)
+	ninja -C "$dir/build" src/nvbind src/nvbind-runtime src/nvbind-hook bench/measure "${musl[@]}" >/dev/null ||
 		die "build failed"
-	cp "$dir/build/src/nvbind" "$dir/build/src/nvbind-runtime" "$dir/build/src/nvbind-hook" \
-		"$dir/build/bench/measure" "$dir/bin/"
+	cp "$dir/build/src/nvbind" "$dir/build/bench/measure" "$dir/bin/"
+	if [ ${#musl[@]} -gt 0 ]; then
+		# as installed (docs/runtime.md, "Static builds"): the musl wrapper and hook, and the
+		# glibc wrapper where the musl one looks for it in a tree (../nvbind-runtime)
+		cp "$dir/build/src/musl/nvbind-runtime" "$dir/build/src/musl/nvbind-hook" "$dir/bin/"
+		cp "$dir/build/src/nvbind-runtime" "$dir/nvbind-runtime"
+	else
+		cp "$dir/build/src/nvbind-runtime" "$dir/build/src/nvbind-hook" "$dir/bin/"
+	fi
 	cp "$REPO/tools/gpu-check/cdi-apply.py" "$dir/bin/"
 	ln -sf nvbind-runtime "$dir/bin/nvidia-container-runtime-hook"
 	# the libraries the binaries need beyond glibc (jansson, libyaml), beside them
