@@ -244,7 +244,7 @@ fuzz_ran=0 fuzz_crashed=0 fuzz_failed=()
 if [ "$fuzz_seconds" -gt 0 ] && [[ fuzz =~ $filter || $filter == . ]]; then
 	echo "== fuzz targets (${fuzz_seconds}s each)"
 	if [ ! -f "$fuzz_build/build.ninja" ]; then
-		CC=clang meson setup "$fuzz_build" --buildtype=debug -Dfuzz=true -Dtests=false \
+		CC=clang meson setup "$fuzz_build" --buildtype=debug -Dfuzz=true -Dtests=false -Dmusl=disabled \
 			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	fi
 	if ninja -C "$fuzz_build" >"$log_dir/fuzz-build.log" 2>&1; then

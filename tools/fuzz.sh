@@ -48,7 +48,7 @@ command -v clang >/dev/null || { echo "tools/fuzz.sh: clang is missing (tools/in
 if [ "${NVB_FUZZ_SKIP_BUILD:-0}" = 1 ]; then
 	echo "== targets as last built in $build"
 elif [ ! -f "$build/build.ninja" ]; then
-	CC=clang meson setup "$build" --buildtype=debug -Dfuzz=true -Dtests=false \
+	CC=clang meson setup "$build" --buildtype=debug -Dfuzz=true -Dtests=false -Dmusl=disabled \
 		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null || { echo "meson setup failed" >&2; exit 1; }
 fi
 if [ "${NVB_FUZZ_SKIP_BUILD:-0}" != 1 ]; then

@@ -286,6 +286,14 @@ static int open_walk(int rootfd, const char *root_path, const char *what, const 
 		int kfd = kernel_resolve(rootfd, root_path, what, path, 0, open_flags, resolved, err);
 		if (kfd != NO_OPENAT2)
 			return kfd;
+	} else {
+		/* A directory that exists (/etc, /usr/bin: the common case) in one openat2 instead
+		 * of a walk, by the same rule. Anything else (a missing component to create, an
+		 * error) is the walk's to decide and report. */
+		struct nvb_error ignored;
+		int kfd = kernel_resolve(rootfd, root_path, what, path, 0, open_flags, resolved, &ignored);
+		if (kfd >= 0)
+			return kfd;
 	}
 	struct walk w;
 	walk_init(&w, rootfd);

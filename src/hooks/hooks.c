@@ -63,15 +63,17 @@ static int dir_fd(struct dirs *d, int rootfd, const char *path, struct nvb_error
 static int replace_link(int dfd, const char *dir, const char *name, const char *target,
 			struct nvb_error *err)
 {
+	/* Nothing of that name (a new container's root, the common case): the link is made in
+	 * place, which symlinkat does atomically and without following anything. */
+	if (symlinkat(target, dfd, name) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return nvb_error_errno(err, errno, NULL, "cannot create the link %s/%s in the container",
+				       dir, name);
 	char old[NVB_PATH_MAX];
 	ssize_t n = readlinkat(dfd, name, old, sizeof(old) - 1);
 	if (n >= 0 && (size_t)n == strlen(target) && !memcmp(old, target, (size_t)n))
-		return 0;
-	/* Nothing of that name (a new container's root, the common case): the link is made in
-	 * place, which symlinkat does atomically and without following anything. Something
-	 * appeared since readlinkat: EEXIST, and the replacement below. */
-	if (n < 0 && errno == ENOENT && symlinkat(target, dfd, name) == 0)
-		return 0;
+		return 0; /* the link is there already (a restarted container) */
 	char tmp[300], prefix[280];
 	snprintf(prefix, sizeof(prefix), ".%s.nvbind-", name);
 	nvb_temp_name(tmp, sizeof(tmp), prefix); /* symlinkat never follows nor opens it */

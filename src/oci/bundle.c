@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "cdi/cdi.h"
+#include "format/jscan.h"
 #include "oci/oci.h"
 
 void nvb_oci_state_clear(struct nvb_oci_state *s)
@@ -13,6 +14,25 @@ void nvb_oci_state_clear(struct nvb_oci_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* A string of the state (the key at the top), or NULL when absent or of another type. */
+static int state_string(const char *data, size_t len, const char *key, char **out,
+			struct nvb_error *err)
+{
+	struct nvb_jscan_error jerr;
+	int kind = nvb_jscan(data, len, (const char *const[]){key}, 1, out, &jerr);
+	if (kind < 0)
+		return nvb_error_set(err, jerr.line ? NVB_ERR_PARSE : NVB_ERR_NOMEM, 0,
+				     "nvbind hooks must be run by an OCI runtime, with the state on stdin",
+				     "container state on stdin:%d:%d: %s", jerr.line, jerr.column,
+				     jerr.text);
+	if (kind != NVB_JSCAN_STRING) {
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
+
+/* Read without a tree (format/jscan.c): this runs in nvbind-hook, once per container. */
 int nvb_oci_state_parse(const char *data, size_t len, struct nvb_oci_state *state,
 			struct nvb_error *err)
 {
@@ -20,40 +40,39 @@ int nvb_oci_state_parse(const char *data, size_t len, struct nvb_oci_state *stat
 	if (len > NVB_OCI_STATE_MAX)
 		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
 				     "container state on stdin: larger than %u bytes", NVB_OCI_STATE_MAX);
-	json_error_t jerr;
-	json_t *root = json_loadb(data, len, 0, &jerr);
-	if (!root)
-		return nvb_error_set(err, NVB_ERR_PARSE, 0,
-				     "nvbind hooks must be run by an OCI runtime, with the state on stdin",
-				     "container state on stdin:%d:%d: %s", jerr.line, jerr.column,
-				     jerr.text);
-	json_t *bundle = json_object_get(root, "bundle");
-	json_t *id = json_object_get(root, "id");
-	json_t *status = json_object_get(root, "status");
-	json_t *pid = json_object_get(root, "pid");
-	int r = 0;
-	if (!json_is_object(root) || !json_is_string(bundle) || !json_string_value(bundle)[0]) {
+	_cleanup_free_ char *pid = NULL;
+	struct nvb_jscan_error jerr;
+	int r = state_string(data, len, "bundle", &state->bundle, err);
+	if (r == 0)
+		r = state_string(data, len, "id", &state->id, err);
+	if (r == 0)
+		r = state_string(data, len, "status", &state->status, err);
+	if (r == 0 && nvb_jscan(data, len, (const char *const[]){"pid"}, 1, &pid, &jerr) < 0)
+		r = nvb_error_nomem(err); /* the text parsed three times already */
+	if (r < 0) {
+		nvb_oci_state_clear(state);
+		return -1;
+	}
+	if (pid && strspn(pid + (pid[0] == '-'), "0123456789") == strlen(pid + (pid[0] == '-')))
+		state->pid = strtol(pid, NULL, 10); /* an integer, as runtimes write it */
+	if (!state->bundle || !state->bundle[0])
 		r = nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
 				  "container state on stdin: no \"bundle\" string");
-	} else if (json_string_value(bundle)[0] != '/') {
+	else if (state->bundle[0] != '/')
 		/* relative to what? The hooks run in the runtime's directory, not the bundle's */
 		r = nvb_error_set(err, NVB_ERR_INVALID, 0,
 				  "nvbind hooks must be run by an OCI runtime, with the state on stdin",
 				  "container state on stdin: \"bundle\" %s is not an absolute path",
-				  json_string_value(bundle));
-	} else {
-		state->bundle = strdup(json_string_value(bundle));
-		state->id = json_is_string(id) ? strdup(json_string_value(id)) : NULL;
-		state->status = json_is_string(status) ? strdup(json_string_value(status)) : NULL;
-		state->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : 0;
-		if (!state->bundle)
-			r = nvb_error_nomem(err);
-	}
-	json_decref(root);
+				  state->bundle);
+	if (r < 0)
+		nvb_oci_state_clear(state);
 	return r;
 }
 
-json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err)
+/* <bundle>/config.json's text, read as the wrapper and the hook read it: a regular file
+ * (a symlink or a FIFO refused), at most NVB_OCI_CONFIG_MAX. name: for messages. */
+static char *config_text(const char *bundle, char *name, size_t name_cap, size_t *len,
+			 struct nvb_error *err)
 {
 	_cleanup_close_ int dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -91,11 +110,19 @@ json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err)
 			      (long long)st.st_size, NVB_OCI_CONFIG_MAX);
 		return NULL;
 	}
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
+	char *data = NULL;
+	snprintf(name, name_cap, "%s/config.json", bundle);
+	if (nvb_read_fd(fd, name, NVB_OCI_CONFIG_MAX, &data, len, err) < 0)
+		return NULL;
+	return data;
+}
+
+json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err)
+{
 	char name[NVB_PATH_MAX];
-	snprintf(name, sizeof(name), "%s/config.json", bundle);
-	if (nvb_read_fd(fd, name, NVB_OCI_CONFIG_MAX, &data, &len, err) < 0)
+	size_t len = 0;
+	_cleanup_free_ char *data = config_text(bundle, name, sizeof(name), &len, err);
+	if (!data)
 		return NULL;
 	json_error_t jerr;
 	/* exact: Docker and Podman write rlimits as uint64 (18446744073709551615) */
@@ -113,13 +140,12 @@ json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *err)
 	return config;
 }
 
-int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **rootfs, struct nvb_error *err)
+/* root.path p (relative to the bundle, or absolute) opened */
+static int rootfs_open_path(const char *bundle, const char *p, char **rootfs, struct nvb_error *err)
 {
-	json_t *path = json_object_get(json_object_get(config, "root"), "path");
-	if (!json_is_string(path) || !json_string_value(path)[0])
+	if (!p || !p[0])
 		return nvb_error_set(err, NVB_ERR_INVALID, 0, NULL,
 				     "%s/config.json: no root.path string", bundle);
-	const char *p = json_string_value(path);
 	char *full = p[0] == '/' ? strdup(p) : nvb_asprintf("%s/%s", bundle, p);
 	if (!full)
 		return nvb_error_nomem(err);
@@ -136,6 +162,15 @@ int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **rootfs, struc
 	return fd;
 }
 
+int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **rootfs, struct nvb_error *err)
+{
+	json_t *path = json_object_get(json_object_get(config, "root"), "path");
+	return rootfs_open_path(bundle, json_is_string(path) ? json_string_value(path) : NULL, rootfs,
+				err);
+}
+
+/* nvbind-hook, once per container: config.json is checked as JSON and only root.path is kept
+ * (format/jscan.c), not built as a tree */
 int nvb_oci_hook_rootfs_open(int fd, struct nvb_error *err)
 {
 	_cleanup_free_ char *data = NULL;
@@ -145,9 +180,21 @@ int nvb_oci_hook_rootfs_open(int fd, struct nvb_error *err)
 	struct nvb_oci_state state;
 	if (nvb_oci_state_parse(data, len, &state, err) < 0)
 		return -1;
-	json_t *config = nvb_oci_config_load(state.bundle, err);
-	int rootfd = config ? nvb_oci_rootfs_open(state.bundle, config, NULL, err) : -1;
-	json_decref(config);
+	char name[NVB_PATH_MAX];
+	size_t config_len = 0;
+	_cleanup_free_ char *config = config_text(state.bundle, name, sizeof(name), &config_len, err);
+	_cleanup_free_ char *root_path = NULL;
+	struct nvb_jscan_error jerr;
+	int kind = config ? nvb_jscan(config, config_len, (const char *const[]){"root", "path"}, 2,
+				      &root_path, &jerr)
+			  : -1;
+	int rootfd = -1;
+	if (kind < 0 && config)
+		nvb_error_set(err, jerr.line ? NVB_ERR_PARSE : NVB_ERR_NOMEM, 0, NULL, "%s:%d:%d: %s",
+			      name, jerr.line, jerr.column, jerr.text);
+	else if (kind >= 0)
+		rootfd = rootfs_open_path(state.bundle, kind == NVB_JSCAN_STRING ? root_path : NULL, NULL,
+					  err);
 	nvb_oci_state_clear(&state);
 	return rootfd;
 }
