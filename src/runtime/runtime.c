@@ -438,12 +438,13 @@ void nvb_runtime_handoff(const struct nvb_runtime_args *args, const char *why)
 #ifndef NVBIND_FULL_RUNTIME
 #define NVBIND_FULL_RUNTIME "/usr/local/libexec/nvbind/nvbind-runtime"
 #endif
+	/* a build tree first (src/musl/nvbind-runtime and src/nvbind-runtime), so that a tree's
+	 * musl wrapper never hands over to an installed wrapper of another version; then where
+	 * the build installs it */
 	char path[PATH_MAX] = NVBIND_FULL_RUNTIME;
-	if (access(path, X_OK) < 0) { /* a build tree: src/musl/nvbind-runtime, src/nvbind-runtime */
-		_cleanup_free_ char *here = nvb_sibling_program("../nvbind-runtime", "/nonexistent");
-		if (here && access(here, X_OK) == 0)
-			snprintf(path, sizeof(path), "%s", here);
-	}
+	_cleanup_free_ char *here = nvb_sibling_program("../nvbind-runtime", "/nonexistent");
+	if (here && access(here, X_OK) == 0)
+		snprintf(path, sizeof(path), "%s", here);
 	nvb_log(NVB_LOG_DEBUG, "runtime", "%s: %s; handing over to %s", args->command ? args->command : "?",
 		why, path);
 	execv(path, args->argv);

@@ -26,7 +26,7 @@ struct nvb_config;
 
 /* The musl build of the wrapper cannot load NVML or libcuda (core/dl.c): for GPU snapshots,
  * isolation with isolation.compute_mode, and any request that needs NVML, it execs its glibc
- * build (installed as NVBIND_FULL_RUNTIME; in a build tree, ../nvbind-runtime beside it) with
+ * build (in a build tree ../nvbind-runtime beside it, else NVBIND_FULL_RUNTIME) with
  * the unchanged command line, before it has written anything. Never returns. Without
  * NVB_NO_DLOPEN, nvb_runtime_needs_full is always false and the hand-over never happens. */
 NVB_INTERNAL bool nvb_runtime_needs_full(void);
