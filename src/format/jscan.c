@@ -242,17 +242,37 @@ static int scan_literal(struct scan *s, const char *word)
 
 static int scan_value(struct scan *s, size_t level, bool on_path, unsigned nesting);
 
+/* At an object's '{' or an array's '[': past it, and past its close when it is empty. */
+static bool empty_container(struct scan *s, int close)
+{
+	s->p++;
+	skip_space(s);
+	if (peek(s) != close)
+		return false;
+	s->p++;
+	return true;
+}
+
+/* After a member of an object or an array: 1 past its close, 0 past a comma, -1 else. */
+static int after_member(struct scan *s, int close)
+{
+	skip_space(s);
+	int c = peek(s);
+	if (c == close || c == ',') {
+		s->p++;
+		return c == close;
+	}
+	return fail(s, s->p, c < 0 ? "unexpected end of input"
+			   : close == '}' ? "',' or '}' expected" : "',' or ']' expected");
+}
+
 /* An object at s->p. On the path (level keys of it matched so far), the key path[level] is
  * looked for, and must not appear twice. */
 static int scan_object(struct scan *s, size_t level, bool on_path, unsigned nesting)
 {
 	bool wanted = on_path && level < s->depth, seen = false;
-	s->p++;
-	skip_space(s);
-	if (peek(s) == '}') {
-		s->p++;
+	if (empty_container(s, '}'))
 		return 0;
-	}
 	for (;;) {
 		skip_space(s);
 		if (peek(s) != '"')
@@ -271,36 +291,20 @@ static int scan_object(struct scan *s, size_t level, bool on_path, unsigned nest
 		if (peek(s) != ':')
 			return fail(s, s->p, peek(s) < 0 ? "unexpected end of input" : "':' expected");
 		s->p++;
-		if (scan_value(s, level + 1, match, nesting) < 0)
-			return -1;
-		skip_space(s);
-		int c = peek(s);
-		s->p += c >= 0;
-		if (c == '}')
-			return 0;
-		if (c != ',')
-			return fail(s, s->p - (c >= 0), c < 0 ? "unexpected end of input" : "',' or '}' expected");
+		int end = scan_value(s, level + 1, match, nesting) < 0 ? -1 : after_member(s, '}');
+		if (end != 0)
+			return end < 0 ? -1 : 0;
 	}
 }
 
 static int scan_array(struct scan *s, unsigned nesting)
 {
-	s->p++;
-	skip_space(s);
-	if (peek(s) == ']') {
-		s->p++;
+	if (empty_container(s, ']'))
 		return 0;
-	}
 	for (;;) {
-		if (scan_value(s, 0, false, nesting) < 0)
-			return -1;
-		skip_space(s);
-		int c = peek(s);
-		s->p += c >= 0;
-		if (c == ']')
-			return 0;
-		if (c != ',')
-			return fail(s, s->p - (c >= 0), c < 0 ? "unexpected end of input" : "',' or ']' expected");
+		int end = scan_value(s, 0, false, nesting) < 0 ? -1 : after_member(s, ']');
+		if (end != 0)
+			return end < 0 ? -1 : 0;
 	}
 }
 
