@@ -56,6 +56,18 @@ count_tap() { # name file rc
 	echo "$name: $p passed, $f failed, $s skipped"
 }
 
+# A stage that cannot run here (its programs missing): a failure under CI=true, else a skip;
+# "ok - NAME # skip WHY (HINT)" or "not ok - NAME: WHY and CI=true (HINT)".
+stage_missing() { # name why hint
+	if [ "${CI:-}" = true ]; then
+		fail=$((fail + 1)); failed_names+=("$1")
+		echo "not ok - $1: $2 and CI=true ($3)"
+	else
+		skip=$((skip + 1))
+		echo "ok - $1 # skip $2 ($3)"
+	fi
+}
+
 # Every program the build, the fixture builder, the suites and their helpers run, with the
 # Debian package that has it (the list tools/install-deps.sh installs). Checked before anything
 # starts: a fresh machine gets one message naming the packages, not six failed suites.
@@ -186,12 +198,9 @@ if [[ musl =~ $filter || $filter == . ]]; then
 				bats --tap "tests/e2e/$name.bats" >"$log_dir/musl-$name.tap" 2>&1
 			count_tap "e2e-musl/$name" "$log_dir/musl-$name.tap" $?
 		done
-	elif [ "${CI:-}" = true ]; then
-		fail=$((fail + 1)); failed_names+=("musl")
-		echo "not ok - musl: $musl_dir/nvbind-runtime was not built and CI=true (musl-tools; see $build/ninja.log)"
 	else
-		skip=$((skip + 1))
-		echo "ok - musl # skip the musl programs were not built (install musl-tools: tools/install-deps.sh)"
+		stage_missing musl "the musl programs were not built in $musl_dir" \
+			"tools/install-deps.sh installs musl-tools; see $build/ninja.log"
 	fi
 fi
 
@@ -205,13 +214,8 @@ if [[ cargo =~ $filter || rust =~ $filter || $filter == . ]]; then
 	[ -x "$cargo_bin" ] || cargo_bin=$(command -v cargo || true)
 	[ -x "$rustc_bin" ] || rustc_bin=$(command -v rustc || true)
 	if [ -z "$cargo_bin" ] || [ -z "$rustc_bin" ]; then
-		if [ "${CI:-}" = true ]; then
-			fail=$((fail + 1)); failed_names+=("rust")
-			echo "not ok - rust: cargo or rustc is not installed and CI=true (tools/install-deps.sh installs Debian's cargo and rustc)"
-		else
-			skip=$((skip + 1))
-			echo "ok - rust # skip cargo or rustc is not installed (tools/install-deps.sh installs them)"
-		fi
+		stage_missing rust "cargo or rustc is not installed" \
+			"tools/install-deps.sh installs Debian's cargo and rustc"
 	else
 		# a sanitizer build's library needs the sanitizer runtimes loaded first in the tests
 		# (only in them: cargo and rustc themselves must not get them)
