@@ -22,11 +22,11 @@
  *
  * Writes to OUT the config.json a CDI-aware engine (podman, Docker 25+, containerd) hands runc
  * for --device KIND=NAME: DIR/config.json with the spec's edits applied by nvb_runtime_prepare
- * without a bundle, so that nvbind's library work stays one createContainer hook (the one
- * nvbind-hook of the spec) instead of being done in process as the wrapper does. The device
+ * without a bundle, so that nvbind's library work stays one hook (the spec's nvbind-hook, at
+ * createRuntime) instead of being done in process as the wrapper does. The device
  * is asked for by annotation (no capability filtering: every mount of the spec, as an engine
  * applies it); the annotation is not kept in OUT. Fails unless OUT has the device node and
- * exactly one createContainer hook.
+ * exactly one hook.
  */
 #include <inttypes.h>
 #include <sys/resource.h>
@@ -66,10 +66,15 @@ static bool has_node(json_t *config, const char *path)
 	return false;
 }
 
-/* The number of hooks.createContainer entries. */
-static size_t n_create_hooks(json_t *config)
+/* The number of hooks, of every stage. */
+static size_t n_hooks(json_t *config)
 {
-	return json_array_size(json_object_get(json_object_get(config, "hooks"), "createContainer"));
+	size_t n = 0;
+	const char *stage;
+	json_t *list;
+	json_object_foreach(json_object_get(config, "hooks"), stage, list)
+		n += json_array_size(list);
+	return n;
 }
 
 /* The --write-config mode (see the header). */
@@ -81,8 +86,8 @@ static int write_config(const char *out, const char *bundle, const char *spec_di
 	json_t *config = nvb_oci_config_load(bundle, &err);
 	if (!config)
 		fail("loading config.json", &err);
-	if (has_node(config, expect_node) || n_create_hooks(config))
-		fail("config.json already has the device node or a createContainer hook", NULL);
+	if (has_node(config, expect_node) || n_hooks(config))
+		fail("config.json already has the device node or a hook", NULL);
 	json_t *ann = json_object_get(config, "annotations");
 	bool had_annotations = ann != NULL;
 	if (!ann) {
@@ -98,13 +103,13 @@ static int write_config(const char *out, const char *bundle, const char *spec_di
 	json_object_del(ann, "cdi.k8s.io/bench");
 	if (!had_annotations)
 		json_object_del(config, "annotations");
-	if (!has_node(config, expect_node) || n_create_hooks(config) != 1)
-		fail("the CDI config lacks the device node or its one createContainer hook", NULL);
+	if (!has_node(config, expect_node) || n_hooks(config) != 1)
+		fail("the CDI config lacks the device node or its one hook", NULL);
 	char *text = nvb_json_dumps_exact(config, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	FILE *f = text ? fopen(out, "w") : NULL;
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
 		fail("cannot write the CDI config", NULL);
-	printf("%s: %s, %zu mounts, %zu device nodes, 1 createContainer hook\n", out, res.summary,
+	printf("%s: %s, %zu mounts, %zu device nodes, 1 hook\n", out, res.summary,
 	       json_array_size(json_object_get(config, "mounts")),
 	       json_array_size(json_object_get(json_object_get(config, "linux"), "devices")));
 	free(text);

@@ -21,7 +21,7 @@
 #      nvbind-runtime (NVIDIA_VISIBLE_DEVICES=all, the spec installed), and through the CDI
 #      edits alone (the config.json an engine such as podman hands runc for
 #      --device nvidia.com/gpu=all: the spec's mounts and nodes and its one nvbind-hook
-#      createContainer hook, made by nvb_runtime_prepare without a bundle). Breakdown: mounts
+#      hook, at createRuntime, made by nvb_runtime_prepare without a bundle). Breakdown: mounts
 #      and nodes alone, the hook alone, the wrapper alone (against runc create of the config
 #      it writes). Each run gets a fresh overlay root (lower: a pristine image; upper under
 #      build-bench/), as containerd's snapshotter gives every container, so the links and the
@@ -414,18 +414,20 @@ cp "$C/h-nogpu.json" "$WORK/bundles/h-cdi/config.json"
 cp "$SPEC" "$WORK/specs/h-cdi/"
 "$APPLY" --write-config "$C/h-cdi.json" --bundle "$WORK/bundles/h-cdi" --spec-dir "$WORK/specs/h-cdi" \
 	--device nvidia.com/gpu=all >&2 || die "bench_apply could not write the CDI config"
-jq 'del(.hooks.createContainer) | if .hooks == {} then del(.hooks) else . end' "$C/h-cdi.json" >"$C/h-cdi-nohook.json"
+# the spec's one hook, at its stage (generated specs: createRuntime)
+STAGE=$(jq -r '.hooks | keys[0]' "$C/h-cdi.json")
+jq 'del(.hooks) ' "$C/h-cdi.json" >"$C/h-cdi-nohook.json"
 # the same CDI config with the glibc build of the hook
-jq --arg h "$HOOK_GLIBC" '.hooks.createContainer[0].path = $h' "$C/h-cdi.json" >"$C/h-cdi-glibc.json"
-hook=$(jq -r '.hooks.createContainer[0].path' "$C/h-cdi.json")
+jq --arg s "$STAGE" --arg h "$HOOK_GLIBC" '.hooks[$s][0].path = $h' "$C/h-cdi.json" >"$C/h-cdi-glibc.json"
+hook=$(jq -r --arg s "$STAGE" '.hooks[$s][0].path' "$C/h-cdi.json")
 [ "$(basename "$hook")" = nvbind-hook ] && [ -x "$hook" ] || die "the CDI config's hook is not an nvbind-hook: $hook"
-[ "$(jq '.hooks.createContainer // [] | length' "$C/h-wrapped.json")" = 0 ] ||
-	die "the wrapper left a createContainer hook in the config it writes"
+[ "$(jq '[.hooks // {} | .[] | .[]] | length' "$C/h-wrapped.json")" = 0 ] ||
+	die "the wrapper left a hook in the config it writes"
 n_mounts() { echo $(($(jq '.mounts | length' "$1") - $(jq '.mounts | length' "$C/h-all.json"))); }
 n_nodes() { jq '.linux.devices // [] | length' "$1"; }
 M_WRAP=$(n_mounts "$C/h-wrapped.json") D_WRAP=$(n_nodes "$C/h-wrapped.json")
 M_CDI=$(n_mounts "$C/h-cdi.json") D_CDI=$(n_nodes "$C/h-cdi.json")
-echo "   wrapper's config: $M_WRAP mounts, $D_WRAP nodes, no hook; CDI config: $M_CDI mounts, $D_CDI nodes, 1 hook ($hook)" >&2
+echo "   wrapper's config: $M_WRAP mounts, $D_WRAP nodes, no hook; CDI config: $M_CDI mounts, $D_CDI nodes, 1 hook ($hook, $STAGE)" >&2
 
 # The glibc builds, where the musl ones are measured: the same two paths, in the same rounds
 GLIBC_SPECS=()
@@ -453,7 +455,7 @@ row H "GPU through nvbind-runtime: nvbind-runtime create, NVIDIA_VISIBLE_DEVICES
 row H "GPU through the CDI edits alone: runc create of the spec's edits for nvidia.com/gpu=all ($M_CDI mounts, $D_CDI nodes, 1 nvbind-hook)" \
 	h-cdi h-base "$BASE_WHAT" ms "added:3"
 row Hb "mounts and nodes alone: the CDI config without its hook" h-cdi-nohook h-base "$BASE_WHAT" ms "-"
-row Hb "the nvbind-hook createContainer hook alone" h-cdi h-cdi-nohook "runc create of the CDI config without the hook" ms "-"
+row Hb "the nvbind-hook $STAGE hook alone" h-cdi h-cdi-nohook "runc create of the CDI config without the hook" ms "-"
 row Hb "wrapper: nvbind-runtime create" h-nvb h-wrapped "runc create of the config the wrapper writes" ms "-"
 row Hb "runc's share on the wrapper path: the config the wrapper writes" h-wrapped h-base "$BASE_WHAT" ms "-"
 row Hb "wrapper pass-through: nvbind-runtime state (stub runc)" wrapper-passthrough stub "the stub runc alone" ms "added:1"

@@ -87,6 +87,7 @@ enum nvb_cdi_format {
 NVB_INTERNAL struct nvb_cdi_spec *nvb_cdi_spec_new(const char *kind, const char *origin);
 NVB_INTERNAL void nvb_cdi_spec_free(struct nvb_cdi_spec *spec);
 NVB_INTERNAL void nvb_cdi_edits_clear(struct nvb_cdi_edits *edits);
+NVB_INTERNAL void nvb_cdi_hook_clear(struct nvb_cdi_hook *hook);
 NVB_INTERNAL struct nvb_cdi_device *nvb_cdi_spec_add_device(struct nvb_cdi_spec *spec,
 							    const char *name);
 NVB_INTERNAL int nvb_cdi_edits_add_env(struct nvb_cdi_edits *e, const char *kv);

@@ -8,10 +8,6 @@
 #include "host/ldcache_write.h"
 
 static const char *const mount_options[] = {"ro", "nosuid", "nodev", "bind"};
-/* An explicit, non-empty environment for every hook (CVE-2025-23266: an empty env let the
- * container's LD_PRELOAD reach a hook running on the host). */
-static const char *const hook_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
-				       "NVBIND_HOOK=1"};
 
 int nvb_cdi_naming_parse(const char *list, unsigned *out, struct nvb_error *err)
 {
@@ -175,27 +171,15 @@ static int library_plan(struct gen *g, const struct nvb_driver_file *f, const ch
 	return 0;
 }
 
-/* One createContainer hook, the static nvbind-hook, for links and the loader cache. */
-static int libraries_hook(struct gen *g, const struct nvb_libplan *plan)
+/* One hook, the static nvbind-hook, for links and the loader cache. Generated specs run it at
+ * createRuntime (cdi/libplan.h says why). */
+static int libraries_hook(struct gen *g, struct nvb_libplan *plan)
 {
 	struct nvb_cdi_hook *h = nvb_cdi_edits_add_hook(&g->spec->edits);
-	if (!h || !(h->hook_name = strdup("createContainer")) || !(h->path = strdup(g->o->hook_path)) ||
-	    nvb_strv_append(&h->args, &h->n_args, NVB_HOOK_PROGRAM) < 0 ||
-	    nvb_strv_append(&h->args, &h->n_args, NVB_HOOK_LIBRARIES) < 0)
+	if (!h)
 		return nvb_error_nomem(g->err);
-	for (size_t i = 0; i < NVB_ARRAY_SIZE(hook_env); i++)
-		if (nvb_strv_append(&h->env, &h->n_env, hook_env[i]) < 0)
-			return nvb_error_nomem(g->err);
-	char **args = NULL;
-	size_t n = 0;
-	int r = nvb_libplan_args(plan, &args, &n, g->err);
-	for (size_t i = 0; i < n; i++) {
-		if (r == 0 && nvb_strv_append(&h->args, &h->n_args, args[i]) < 0)
-			r = nvb_error_nomem(g->err);
-		free(args[i]);
-	}
-	free(args);
-	return r;
+	plan->stage = NVB_HOOK_CREATE_RUNTIME;
+	return nvb_libplan_hook(plan, g->o->hook_path, h, g->err);
 }
 
 /* A file in the folder: a library is registered at its place there (its SONAME links are in

@@ -7,6 +7,7 @@
  * no I/O here.
  */
 #include "cdi/libplan.h"
+#include "cdi/cdi.h"
 #include "inventory/inventory.h"
 #include "probe/nvidia/catalog.h"
 #include "host/ldcache_write.h"
@@ -95,18 +96,41 @@ static int parse_link(struct nvb_libplan *plan, const char *arg, struct nvb_erro
 	return nvb_libplan_add_link(plan, target, sep + 2, err);
 }
 
+const char *nvb_hook_stage_name(enum nvb_hook_stage stage)
+{
+	return stage == NVB_HOOK_CREATE_RUNTIME ? "createRuntime" : "createContainer";
+}
+
+static int parse_stage(struct nvb_libplan *plan, const char *arg, struct nvb_error *err)
+{
+	if (!strcmp(arg, "createRuntime"))
+		plan->stage = NVB_HOOK_CREATE_RUNTIME;
+	else if (!strcmp(arg, "createContainer"))
+		plan->stage = NVB_HOOK_CREATE_CONTAINER;
+	else
+		return nvb_error_set(err, NVB_ERR_USAGE, 0,
+				     "use --stage createRuntime or --stage createContainer, the "
+				     "hookName the spec gives this hook",
+				     "invalid --stage '%s'", arg);
+	return 0;
+}
+
 int nvb_libplan_parse(struct nvb_libplan *plan, int argc, char *const *argv, struct nvb_error *err)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *opt = argv[i];
-		bool lib = !strcmp(opt, "--lib"), link = !strcmp(opt, "--link");
-		if (!lib && !link)
+		bool lib = !strcmp(opt, "--lib"), link = !strcmp(opt, "--link"),
+		     stage = !strcmp(opt, "--stage");
+		if (!lib && !link && !stage)
 			return nvb_error_set(err, NVB_ERR_USAGE, 0,
-					     "options: --lib PATH::SONAME::ARCH, --link TARGET::LINK",
+					     "options: --stage STAGE, --lib PATH::SONAME::ARCH, "
+					     "--link TARGET::LINK",
 					     "unknown argument '%s'", opt);
 		if (i + 1 >= argc)
 			return nvb_error_set(err, NVB_ERR_USAGE, 0, NULL, "%s needs a value", opt);
-		if ((lib ? parse_lib(plan, argv[++i], err) : parse_link(plan, argv[++i], err)) < 0)
+		const char *value = argv[++i];
+		if ((stage ? parse_stage(plan, value, err)
+			   : lib ? parse_lib(plan, value, err) : parse_link(plan, value, err)) < 0)
 			return -1;
 	}
 	return 0;
@@ -139,6 +163,10 @@ static int push_owned(char ***args, size_t *n, char *s, struct nvb_error *err)
 
 int nvb_libplan_args(const struct nvb_libplan *plan, char ***args, size_t *n, struct nvb_error *err)
 {
+	if (plan->stage != NVB_HOOK_CREATE_CONTAINER &&
+	    (push_owned(args, n, strdup("--stage"), err) < 0 ||
+	     push_owned(args, n, strdup(nvb_hook_stage_name(plan->stage)), err) < 0))
+		return -1;
 	for (size_t i = 0; i < plan->n_libs; i++) {
 		const struct nvb_lib *l = &plan->libs[i];
 		if (push_owned(args, n, strdup("--lib"), err) < 0 ||
@@ -153,6 +181,24 @@ int nvb_libplan_args(const struct nvb_libplan *plan, char ***args, size_t *n, st
 			return -1;
 	}
 	return 0;
+}
+
+/* An explicit, non-empty environment for the hook (CVE-2025-23266: an empty env let the
+ * container's LD_PRELOAD reach a hook running on the host). */
+static const char *const hook_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
+				       "NVBIND_HOOK=1"};
+
+int nvb_libplan_hook(const struct nvb_libplan *plan, const char *path, struct nvb_cdi_hook *h,
+		     struct nvb_error *err)
+{
+	if (!(h->hook_name = strdup(nvb_hook_stage_name(plan->stage))) || !(h->path = strdup(path)) ||
+	    push_owned(&h->args, &h->n_args, strdup(NVB_HOOK_PROGRAM), err) < 0 ||
+	    push_owned(&h->args, &h->n_args, strdup(NVB_HOOK_LIBRARIES), err) < 0)
+		return nvb_error_nomem(err);
+	for (size_t i = 0; i < NVB_ARRAY_SIZE(hook_env); i++)
+		if (push_owned(&h->env, &h->n_env, strdup(hook_env[i]), err) < 0)
+			return -1;
+	return nvb_libplan_args(plan, &h->args, &h->n_args, err);
 }
 
 /* ------------------------------------------------------------------ filtering */

@@ -28,7 +28,20 @@ struct nvb_lib_link {
 	char *link;   /* absolute path in the container */
 };
 
+/* The OCI hook stage the plan's hook runs at (`--stage` of `nvbind-hook libraries`).
+ * createContainer: the runtime runs the hook in the container's mount namespace (runc: from
+ * `runc init`). createRuntime: in the runtime's namespaces; the hook joins the container's
+ * user and mount namespaces through the state's pid before it opens the root. Generated specs
+ * use createRuntime: runc starts it from its main process, where the container state reaches
+ * the hook's stdin at once; from `runc init` (one Go thread, GOMAXPROCS=1) the state waits for
+ * the Go scheduler's monitor, 0.3 ms at the median here and up to 10 ms (docs/benchmarks.md). */
+enum nvb_hook_stage {
+	NVB_HOOK_CREATE_CONTAINER = 0, /* the default: specs of earlier versions */
+	NVB_HOOK_CREATE_RUNTIME,
+};
+
 struct nvb_libplan {
+	enum nvb_hook_stage stage;
 	struct nvb_lib *libs;
 	size_t n_libs;
 	struct nvb_lib_link *links;
@@ -36,13 +49,21 @@ struct nvb_libplan {
 };
 
 NVB_INTERNAL void nvb_libplan_clear(struct nvb_libplan *plan);
-/* Parse the options of `nvbind-hook libraries`: --lib PATH::SONAME::ARCH and --link
- * TARGET::LINK (argv holds the options only). Errors name the bad argument. */
+/* Parse the options of `nvbind-hook libraries`: --stage STAGE, --lib PATH::SONAME::ARCH and
+ * --link TARGET::LINK (argv holds the options only). Errors name the bad argument. */
 NVB_INTERNAL int nvb_libplan_parse(struct nvb_libplan *plan, int argc, char *const *argv,
 				   struct nvb_error *err);
 /* The hook arguments (after the program and sub-command) for plan: malloc'ed strings. */
 NVB_INTERNAL int nvb_libplan_args(const struct nvb_libplan *plan, char ***args, size_t *n,
 				  struct nvb_error *err);
+/* The plan as the one CDI hook that carries it out: hookName from plan->stage, path (the
+ * nvbind-hook program), its arguments and an explicit environment, all owned by h (an empty
+ * hook, freed as a spec's hooks are). */
+struct nvb_cdi_hook;
+NVB_INTERNAL int nvb_libplan_hook(const struct nvb_libplan *plan, const char *path,
+				  struct nvb_cdi_hook *h, struct nvb_error *err);
+/* The hook name of a stage, as CDI and OCI spell it. */
+NVB_INTERNAL const char *nvb_hook_stage_name(enum nvb_hook_stage stage);
 /* Add a library / an extra link (the generator's side). arch as in nvb_ldcache_arch_flags. */
 NVB_INTERNAL int nvb_libplan_add_lib(struct nvb_libplan *plan, const char *path, const char *soname,
 				     uint32_t flags, struct nvb_error *err);

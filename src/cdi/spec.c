@@ -18,6 +18,15 @@ static void kv_free(struct nvb_cdi_kv *kv, size_t n)
 	free(kv);
 }
 
+void nvb_cdi_hook_clear(struct nvb_cdi_hook *h)
+{
+	free(h->hook_name);
+	free(h->path);
+	strv_free(h->args, h->n_args);
+	strv_free(h->env, h->n_env);
+	memset(h, 0, sizeof(*h));
+}
+
 void nvb_cdi_edits_clear(struct nvb_cdi_edits *e)
 {
 	strv_free(e->env, e->n_env);
@@ -35,12 +44,8 @@ void nvb_cdi_edits_clear(struct nvb_cdi_edits *e)
 		strv_free(e->mounts[i].options, e->mounts[i].n_options);
 	}
 	free(e->mounts);
-	for (size_t i = 0; i < e->n_hooks; i++) {
-		free(e->hooks[i].hook_name);
-		free(e->hooks[i].path);
-		strv_free(e->hooks[i].args, e->hooks[i].n_args);
-		strv_free(e->hooks[i].env, e->hooks[i].n_env);
-	}
+	for (size_t i = 0; i < e->n_hooks; i++)
+		nvb_cdi_hook_clear(&e->hooks[i]);
 	free(e->hooks);
 	free(e->additional_gids);
 	json_decref(e->intel_rdt);

@@ -10,14 +10,16 @@ extern char **environ;
 
 static void hook_usage(FILE *out)
 {
-	fprintf(out, "Usage: nvbind hook libraries [--lib PATH::SONAME::ARCH]... [--link TARGET::LINK]...\n"
+	fprintf(out, "Usage: nvbind hook libraries [--stage STAGE] [--lib PATH::SONAME::ARCH]...\n"
+		     "                             [--link TARGET::LINK]...\n"
 		     "       nvbind hook create-symlinks [--link TARGET::LINK]...\n"
 		     "       nvbind hook update-ldcache [--folder DIR]...\n"
 		     "\n"
-		     "CDI createContainer hooks: the OCI runtime runs them with the container state\n"
-		     "on stdin. Every path is resolved inside the container root, and no other\n"
-		     "program runs: the loader cache is written by nvbind itself. Generated specs\n"
-		     "use the statically linked nvbind-hook program for 'libraries'.\n");
+		     "CDI hooks: the OCI runtime runs them with the container state on stdin, at\n"
+		     "createContainer (libraries: at --stage createRuntime, the hook joins the\n"
+		     "container's mount namespace first). Every path is resolved inside the container\n"
+		     "root, and no other program runs: the loader cache is written by nvbind itself.\n"
+		     "Generated specs use the statically linked nvbind-hook program for 'libraries'.\n");
 }
 
 /* Hooks run on the host as root: nothing from the container's environment may steer them
@@ -110,7 +112,7 @@ int nvb_cmd_hook(struct nvb_cli *cli, int argc, char **argv)
 		}
 	}
 	if (r == 0)
-		r = rootfd = nvb_oci_hook_rootfs_open(STDIN_FILENO, &err);
+		r = rootfd = nvb_oci_hook_rootfs_open(STDIN_FILENO, plan.stage, &err);
 	if (r >= 0) {
 		if (kind == LIBRARIES)
 			r = nvb_libplan_apply(rootfd, &plan, &err);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cdi/cdi.h"
@@ -169,9 +171,64 @@ int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **rootfs, struc
 				err);
 }
 
+/* Is /proc/<pid>/ns/<name> another namespace than ours? Opened into *fd when it is. A kernel
+ * without that kind of namespace (no ns file) has one for everybody: not another. */
+static int other_ns(long pid, const char *name, int *fd, struct nvb_error *err)
+{
+	char path[64], self[64];
+	snprintf(path, sizeof(path), "/proc/%ld/ns/%s", pid, name);
+	snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+	struct stat theirs, ours;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0 && errno == ENOENT && access(self, F_OK) < 0)
+		return 0;
+	if (*fd < 0 || fstat(*fd, &theirs) < 0 || stat(self, &ours) < 0)
+		return nvb_error_errno(err, errno,
+				       "the runtime must give a createRuntime hook the pid of the "
+				       "container's process in the state (OCI runtime-spec, state)",
+				       "container namespace %s", path);
+	if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
+		close(*fd);
+		*fd = -1;
+	}
+	return 0;
+}
+
+/* A createRuntime hook runs in the runtime's namespaces, where the container's own mounts (the
+ * driver folder, its volumes, /dev) do not exist: join the container's user namespace, when it
+ * has one of its own (files are then made by the container's root, as from `runc init`), and
+ * its mount namespace, through the state's pid. Before pivot_root the root path is the same
+ * there. */
+static int join_container(long pid, struct nvb_error *err)
+{
+	if (pid <= 0)
+		return nvb_error_set(err, NVB_ERR_INVALID, 0,
+				     "run the hook at createContainer (--stage createContainer) "
+				     "with a runtime that does not give a createRuntime hook the pid",
+				     "container state on stdin: no pid of the container's process");
+	_cleanup_close_ int user = -1, mnt = -1;
+	if (other_ns(pid, "user", &user, err) < 0 || other_ns(pid, "mnt", &mnt, err) < 0)
+		return -1;
+	if (user >= 0) {
+		if (setns(user, CLONE_NEWUSER) < 0)
+			return nvb_error_errno(err, errno, NULL,
+					       "joining the user namespace of container process %ld", pid);
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			return nvb_error_errno(err, errno,
+					       "map uid and gid 0 in the container's user namespace",
+					       "becoming root in the user namespace of container process %ld",
+					       pid);
+	}
+	if (mnt >= 0 && setns(mnt, CLONE_NEWNS) < 0)
+		return nvb_error_errno(err, errno, NULL,
+				       "joining the mount namespace of container process %ld", pid);
+	return 0;
+}
+
 /* nvbind-hook, once per container: config.json is checked as JSON and only root.path is kept
- * (format/jscan.c), not built as a tree */
-int nvb_oci_hook_rootfs_open(int fd, struct nvb_error *err)
+ * (format/jscan.c), not built as a tree. config.json is read where the runtime runs the hook;
+ * the root is opened in the container's mount namespace. */
+int nvb_oci_hook_rootfs_open(int fd, enum nvb_hook_stage stage, struct nvb_error *err)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
@@ -192,7 +249,7 @@ int nvb_oci_hook_rootfs_open(int fd, struct nvb_error *err)
 	if (kind < 0 && config)
 		nvb_error_set(err, jerr.line ? NVB_ERR_PARSE : NVB_ERR_NOMEM, 0, NULL, "%s:%d:%d: %s",
 			      name, jerr.line, jerr.column, jerr.text);
-	else if (kind >= 0)
+	else if (kind >= 0 && (stage != NVB_HOOK_CREATE_RUNTIME || join_container(state.pid, err) == 0))
 		rootfd = rootfs_open_path(state.bundle, kind == NVB_JSCAN_STRING ? root_path : NULL, NULL,
 					  err);
 	nvb_oci_state_clear(&state);

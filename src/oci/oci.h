@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "cdi/libplan.h"
 #include "core/core.h"
 
 #define NVB_OCI_CONFIG_MAX (8u << 20) /* bytes: larger config.json files are refused */
@@ -27,8 +28,9 @@ NVB_INTERNAL json_t *nvb_oci_config_load(const char *bundle, struct nvb_error *e
  * file (a symbolic link or a FIFO is refused), at most NVB_OCI_CONFIG_MAX; *len its length. */
 NVB_INTERNAL char *nvb_oci_config_read(const char *path, size_t *len, struct nvb_error *err);
 /* A hook's container root: the state a runtime passes a hook on fd (stdin), its bundle's
- * config.json, root.path opened. */
-NVB_INTERNAL int nvb_oci_hook_rootfs_open(int fd, struct nvb_error *err);
+ * config.json, root.path opened; at createRuntime, in the container's mount namespace (and
+ * user namespace, when it has its own), which the hook process joins for good. */
+NVB_INTERNAL int nvb_oci_hook_rootfs_open(int fd, enum nvb_hook_stage stage, struct nvb_error *err);
 /* Open the container's root filesystem named by config root.path (relative to the bundle). */
 NVB_INTERNAL int nvb_oci_rootfs_open(const char *bundle, json_t *config, char **rootfs,
 				     struct nvb_error *err);

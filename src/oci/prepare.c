@@ -361,9 +361,7 @@ static void resolved_clear(struct resolved *rs)
 	free(rs->copies);
 	free(rs->edits);
 	free(rs->specs);
-	for (size_t i = 0; i < rs->libs_hook.n_args; i++)
-		free(rs->libs_hook.args[i]);
-	free(rs->libs_hook.args);
+	nvb_cdi_hook_clear(&rs->libs_hook);
 	nvb_libplan_clear(&rs->plan);
 	free(rs->plan_hook_path);
 }
@@ -486,19 +484,9 @@ static int keep_mounted_libraries(struct resolved *rs, unsigned caps, struct nvb
  * hook, with the filtered arguments. */
 static int plan_as_hook(struct resolved *rs, struct nvb_error *err)
 {
-	struct nvb_cdi_hook *h = &rs->libs_hook;
-	static char *const env[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-	h->hook_name = (char *)"createContainer";
-	h->path = rs->plan_hook_path;
-	h->env = (char **)env;
-	h->n_env = 1;
-	h->timeout = NVB_CDI_UNSET;
-	char **slot = nvb_array_push(&h->args, &h->n_args, sizeof(char *));
-	char **slot2 = slot && (*slot = strdup(NVB_HOOK_PROGRAM)) ? nvb_array_push(&h->args, &h->n_args, sizeof(char *)) : NULL;
-	if (!slot2 || !(*slot2 = strdup(NVB_HOOK_LIBRARIES)) ||
-	    nvb_libplan_args(&rs->plan, &h->args, &h->n_args, err) < 0)
-		return nvb_error_nomem(err);
-	rs->libs_edits.hooks = h;
+	if (nvb_libplan_hook(&rs->plan, rs->plan_hook_path, &rs->libs_hook, err) < 0)
+		return -1;
+	rs->libs_edits.hooks = &rs->libs_hook;
 	rs->libs_edits.n_hooks = 1;
 	return push_edits(rs, &rs->libs_edits, err);
 }

@@ -101,9 +101,10 @@ last() { tail -n 1 <<<"$output"; }
 	[[ "$src" == "$H100/var/lib/nvbind/driver/580.159.04-"* ]]
 	[ "$(stat -c %d:%i "$src/lib/libcuda.so.580.159.04")" = "$(stat -c %d:%i "$H100/usr/local/nvidia/lib64/libcuda.so.580.159.04")" ]
 	jq -e '.mounts[] | select(.destination == "/usr/lib/nvbind") | .options | index("ro")' <<<"$cfg" >/dev/null
-	# no bundle given: the library links are left to one nvbind-hook createContainer hook
-	[ "$(jq '[.hooks.createContainer[] | select(.path | endswith("/nvbind-hook"))] | length' <<<"$cfg")" -eq 1 ]
-	[ "$(jq -r '.hooks.createContainer[0].args[1]' <<<"$cfg")" = libraries ]
+	# no bundle given: the library links are left to one nvbind-hook hook, at createRuntime
+	[ "$(jq '[.hooks.createRuntime[] | select(.path | endswith("/nvbind-hook"))] | length' <<<"$cfg")" -eq 1 ]
+	[ "$(jq -r '.hooks.createRuntime[0].args[1:4] | join(" ")' <<<"$cfg")" = "libraries --stage createRuntime" ]
+	[ "$(jq '.hooks.createContainer // [] | length' <<<"$cfg")" -eq 0 ]
 	# the config itself is not written
 	[ "$(cat "$WORK/config.json")" = '{"ociVersion":"1.0.2","process":{"args":["sh"],"env":["PATH=/bin"]},"root":{"path":"rootfs"},"linux":{}}' ]
 	# the log callback got the library's message about the spec generated in memory
@@ -151,7 +152,7 @@ last() { tail -n 1 <<<"$output"; }
 	[ "$status" -eq 0 ]
 	cfg=$(last)
 	jq -e '.linux.devices[] | select(.path == "/dev/nvidia0")' <<<"$cfg" >/dev/null
-	[ "$(jq '[.hooks.createContainer[]? | select(.path | endswith("nvbind-hook"))] | length' <<<"$cfg")" -eq 0 ]
+	[ "$(jq '[.hooks // {} | .[][] | select(.path | endswith("nvbind-hook"))] | length' <<<"$cfg")" -eq 0 ]
 	# the SONAME links are in the driver folder, made once: nothing under /usr/lib/nvbind here
 	[ ! -e "$WORK/rootfs/usr/lib/nvbind" ]
 	[ "$(readlink "$WORK/rootfs/usr/bin/nvidia-smi")" = /usr/lib/nvbind/bin/nvidia-smi ]
@@ -169,13 +170,13 @@ last() { tail -n 1 <<<"$output"; }
 	[ "$status" -eq 0 ]
 	jq -e '.linux.devices[] | select(.path == "/dev/nvidia0")' <<<"$output" >/dev/null
 	# (the driver folder holds every file; the hook registers and links only the wanted ones)
-	args=$(jq -r '.hooks.createContainer[0].args | join(" ")' <<<"$output")
+	args=$(jq -r '.hooks.createRuntime[0].args | join(" ")' <<<"$output")
 	[[ "$args" == *"--link /usr/lib/nvbind/bin/nvidia-smi::/usr/bin/nvidia-smi"* ]]
 	[[ "$args" == *"libnvidia-ml.so.1"* ]]
 	[[ "$args" != *"libcuda"* ]]
 	# the default capabilities (utility, compute) bring libcuda
 	run "$BIN/check" apply "$H100" "$WORK/config.json" --visible GPU-d1fbf7fc-9024-0c3c-1dc5-43e462e7fc6a
-	[[ "$(jq -r '.hooks.createContainer[0].args | join(" ")' <<<"$output")" == *"--lib /usr/lib/nvbind/lib/libcuda.so.580.159.04::libcuda.so.1::x86-64"* ]]
+	[[ "$(jq -r '.hooks.createRuntime[0].args | join(" ")' <<<"$output")" == *"--lib /usr/lib/nvbind/lib/libcuda.so.580.159.04::libcuda.so.1::x86-64"* ]]
 	# none: the driver's files and control nodes, no GPU
 	run "$BIN/check" apply "$H100" "$WORK/config.json" --visible none
 	[ "$status" -eq 0 ]

@@ -50,7 +50,7 @@ minor_of() { # ROOT INDEX: the device minor of GPU INDEX of the root
 	src=$(jq -r '.mounts[] | select(.destination == "/usr/lib/nvbind") | .source' <<<"$output")
 	[[ "$src" == "$ROOTS/h100-host/var/lib/nvbind/driver/580.159.04-"* ]]
 	[ "$(stat -c %d:%i "$src/lib/libcuda.so.580.159.04")" = "$(stat -c %d:%i "$ROOTS/h100-host/usr/local/nvidia/lib64/libcuda.so.580.159.04")" ]
-	[ "$(jq '.hooks.createContainer | length' <<<"$output")" -ge 1 ]
+	[ "$(jq '.hooks.createRuntime | length' <<<"$output")" -ge 1 ]
 	jq -e '.process.env | index("CUDA_MODULE_LOADING=LAZY") and index("MODEL=llama")' <<<"$output" >/dev/null
 	[ "$(jq -r '.annotations["nvbind.io/capsule"]' <<<"$output")" = train-1 ]
 	[ "$(jq -r '.annotations["nvbind.io/profile"]' <<<"$output")" = ai-ml ]
@@ -91,7 +91,7 @@ minor_of() { # ROOT INDEX: the device minor of GPU INDEX of the root
 	m=$(minor_of debian-4gpu 1)
 	jq -e --arg p "/dev/nvidia$m" '.linux.devices[] | select(.path == $p)' <<<"$output" >/dev/null
 	# graphics: the GLX library is registered (it is in the driver folder)
-	[[ "$(jq -r '.hooks.createContainer[0].args | join(" ")' <<<"$output")" == *"/usr/lib/nvbind/lib/libGLX_nvidia.so."*"::libGLX_nvidia.so.0::"* ]]
+	[[ "$(jq -r '.hooks.createRuntime[0].args | join(" ")' <<<"$output")" == *"/usr/lib/nvbind/lib/libGLX_nvidia.so."*"::libGLX_nvidia.so.0::"* ]]
 	# only built-in profiles are recorded by name (the library knows no configuration file)
 	[ "$(jq -r '.annotations["nvbind.io/profile"] // "none"' <<<"$output")" = none ]
 }

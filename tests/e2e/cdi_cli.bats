@@ -87,10 +87,10 @@ gen() { # gen ROOT ARGS...
 @test "generate: hooks carry an explicit env and the links containers expect" {
 	gen h100-host --output - --no-driver-folder
 	[ "$(jq '[.containerEdits.hooks[] | select((.env // []) | length == 0)] | length' <<<"$output")" = 0 ]
-	[ "$(jq -r '[.containerEdits.hooks[].hookName] | unique | join(",")' <<<"$output")" = createContainer ]
+	[ "$(jq -r '[.containerEdits.hooks[].hookName] | unique | join(",")' <<<"$output")" = createRuntime ]
 	args=$(jq -r '.containerEdits.hooks[].args | join(" ")' <<<"$output")
 	[ "$(jq '.containerEdits.hooks | length' <<<"$output")" = 1 ]
-	[[ "$args" == "nvbind-hook libraries "*"--lib /usr/local/nvidia/lib64/libcuda.so.580.159.04::libcuda.so.1::x86-64"* ]]
+	[[ "$args" == "nvbind-hook libraries --stage createRuntime "*"--lib /usr/local/nvidia/lib64/libcuda.so.580.159.04::libcuda.so.1::x86-64"* ]]
 	[[ "$args" == *"--link libcuda.so.1::/usr/local/nvidia/lib64/libcuda.so"* ]]
 	[[ "$args" == *"--link libGLX_nvidia.so.0::/usr/local/nvidia/lib64/libGLX_indirect.so.0"* ]]
 	[[ "$args" != *"ldconfig"* && "$args" != *"--folder"* ]]

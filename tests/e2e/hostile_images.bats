@@ -610,9 +610,10 @@ cache_clean() {
 }
 
 @test "review finding 1: the /proc/1/root ld.so.conf escape through podman's CDI path (the hook sees the container's /proc)" {
-	# The createContainer hook runs with the container's /proc mounted in its root: there
-	# /proc/1/root is the host's / (the positive control, a hook of the spec's own, lists the
-	# host sentinel through <root>/proc/1/root). An ldconfig run on that root following the
+	# The spec's hook works in the container's mount namespace, with the container's /proc
+	# mounted in its root: there /proc/1/root is the host's / (the positive control, a hook of
+	# the spec's own run first, at createRuntime too, in that mount namespace (nsenter), lists
+	# the host sentinel through <root>/proc/1/root). An ldconfig run on that root following the
 	# image's ld.so.conf, or a cache written through /etc/ld.so.cache -> /proc/1/root/..., writes
 	# on the host. Through podman, with nvbind's spec and with a legacy spec, for the three
 	# images of CVE-2025-23267: the sentinel is unchanged.
@@ -622,9 +623,9 @@ cache_clean() {
 	local probe="$BATS_TEST_TMPDIR/proc-view"
 	for spec in h100-host legacy-h100; do
 		# the control hook, before the spec's own: what the container's /proc shows of the host
-		jq --arg out "$probe" --arg sent "$SENT" '.containerEdits.hooks = [{hookName: "createContainer",
+		jq --arg out "$probe" --arg sent "$SENT" '.containerEdits.hooks = [{hookName: "createRuntime",
 			path: "/bin/sh", env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], args: ["sh", "-c",
-			"r=$(jq -r .root.path \"$(jq -r .bundle)/config.json\"); ls \"$r/proc/1/root\($sent)/lib\" >>\($out) 2>&1; true"]}] + .containerEdits.hooks' \
+			"s=$(cat); r=$(jq -r .root.path \"$(echo \"$s\" | jq -r .bundle)/config.json\"); nsenter -t \"$(echo \"$s\" | jq -r .pid)\" -m ls \"$r/proc/1/root\($sent)/lib\" >>\($out) 2>&1; true"]}] + .containerEdits.hooks' \
 			"$BATS_FILE_TMPDIR/$spec.json" >"$BATS_TEST_TMPDIR/$spec-probe.json"
 		for IMG in "$BATS_TEST_TMPDIR"/img-{cache-link,etc-host,proc-links}; do
 			rm -f "$probe"

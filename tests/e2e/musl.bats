@@ -70,16 +70,17 @@ teardown() {
 @test "a spec written by the nvbind beside them names the musl nvbind-hook, which does its work" {
 	ln -f "$NVB_BUILD_ROOT/src/nvbind" "$MUSL/nvbind"
 	"$MUSL/nvbind" --root "$ROOTS/h100-host" cdi generate --output "$BATS_TEST_TMPDIR/spec.json" 2>/dev/null
-	run jq -r '.containerEdits.hooks[] | select(.hookName == "createContainer") | .path' "$BATS_TEST_TMPDIR/spec.json"
+	run jq -r '.containerEdits.hooks[] | select(.hookName == "createRuntime") | .path' "$BATS_TEST_TMPDIR/spec.json"
 	[ "$output" = "$MUSL/nvbind-hook" ]
-	# the spec's hook, as runc runs it, on a copy of the image
+	# the spec's hook, as runc runs it (at createRuntime: this shell's namespaces are the
+	# container's), on a copy of the image
 	root="$BATS_TEST_TMPDIR/image"
 	cp -a "$BATS_FILE_TMPDIR/rootfs" "$root"
 	mkdir -p "$B"
 	jq -n --arg r "$root" '{ociVersion: "1.0.2", root: {path: $r}}' >"$B/config.json"
-	args=$(jq -c '[.containerEdits.hooks[] | select(.hookName == "createContainer") | .args[1:][]]' "$BATS_TEST_TMPDIR/spec.json")
+	args=$(jq -c '[.containerEdits.hooks[] | select(.hookName == "createRuntime") | .args[1:][]]' "$BATS_TEST_TMPDIR/spec.json")
 	mapfile -t argv < <(jq -r '.[]' <<<"$args")
-	run "$MUSL/nvbind-hook" "${argv[@]}" <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"$B\"}"
+	run "$MUSL/nvbind-hook" "${argv[@]}" <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":$$,\"bundle\":\"$B\"}"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	ldconfig -p -C "$root/etc/ld.so.cache" | grep -F 'libcuda.so.1 (libc6,x86-64) => /usr/lib/nvbind/lib/libcuda.so.'

@@ -1508,20 +1508,22 @@ static void test_generate_default(void **state)
 	/* one hook: the static nvbind-hook, with an explicit env */
 	assert_int_equal(s->edits.n_hooks, 1);
 	const struct nvb_cdi_hook *h = &s->edits.hooks[0];
-	assert_string_equal(h->hook_name, "createContainer");
+	assert_string_equal(h->hook_name, "createRuntime");
 	assert_string_equal(h->path, "/usr/bin/nvbind");
 	assert_true(h->n_env > 0);
 	for (size_t k = 0; k < h->n_env; k++)
 		assert_false(nvb_str_has_prefix(h->env[k], "LD_"));
 	assert_string_equal(h->args[0], "nvbind-hook");
 	assert_string_equal(h->args[1], "libraries");
+	/* at createRuntime, and the hook is told so: it joins the container's namespaces */
+	assert_int_equal(count_pair(h, "--stage", "createRuntime"), 1);
 	assert_int_equal(count_pair(h, "--lib", LIB64 "/libcuda.so.550.54.14::libcuda.so.1::x86-64"), 1);
 	assert_int_equal(count_pair(h, "--lib", LIB32 "/libcuda.so.550.54.14::libcuda.so.1::i386"), 1);
 	assert_int_equal(count_pair(h, "--lib", LIB64 "/libGLX_nvidia.so.550.54.14::libGLX_nvidia.so.0::x86-64"), 1);
 	assert_int_equal(count_pair(h, "--link", "libcuda.so.1::" LIB64 "/libcuda.so"), 1);
 	assert_int_equal(count_pair(h, "--link", "libcuda.so.1::" LIB32 "/libcuda.so"), 1);
 	assert_int_equal(count_pair(h, "--link", "libGLX_nvidia.so.0::" LIB64 "/libGLX_indirect.so.0"), 1);
-	assert_int_equal(h->n_args, 2 + 2 * 6);
+	assert_int_equal(h->n_args, 2 + 2 * 7); /* --stage, 3 --lib, 3 --link */
 
 	nvb_cdi_spec_free(s);
 	nvb_inventory_free(inv);
@@ -1593,7 +1595,7 @@ static void test_generate_caps(void **state)
 	assert_int_equal(s->edits.n_mounts, 2);
 	const struct nvb_cdi_hook *libs = hook(s, "libraries");
 	assert_non_null(libs);
-	assert_int_equal(libs->n_args, 2 + 2 * 2);
+	assert_int_equal(libs->n_args, 2 + 3 * 2); /* --stage, one --lib, one --link */
 	assert_int_equal(count_pair(libs, "--lib", LIB64 "/libcuda.so.550.54.14::libcuda.so.1::x86-64"), 1);
 	assert_int_equal(count_pair(libs, "--link", "libcuda.so.1::" LIB64 "/libcuda.so"), 1);
 	nvb_cdi_spec_free(s);

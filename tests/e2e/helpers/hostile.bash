@@ -124,29 +124,32 @@ via_podman() {
 }
 
 # hook_state ROOTFS: a bundle whose config.json names ROOTFS, and the container state a runtime
-# gives a hook on stdin, in $HOOK_STATE
+# gives a hook on stdin, in $HOOK_STATE; its pid is this shell's (a createRuntime hook joins the
+# namespaces of the pid: here the test's own)
 hook_state() {
 	local b="$BATS_TEST_TMPDIR/hook-bundle"
 	mkdir -p "$b"
 	jq -n --arg r "$1" '{ociVersion: "1.0.2", root: {path: $r}, process: {args: ["/bin/sh"], cwd: "/"}}' \
 		>"$b/config.json"
 	HOOK_STATE="$BATS_TEST_TMPDIR/hook-state.json"
-	jq -n --arg b "$b" '{ociVersion: "1.0.2", id: "hostile", status: "creating", pid: 1, bundle: $b}' \
+	jq -n --arg b "$b" --argjson pid "$BASHPID" '{ociVersion: "1.0.2", id: "hostile", status: "creating", pid: $pid, bundle: $b}' \
 		>"$HOOK_STATE"
 }
 
-# via_spec_hooks SPEC-FILE: every createContainer hook of the spec run as runc runs it (its
-# path, args and env only, the state on stdin) on $HOOKED, a fresh copy of $IMG (the image
-# stays as it was for the next run); $status (the first failure) and $output
+# via_spec_hooks SPEC-FILE: every createRuntime and createContainer hook of the spec, in that
+# order, run as runc runs it (its path, args and env only, the state on stdin) on $HOOKED, a
+# fresh copy of $IMG (the image stays as it was for the next run); $status (the first
+# failure) and $output
 via_spec_hooks() {
 	local spec=$1 n i path env=() args=() st=0 out=""
 	HOOKED="$IMG.hooked"
 	rm -rf "$HOOKED"
 	cp -a "$IMG" "$HOOKED"
 	hook_state "$HOOKED"
-	n=$(jq '[.containerEdits.hooks[]? | select(.hookName == "createContainer")] | length' "$spec")
+	local pick='[.containerEdits.hooks[]? | select(.hookName == "createRuntime")] + [.containerEdits.hooks[]? | select(.hookName == "createContainer")]'
+	n=$(jq "$pick | length" "$spec")
 	for ((i = 0; i < n; i++)); do
-		local h=".containerEdits.hooks | map(select(.hookName == \"createContainer\"))[$i]"
+		local h="($pick)[$i]"
 		path=$(jq -r "$h.path" "$spec")
 		mapfile -t args < <(jq -r "$h.args[1:][]" "$spec")
 		mapfile -t env < <(jq -r "$h.env[]?" "$spec")
