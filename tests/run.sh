@@ -74,7 +74,7 @@ stage_missing() { # name why hint
 required=(
 	cc:build-essential meson:meson ninja:ninja-build pkg-config:pkg-config musl-gcc:musl-tools
 	bats:bats jq:jq python3:python3 file:file readelf:binutils ldconfig:libc-bin
-	runc:runc podman:podman docker:docker.io dockerd:docker.io newuidmap:uidmap
+	runc:runc crun:crun podman:podman docker:docker.io dockerd:docker.io newuidmap:uidmap
 	/bin/busybox:busybox-static unshare:util-linux setsid:util-linux flock:util-linux
 	mount:mount umount:mount mknod:coreutils sha256sum:coreutils timeout:coreutils
 	cmp:diffutils diff:diffutils find:findutils xargs:findutils tar:tar awk:mawk
@@ -187,7 +187,7 @@ done
 # beside its own executable), and NVBIND_RUNTIME the musl wrapper, which hands what needs NVML
 # or libcuda to the sanitizer build of the wrapper (its ../nvbind-runtime).
 musl_suites=(runtime hostile_images real_hosts cdi_podman docker isolation records snapshot
-	wrapper_scripts security mig run)
+	wrapper_scripts security mig run hook_stage)
 musl_dir=$build/src/musl
 if [[ musl =~ $filter || $filter == . ]]; then
 	echo "== end-to-end suites with the musl nvbind-runtime and nvbind-hook"

@@ -11,8 +11,9 @@ packages=(
 	libcmocka-dev clang libclang-rt-14-dev gcc-multilib
 	# end-to-end tests and fixture roots (tests/run.sh checks their programs before it starts:
 	# keep its list in step): busybox-static is the shell of every test image, mount and
-	# util-linux give the private mount namespaces, apt and dpkg build real_hosts' Debian image
-	bats jq python3 runc podman docker.io uidmap iproute2 util-linux mount kmod file binutils
+	# util-linux give the private mount namespaces, apt and dpkg build real_hosts' Debian image,
+	# crun is the second OCI runtime of hook_stage.bats
+	bats jq python3 runc crun podman docker.io uidmap iproute2 util-linux mount kmod file binutils
 	busybox-static diffutils findutils tar coreutils apt dpkg
 	# nvbind serve: the HTTP library, and Prometheus (promtool, a real server) and curl for
 	# tests/e2e/serve.bats

@@ -191,6 +191,7 @@ static const char *const hook_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC
 int nvb_libplan_hook(const struct nvb_libplan *plan, const char *path, struct nvb_cdi_hook *h,
 		     struct nvb_error *err)
 {
+	h->timeout = NVB_CDI_UNSET; /* none: runc reads an explicit 0 as "already too late" */
 	if (!(h->hook_name = strdup(nvb_hook_stage_name(plan->stage))) || !(h->path = strdup(path)) ||
 	    push_owned(&h->args, &h->n_args, strdup(NVB_HOOK_PROGRAM), err) < 0 ||
 	    push_owned(&h->args, &h->n_args, strdup(NVB_HOOK_LIBRARIES), err) < 0)
