@@ -41,7 +41,7 @@ prepare() {
 	dir=$(cd "$dir" && pwd)
 	echo "gpu-check: preparing $dir"
 	meson setup "$dir/build" "$REPO" --buildtype=release -Dtests=false >/dev/null || die "meson setup failed"
-	# nvbind-hook: the static createContainer hook of generated CDI specs (the spec runs
+	# nvbind-hook: the static createRuntime hook of generated CDI specs (the spec runs
 	# `nvbind-hook libraries`, a command only that program has: it is required)
 	local musl=()
 	command -v musl-gcc >/dev/null && musl=(src/musl/nvbind-runtime src/musl/nvbind-hook)

@@ -39,7 +39,7 @@ MUTATING = [("setup",), ("migrate", "docker"), ("run",)]
 # Words the documentation uses for a value to fill in (and <...>).
 PLACEHOLDERS = {
     "IMAGE", "CMD", "OPTIONS", "ARGS", "FILE", "DIR", "LIST", "PATH", "NAME", "K=V", "LEVEL",
-    "FMT", "VENDOR/CLASS", "PATH::SONAME::ARCH", "TARGET::LINK", "COMMAND",
+    "FMT", "VENDOR/CLASS", "PATH::SONAME::ARCH", "TARGET::LINK", "COMMAND", "STAGE",
 }
 # Command words, to find where the command path ends.
 COMMAND_WORDS = {
@@ -219,6 +219,8 @@ class Values:
             ("--lib", "PATH::SONAME::ARCH"): "/usr/lib/libcuda.so.1::libcuda.so.1::x86_64",
             ("--link", "TARGET::LINK"): "libcuda.so.1::/usr/lib/libcuda.so",
             ("--folder", "DIR"): "/usr/lib",
+            # the hook is run by hand here, in the namespaces it works in
+            ("--stage", "STAGE"): "createContainer",
         }
         if (prev, word) in table:
             return table[(prev, word)]
