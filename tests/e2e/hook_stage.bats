@@ -114,6 +114,18 @@ runtimes() {
 		[ -z "$(ls -A "$B/rootfs/etc/ld.so.conf.d")" ]
 		[ -s "$B/rootfs/etc/ld.so.cache" ]
 	done
+	# the control: the same hook at createRuntime without the join (told --stage
+	# createContainer) opens the root in the runtime's namespace and writes beneath the volume
+	rm -rf "$B"
+	make_bundle "$B" "$BATS_FILE_TMPDIR/rootfs" 'ls /etc/ld.so.conf.d; echo listed'
+	cdi_edits "$B" "$BATS_FILE_TMPDIR/spec.json"
+	bundle_edit "$B" '.hooks.createRuntime[0].args |= (map(if . == "createRuntime" then "createContainer" else . end)) |
+		.mounts += [{destination: "/etc/ld.so.conf.d", type: "tmpfs", source: "tmpfs",
+		options: ["nosuid", "nodev", "mode=755"]}]'
+	run_in runc c-control
+	[ "$status" -eq 0 ]
+	[[ "$output" != *00-nvbind.conf* ]]
+	[ -f "$B/rootfs/etc/ld.so.conf.d/00-nvbind.conf" ]
 }
 
 @test "a spec of an earlier version (the hook at createContainer, no --stage) still gives the GPU libraries" {
