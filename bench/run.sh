@@ -5,7 +5,8 @@
 #
 #   --quick      fewer runs per figure (a smoke test of the suite, about 30 s)
 #   --headline   only the headline figure (H) and the wrapper's stub rows (2a)
-#   --rounds N   rounds of the headline figure (default 300; its confidence interval narrows
+#   --rounds N   rounds of the headline figure (default 600, as docs/benchmarks.md reports; about
+#                12 minutes on a 2-vCPU VM; its confidence interval narrows
 #                with the square root of N)
 #   --real-host  also figure 1 on this machine's own root (/): for real GPU hosts; fails unless
 #                nvbind info finds a GPU there
@@ -85,7 +86,7 @@ done
 if [ "$QUICK" = 1 ]; then
 	N_CLI=30 N_WRAP=40 N_RUNC=10 N_HEAD=12 N_APPLY=1000 N_SCALE_GEN=20 N_SCALE_APPLY=300
 else
-	N_CLI=200 N_WRAP=200 N_RUNC=100 N_HEAD=300 N_APPLY=10000 N_SCALE_GEN=100 N_SCALE_APPLY=2000
+	N_CLI=200 N_WRAP=200 N_RUNC=100 N_HEAD=600 N_APPLY=10000 N_SCALE_GEN=100 N_SCALE_APPLY=2000
 fi
 N_HEAD=${ROUNDS:-$N_HEAD}
 
