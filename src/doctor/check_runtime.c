@@ -75,10 +75,22 @@ static char *version_line(const char *runtime)
 	return len ? strdup(buf) : NULL;
 }
 
-/* "runc version 1.1.5+ds1" -> 1, 1, 5; false for anything else (crun, a wrapper). */
-static bool runc_version(const char *line, unsigned v[3])
+/* "runc version 1.1.5+ds1" -> 1, 1, 5; false for anything else (crun, a wrapper). *rc is the
+ * release candidate ("1.0.0-rc92" -> 92), 0 for a release. */
+static bool runc_version(const char *line, unsigned v[3], unsigned *rc)
 {
-	return sscanf(line, "runc version %u.%u.%u", &v[0], &v[1], &v[2]) == 3;
+	*rc = 0;
+	int n = sscanf(line, "runc version %u.%u.%u-rc%u", &v[0], &v[1], &v[2], rc);
+	return n >= 3;
+}
+
+/* runc runs createRuntime hooks, the stage of the spec's nvbind-hook, since 1.0.0-rc92 (2020);
+ * an older one skips them without a word, and CDI containers get no loader cache entries. */
+static bool runs_create_runtime(const unsigned v[3], unsigned rc)
+{
+	if (v[0] != 1 || v[1] != 0 || v[2] != 0)
+		return v[0] >= 1;
+	return rc == 0 || rc >= 92;
 }
 
 int nvb_doctor_check_runtime(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
@@ -89,9 +101,19 @@ int nvb_doctor_check_runtime(struct nvb_doctor_ctx *ctx, struct nvb_error *err)
 	if (!runtime)
 		return 0; /* the docker and podman checks say what is missing */
 	_cleanup_free_ char *line = version_line(runtime);
-	unsigned v[3];
-	if (!line || !runc_version(line, v))
+	unsigned v[3], rc;
+	if (!line || !runc_version(line, v, &rc))
 		return 0;
+	if (!runs_create_runtime(v, rc) &&
+	    nvb_doctor_add(ctx->report, NVB_DOCTOR_ERROR, CHECK, "runc-no-create-runtime",
+			   "install runc 1.0 or later (or crun), or change the hook of the installed "
+			   "specs to hookName createContainer without --stage (docs/cdi.md, \"The "
+			   "hook's stage\")",
+			   "%s is %s: it skips createRuntime hooks, the stage of the CDI spec's "
+			   "nvbind-hook, so containers given a GPU by an engine's CDI support get no "
+			   "loader cache entries for the driver libraries",
+			   runtime, line) < 0)
+		return nvb_error_nomem(err);
 	bool fixed = v[0] > 1 || (v[0] == 1 && (v[1] > 1 || (v[1] == 1 && v[2] >= 14)));
 	if (fixed)
 		return nvb_doctor_add(ctx->report, NVB_DOCTOR_OK, CHECK, "runc-ok", NULL,
