@@ -84,13 +84,13 @@ static bool runc_version(const char *line, unsigned v[3], unsigned *rc)
 	return n >= 3;
 }
 
-/* runc runs createRuntime hooks, the stage of the spec's nvbind-hook, since 1.0.0-rc92 (2020);
+/* runc runs createRuntime hooks, the stage of the spec's nvbind-hook, since 1.0.0-rc91 (2020);
  * an older one skips them without a word, and CDI containers get no loader cache entries. */
 static bool runs_create_runtime(const unsigned v[3], unsigned rc)
 {
 	if (v[0] != 1 || v[1] != 0 || v[2] != 0)
 		return v[0] >= 1;
-	return rc == 0 || rc >= 92;
+	return rc == 0 || rc >= 91;
 }
 
 int nvb_doctor_check_runtime(struct nvb_doctor_ctx *ctx, struct nvb_error *err)

@@ -108,18 +108,18 @@ static void test_runc_versions(void **state)
 	assert_int_equal(report.n_findings, 4);
 	assert_string_equal(report.findings[3].code, "runc-mount-race");
 
-	/* runc before 1.0.0-rc92 skips createRuntime hooks (the spec's nvbind-hook): an error with
-	 * the way out, then the race warning; rc92 and 1.0.0 itself run them */
-	use(runtime("runc-rc91", "echo 'runc version 1.0.0-rc91'"));
+	/* runc before 1.0.0-rc91 skips createRuntime hooks (the spec's nvbind-hook): an error with
+	 * the way out, then the race warning; rc91 and 1.0.0 itself run them */
+	use(runtime("runc-rc90", "echo 'runc version 1.0.0-rc90'"));
 	assert_int_equal(nvb_doctor_check_runtime(&ctx, &err), 0);
 	assert_int_equal(report.n_findings, 6);
 	const struct nvb_doctor_finding *e = &report.findings[4];
 	assert_int_equal(e->severity, NVB_DOCTOR_ERROR);
 	assert_string_equal(e->code, "runc-no-create-runtime");
-	assert_non_null(strstr(e->message, "runc-rc91 is runc version 1.0.0-rc91: it skips createRuntime hooks"));
+	assert_non_null(strstr(e->message, "runc-rc90 is runc version 1.0.0-rc90: it skips createRuntime hooks"));
 	assert_non_null(strstr(e->fix, "hookName createContainer"));
 	assert_string_equal(report.findings[5].code, "runc-mount-race");
-	use(runtime("runc-rc92", "echo 'runc version 1.0.0-rc92'"));
+	use(runtime("runc-rc91", "echo 'runc version 1.0.0-rc91'"));
 	assert_int_equal(nvb_doctor_check_runtime(&ctx, &err), 0);
 	assert_int_equal(report.n_findings, 7);
 	assert_string_equal(report.findings[6].code, "runc-mount-race");
