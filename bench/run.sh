@@ -417,7 +417,7 @@ cp "$SPEC" "$WORK/specs/h-cdi/"
 	--device nvidia.com/gpu=all >&2 || die "bench_apply could not write the CDI config"
 # the spec's one hook, at its stage (generated specs: createRuntime)
 STAGE=$(jq -r '.hooks | keys[0]' "$C/h-cdi.json")
-jq 'del(.hooks) ' "$C/h-cdi.json" >"$C/h-cdi-nohook.json"
+jq 'del(.hooks)' "$C/h-cdi.json" >"$C/h-cdi-nohook.json"
 # the same CDI config with the glibc build of the hook
 jq --arg s "$STAGE" --arg h "$HOOK_GLIBC" '.hooks[$s][0].path = $h' "$C/h-cdi.json" >"$C/h-cdi-glibc.json"
 hook=$(jq -r --arg s "$STAGE" '.hooks[$s][0].path' "$C/h-cdi.json")
